@@ -1,0 +1,17 @@
+"""scratchlin: a from-scratch, pure-NumPy softmax-regression classifier for MNIST."""
+from .functional import (
+    cross_entropy,
+    cross_entropy_and_grad,
+    cross_entropy_backward,
+    linear,
+    linear_backward,
+    log_softmax,
+    log_softmax_backward,
+    logsumexp,
+    one_hot,
+    softmax,
+    softmax_backward,
+)
+from .gradcheck import GradcheckError, gradcheck, numerical_gradient
+
+__version__ = "0.1.0"

@@ -1,0 +1,611 @@
+r"""Pure functions of softmax regression and their analytic gradients, in vectorized NumPy.
+
+Each differentiable function ``f`` has its backward rule ``f_backward`` right below it: given
+the gradient of a scalar objective with respect to ``f``'s output (``grad_output``), it returns
+the gradient with respect to ``f``'s input, by the chain rule.
+
+Conventions shared by every function here:
+
+* Inputs are never modified; outputs are new arrays.
+* float32 stays float32 and float64 stays float64; float16 is computed in float32 and the
+  result cast back to float16. Integer features are refused (``TypeError``) with a hint on how
+  to convert them, since silently promoting raw pixels is the classic bug.
+* Numerical stability comes from working on logits: every exponential is taken of
+  ``x - max(x)``, and ``log_softmax`` is ``x - logsumexp(x)``, never ``log(softmax(x))``.
+* ``cross_entropy`` follows :func:`torch.nn.functional.cross_entropy` for (N, C) logits,
+  except that ``0 * log 0`` is taken as its limit, 0 (PyTorch gives NaN).
+"""
+from __future__ import annotations
+
+import functools
+
+import numpy as np
+
+from . import _validation as v
+
+REDUCTIONS = ("mean", "sum", "none")
+
+
+# --------------------------------------------------------------------------------------------
+# dtype handling
+
+
+def _to_compute(x: np.ndarray) -> np.ndarray:
+    """View ``x`` in the dtype it is computed in (float16 -> float32; no copy otherwise)."""
+    return x.astype(v.compute_dtype(x.dtype), copy=False)
+
+
+def _check_same_float_dtype(arrays: dict) -> np.dtype:
+    """Return the common dtype of ``arrays`` (name -> array), refusing mixed float dtypes.
+
+    Mixing float32 and float64 would silently promote to float64 (and run at half speed),
+    so it is refused, as PyTorch refuses it.
+    """
+    dtypes = {name: a.dtype for name, a in arrays.items()}
+    if len(set(dtypes.values())) > 1:
+        described = ", ".join(f"{name} is {dtype}" for name, dtype in dtypes.items())
+        raise TypeError(f"arrays must share one float dtype, got {described}; cast them with .astype()")
+    return next(iter(dtypes.values()))
+
+
+# --------------------------------------------------------------------------------------------
+# logsumexp, softmax, log_softmax
+
+
+def _logsumexp(x: np.ndarray, axis: int) -> np.ndarray:
+    """``log(sum(exp(x), axis))`` with ``keepdims=True``, stable for large ``|x|``.
+
+    The shift is the row max where it is finite and 0 elsewhere, so a row of all ``-inf`` gives
+    ``-inf`` and a row holding ``+inf`` gives ``+inf`` instead of NaN.
+    """
+    row_max = np.max(x, axis=axis, keepdims=True)
+    shift = np.where(np.isfinite(row_max), row_max, 0)
+    with np.errstate(divide="ignore"):  # log(0) = -inf for an all -inf row is the right answer
+        return np.log(np.sum(np.exp(x - shift), axis=axis, keepdims=True)) + shift
+
+
+def _prepare_reduction_input(x, name: str, axis) -> tuple[np.ndarray, int]:
+    x = v.as_float_array(x, name)
+    if x.ndim == 0:
+        raise ValueError(f"{name} must have at least 1 dimension, got a 0-d array")
+    axis = v.check_axis(axis, x.ndim)
+    if x.shape[axis] == 0:
+        raise ValueError(f"{name} must have at least one element along axis {axis}, got shape {x.shape}")
+    return x, axis
+
+
+def logsumexp(x, axis: int = -1, keepdims: bool = False) -> np.ndarray:
+    r"""Log of the sum of exponentials along ``axis``, computed without overflow.
+
+    .. math:: \operatorname{logsumexp}(x) = m + \log \sum_j e^{x_j - m}, \quad m = \max_j x_j
+
+    Parameters
+    ----------
+    x : ndarray of shape (..., C, ...), float
+        Input values; ``-inf`` entries contribute nothing.
+    axis : int, default=-1
+        Axis to reduce.
+    keepdims : bool, default=False
+        Keep the reduced axis with length 1.
+
+    Returns
+    -------
+    ndarray of ``x``'s dtype
+        Shape of ``x`` without ``axis`` (or with length 1 there if ``keepdims``). A slice of all
+        ``-inf`` gives ``-inf``.
+    """
+    x, axis = _prepare_reduction_input(x, "x", axis)
+    result = _logsumexp(_to_compute(x), axis)
+    if not keepdims:
+        result = np.squeeze(result, axis=axis)
+    return result.astype(x.dtype, copy=False)
+
+
+def softmax(x, axis: int = -1) -> np.ndarray:
+    r"""Softmax along ``axis``: non-negative values that sum to 1.
+
+    .. math:: \operatorname{softmax}(x)_i = \frac{e^{x_i - m}}{\sum_j e^{x_j - m}},
+              \quad m = \max_j x_j
+
+    Parameters
+    ----------
+    x : ndarray of shape (..., C, ...), float
+        Logits.
+    axis : int, default=-1
+        Axis over which the probabilities sum to 1.
+
+    Returns
+    -------
+    ndarray, shape and dtype of ``x``
+        Probabilities. As in PyTorch, a slice of all ``-inf`` (no finite logit) gives NaN.
+    """
+    x, axis = _prepare_reduction_input(x, "x", axis)
+    work = _to_compute(x)
+    exps = np.exp(work - np.max(work, axis=axis, keepdims=True))
+    exps /= np.sum(exps, axis=axis, keepdims=True)
+    return exps.astype(x.dtype, copy=False)
+
+
+def softmax_backward(grad_output, probs, axis: int = -1) -> np.ndarray:
+    r"""Gradient through :func:`softmax`, given its output ``probs``.
+
+    The Jacobian is :math:`\partial p_i / \partial x_j = p_i (\delta_{ij} - p_j)`, so
+
+    .. math:: \frac{\partial L}{\partial x} = p \odot \Big(g - \sum_j g_j p_j\Big)
+
+    Parameters
+    ----------
+    grad_output : ndarray, shape of ``probs``, float
+        :math:`g = \partial L / \partial p`.
+    probs : ndarray of shape (..., C, ...), float
+        ``softmax(x, axis)``.
+    axis : int, default=-1
+        The axis softmax was taken over.
+
+    Returns
+    -------
+    ndarray, shape and dtype of ``probs``
+        :math:`\partial L / \partial x`.
+    """
+    probs, axis = _prepare_reduction_input(probs, "probs", axis)
+    grad_output = v.as_float_array(grad_output, "grad_output")
+    v.check_same_shape(grad_output, "grad_output", probs, "probs")
+    dtype = _check_same_float_dtype({"grad_output": grad_output, "probs": probs})
+    g, p = _to_compute(grad_output), _to_compute(probs)
+    return (p * (g - np.sum(g * p, axis=axis, keepdims=True))).astype(dtype, copy=False)
+
+
+def log_softmax(x, axis: int = -1) -> np.ndarray:
+    r"""Logarithm of :func:`softmax`, computed directly from the logits.
+
+    .. math:: \log \operatorname{softmax}(x)_i = x_i - \operatorname{logsumexp}(x)
+
+    Stays finite for finite logits of any size, where ``log(softmax(x))`` underflows to
+    ``-inf``.
+
+    Parameters
+    ----------
+    x : ndarray of shape (..., C, ...), float
+        Logits.
+    axis : int, default=-1
+        Axis of the classes.
+
+    Returns
+    -------
+    ndarray, shape and dtype of ``x``
+        Log-probabilities (``-inf`` where ``x`` is ``-inf``; NaN for a slice of all ``-inf``,
+        as in PyTorch).
+    """
+    x, axis = _prepare_reduction_input(x, "x", axis)
+    work = _to_compute(x)
+    return (work - _logsumexp(work, axis)).astype(x.dtype, copy=False)
+
+
+def log_softmax_backward(grad_output, log_probs, axis: int = -1) -> np.ndarray:
+    r"""Gradient through :func:`log_softmax`, given its output ``log_probs``.
+
+    With :math:`\partial \log p_i / \partial x_j = \delta_{ij} - p_j`,
+
+    .. math:: \frac{\partial L}{\partial x} = g - e^{\log p} \sum_i g_i
+
+    Parameters
+    ----------
+    grad_output : ndarray, shape of ``log_probs``, float
+        :math:`g = \partial L / \partial \log p`.
+    log_probs : ndarray of shape (..., C, ...), float
+        ``log_softmax(x, axis)``.
+    axis : int, default=-1
+        The axis log_softmax was taken over.
+
+    Returns
+    -------
+    ndarray, shape and dtype of ``log_probs``
+        :math:`\partial L / \partial x`.
+    """
+    log_probs, axis = _prepare_reduction_input(log_probs, "log_probs", axis)
+    grad_output = v.as_float_array(grad_output, "grad_output")
+    v.check_same_shape(grad_output, "grad_output", log_probs, "log_probs")
+    dtype = _check_same_float_dtype({"grad_output": grad_output, "log_probs": log_probs})
+    g, log_p = _to_compute(grad_output), _to_compute(log_probs)
+    return (g - np.exp(log_p) * np.sum(g, axis=axis, keepdims=True)).astype(dtype, copy=False)
+
+
+# --------------------------------------------------------------------------------------------
+# one_hot
+
+
+def _as_index_array(labels, name: str) -> np.ndarray:
+    labels = np.asarray(labels)
+    if not np.issubdtype(labels.dtype, np.integer):
+        raise TypeError(
+            f"{name} must hold integer class indices, got dtype {labels.dtype}; "
+            f"convert with {name}.astype(np.int64) if the values are whole numbers"
+        )
+    return labels
+
+
+def one_hot(labels, num_classes: int | None = None, dtype=np.float32) -> np.ndarray:
+    """Encode integer class indices as one-hot rows.
+
+    Parameters
+    ----------
+    labels : array_like of int, shape (...)
+        Class indices in ``[0, num_classes)``.
+    num_classes : int or None, default=None
+        Number of classes C; ``None`` takes ``labels.max() + 1`` (PyTorch's rule).
+    dtype : dtype, default=np.float32
+        Dtype of the result.
+
+    Returns
+    -------
+    ndarray of shape (..., C)
+        ``out[..., k] = 1`` where ``labels == k``, else 0.
+    """
+    labels = _as_index_array(labels, "labels")
+    if num_classes is None:
+        if labels.size == 0:
+            raise ValueError("num_classes must be given when labels is empty")
+        num_classes = int(labels.max()) + 1
+    num_classes = v.check_int(num_classes, "num_classes", low=1)
+    v.check_class_indices(labels, num_classes, "labels")
+    encoded = np.zeros(labels.shape + (num_classes,), dtype=dtype)
+    np.put_along_axis(encoded, labels[..., None].astype(np.intp), 1, axis=-1)
+    return encoded
+
+
+# --------------------------------------------------------------------------------------------
+# cross_entropy
+
+
+def _xlogy(coefficient: np.ndarray, log_p: np.ndarray) -> np.ndarray:
+    """``coefficient * log_p`` with ``0 * log 0 = 0`` (the limit) instead of NaN."""
+    return np.where(coefficient != 0, coefficient * log_p, 0)
+
+
+class _CrossEntropyInputs:
+    """Validated, compute-dtype inputs of cross_entropy, shared by forward and backward."""
+
+    def __init__(self, logits, target, weight, ignore_index, reduction, label_smoothing):
+        logits = v.as_float_array(logits, "logits", ndim=2)
+        v.check_no_nan(logits, "logits")
+        self.out_dtype = logits.dtype
+        self.logits = _to_compute(logits)
+        n_samples, n_classes = logits.shape
+        self.n_classes = n_classes
+        self.reduction = v.check_choice(reduction, "reduction", REDUCTIONS)
+        self.label_smoothing = v.check_real(label_smoothing, "label_smoothing", low=0.0, high=1.0)
+        self.ignore_index = v.check_int(ignore_index, "ignore_index")
+        self.weight = self._check_weight(weight)
+        self.is_index_target = self._check_target(target, n_samples)
+
+    def _check_weight(self, weight):
+        if weight is None:
+            return None
+        weight = v.as_float_array(weight, "weight", ndim=1)
+        if weight.shape[0] != self.n_classes:
+            raise ValueError(
+                f"weight must have one entry per class ({self.n_classes}), got shape {weight.shape}"
+            )
+        v.check_finite(weight, "weight")
+        if (weight < 0).any():
+            raise ValueError(f"weight must be non-negative, got minimum {weight.min()}")
+        return weight.astype(self.logits.dtype)
+
+    def _check_target(self, target, n_samples) -> bool:
+        target = np.asarray(target)
+        if target.ndim == 1:
+            if np.issubdtype(target.dtype, np.floating):
+                raise TypeError(
+                    f"a 1-D target must hold integer class indices, got dtype {target.dtype}; "
+                    "convert with target.astype(np.int64), or pass class probabilities of "
+                    "shape (N, C)"
+                )
+            target = _as_index_array(target, "target")
+            if target.shape[0] != n_samples:
+                raise ValueError(
+                    f"target must have one label per row of logits ({n_samples}), got {target.shape[0]}"
+                )
+            v.check_class_indices(target, self.n_classes, "target", self.ignore_index)
+            self.target = target
+            return True
+        if target.ndim == 2:
+            target = v.as_float_array(target, "target (class probabilities)")
+            v.check_same_shape(target, "target (class probabilities)", self.logits, "logits")
+            v.check_finite(target, "target")
+            if (target < 0).any():
+                raise ValueError(f"target probabilities must be non-negative, got minimum {target.min()}")
+            if self.ignore_index != -100:
+                raise ValueError(
+                    f"ignore_index={self.ignore_index} is only supported with class-index targets, "
+                    "not with class-probability targets"
+                )
+            self.target = target.astype(self.logits.dtype, copy=False)
+            return False
+        raise ValueError(
+            f"target must be class indices of shape (N,) or class probabilities of shape (N, C), "
+            f"got shape {target.shape}"
+        )
+
+    # -- the target as coefficients of log p: loss_i = -sum_j T_ij log p_ij -------------------
+
+    def weighted_target_probs(self) -> np.ndarray:
+        """T for probability targets: ``w_j * ((1 - eps) t_ij + eps / C)``, shape (N, C)."""
+        eps, target = self.label_smoothing, self.target
+        if eps > 0:
+            target = target * (1 - eps) + eps / self.n_classes
+        return target if self.weight is None else target * self.weight
+
+    @functools.cached_property
+    def index_parts(self):
+        """For index targets: rows, safe labels, ``w[y_i]`` (0 if ignored), keep mask."""
+        keep = self.target != self.ignore_index
+        labels = np.where(keep, self.target, 0).astype(np.intp)
+        label_weight = np.ones(labels.shape, self.logits.dtype) if self.weight is None else self.weight[labels]
+        return np.arange(labels.shape[0]), labels, np.where(keep, label_weight, 0), keep
+
+    def class_weight(self) -> np.ndarray:
+        return np.ones(self.n_classes, self.logits.dtype) if self.weight is None else self.weight
+
+    def normaliser(self):
+        """What ``mean`` divides by: summed label weights (index targets) or N (probabilities)."""
+        if not self.is_index_target:
+            return self.logits.dtype.type(self.logits.shape[0])
+        return np.sum(self.index_parts[2])
+
+
+def _per_sample_loss(inputs: _CrossEntropyInputs, log_p: np.ndarray) -> np.ndarray:
+    """loss_i = -sum_j T_ij log p_ij, shape (N,), without building T for index targets."""
+    if not inputs.is_index_target:
+        return -np.sum(_xlogy(inputs.weighted_target_probs(), log_p), axis=1)
+    rows, labels, label_weight, keep = inputs.index_parts
+    eps = inputs.label_smoothing
+    loss = -_xlogy(label_weight, log_p[rows, labels])
+    if eps > 0:  # skipped at eps = 0, where 0 * inf would turn a -inf logit into NaN
+        smooth = -np.sum(_xlogy(inputs.class_weight(), log_p), axis=1)
+        loss = (1 - eps) * loss + (eps / inputs.n_classes) * np.where(keep, smooth, 0)
+    return loss
+
+
+def _per_sample_grad(inputs: _CrossEntropyInputs, log_p: np.ndarray) -> np.ndarray:
+    """d loss_i / d logits_ij = p_ij * sum_k T_ik - T_ij, shape (N, C)."""
+    probs = np.exp(log_p)
+    if not inputs.is_index_target:
+        weighted = inputs.weighted_target_probs()
+        return probs * np.sum(weighted, axis=1, keepdims=True) - weighted
+    rows, labels, label_weight, keep = inputs.index_parts
+    eps, n_classes = inputs.label_smoothing, inputs.n_classes
+    class_weight = inputs.class_weight()
+    row_total = (1 - eps) * label_weight + (eps / n_classes) * np.where(keep, class_weight.sum(), 0)
+    grad = probs * row_total[:, None]
+    if eps > 0:
+        grad -= (eps / n_classes) * np.outer(keep, class_weight)
+    grad[rows, labels] -= (1 - eps) * label_weight
+    return grad
+
+
+def _reduce(inputs: _CrossEntropyInputs, per_sample: np.ndarray):
+    if inputs.reduction == "none":
+        return per_sample
+    total = np.sum(per_sample)
+    if inputs.reduction == "sum":
+        return total
+    with np.errstate(invalid="ignore", divide="ignore"):  # all targets ignored: NaN, as torch
+        return total / inputs.normaliser()
+
+
+def _grad_scale(inputs: _CrossEntropyInputs, grad_output: np.ndarray) -> np.ndarray:
+    """The factor each row's gradient is multiplied by: upstream gradient / mean normaliser."""
+    if inputs.reduction == "none":
+        return grad_output[:, None]
+    if inputs.reduction == "sum":
+        return grad_output
+    normaliser = inputs.normaliser()
+    # With every target ignored the loss is NaN but no logit influences it: gradient 0 (torch).
+    return grad_output / normaliser if normaliser != 0 else np.zeros_like(grad_output)
+
+
+def _check_grad_output(grad_output, inputs: _CrossEntropyInputs) -> np.ndarray:
+    grad_output = v.as_float_array(grad_output, "grad_output")
+    expected = (inputs.logits.shape[0],) if inputs.reduction == "none" else ()
+    if grad_output.shape != expected:
+        raise ValueError(
+            f"grad_output must have shape {expected} for reduction={inputs.reduction!r}, "
+            f"got {grad_output.shape}"
+        )
+    return grad_output.astype(inputs.logits.dtype)
+
+
+def cross_entropy(logits, target, *, weight=None, ignore_index: int = -100,
+                  reduction: str = "mean", label_smoothing: float = 0.0):
+    r"""Cross-entropy between softmax(logits) and a target, as in PyTorch.
+
+    Let :math:`\log p = \operatorname{log\_softmax}(z)`, :math:`w` the class weights (ones by
+    default), :math:`\varepsilon` the label smoothing and :math:`C` the number of classes.
+
+    *Class-index target* :math:`y_i` (integer, shape (N,)):
+
+    .. math:: \ell_i = -(1-\varepsilon)\, w_{y_i} \log p_{i y_i}
+                       - \frac{\varepsilon}{C} \sum_c w_c \log p_{ic}
+
+    and ``mean`` divides :math:`\sum_i \ell_i` by :math:`\sum_i w_{y_i}` over the rows whose
+    target is not ``ignore_index`` (ignored rows have :math:`\ell_i = 0`).
+
+    *Class-probability target* :math:`t_{ic}` (float, shape (N, C), one-hot included):
+
+    .. math:: \ell_i = -\sum_c w_c \big((1-\varepsilon) t_{ic} + \tfrac{\varepsilon}{C}\big)
+                       \log p_{ic}
+
+    and ``mean`` divides by N.
+
+    Parameters
+    ----------
+    logits : ndarray of shape (N, C), float
+        Unnormalised scores. NaN is refused; ``-inf`` means "impossible class".
+    target : ndarray of shape (N,) of int, or of shape (N, C) of float
+        Class indices in ``[0, C)`` (or ``ignore_index``), or non-negative class
+        probabilities.
+    weight : ndarray of shape (C,), default=None
+        Non-negative weight per class.
+    ignore_index : int, default=-100
+        Class-index target value whose rows count neither in the loss nor in the mean.
+    reduction : {"mean", "sum", "none"}, default="mean"
+        How the per-sample losses :math:`\ell_i` are combined.
+    label_smoothing : float in [0, 1], default=0.0
+        Mass :math:`\varepsilon` moved from the target to the uniform distribution.
+
+    Returns
+    -------
+    loss : scalar of ``logits``' dtype, or ndarray of shape (N,) for ``reduction="none"``
+        A zero target probability on a ``-inf`` logit contributes 0 (the limit of
+        :math:`t \log p`), where PyTorch gives NaN. ``mean`` over no counted row is NaN.
+
+    Notes
+    -----
+    Class-index targets never build an (N, C) one-hot matrix.
+    """
+    inputs = _CrossEntropyInputs(logits, target, weight, ignore_index, reduction, label_smoothing)
+    log_p = inputs.logits - _logsumexp(inputs.logits, axis=1)
+    loss = _reduce(inputs, _per_sample_loss(inputs, log_p))
+    return np.asarray(loss).astype(inputs.out_dtype)[()]
+
+
+def cross_entropy_backward(grad_output, logits, target, *, weight=None, ignore_index: int = -100,
+                           reduction: str = "mean", label_smoothing: float = 0.0) -> np.ndarray:
+    r"""Gradient of :func:`cross_entropy` with respect to ``logits``.
+
+    Writing the loss of row :math:`i` as :math:`\ell_i = -\sum_c T_{ic} \log p_{ic}` (``T`` the
+    weighted, smoothed target of :func:`cross_entropy`'s formulas),
+
+    .. math:: \frac{\partial \ell_i}{\partial z_{ic}} = p_{ic} \sum_k T_{ik} - T_{ic}
+
+    which is the familiar ``softmax(z) - onehot(y)`` without weights or smoothing. Each row is
+    then multiplied by ``grad_output`` (per row for ``reduction="none"``) and, for ``mean``, by
+    1 / the normaliser of the mean.
+
+    Parameters
+    ----------
+    grad_output : float or ndarray of shape () or (N,)
+        Upstream gradient: a scalar for ``mean``/``sum``, shape (N,) for ``none``.
+    logits, target, weight, ignore_index, reduction, label_smoothing
+        As in :func:`cross_entropy`.
+
+    Returns
+    -------
+    ndarray of shape (N, C), ``logits``' dtype
+        :math:`\partial L / \partial z`. Zero for ignored rows, and zero everywhere when every
+        target is ignored (as in PyTorch).
+    """
+    inputs = _CrossEntropyInputs(logits, target, weight, ignore_index, reduction, label_smoothing)
+    grad_output = _check_grad_output(grad_output, inputs)
+    log_p = inputs.logits - _logsumexp(inputs.logits, axis=1)
+    grad = _per_sample_grad(inputs, log_p) * _grad_scale(inputs, grad_output)
+    return grad.astype(inputs.out_dtype, copy=False)
+
+
+def cross_entropy_and_grad(logits, target, *, weight=None, ignore_index: int = -100,
+                           reduction: str = "mean", label_smoothing: float = 0.0):
+    r"""The loss of :func:`cross_entropy` and its gradient, from one shared forward pass.
+
+    Parameters
+    ----------
+    logits, target, weight, ignore_index, label_smoothing
+        As in :func:`cross_entropy`.
+    reduction : {"mean", "sum"}, default="mean"
+        Must reduce to a scalar, so that "the gradient of the loss" has one meaning; for
+        ``"none"`` use :func:`cross_entropy_backward` with a ``grad_output`` of shape (N,).
+
+    Returns
+    -------
+    loss : scalar of ``logits``' dtype
+    grad : ndarray of shape (N, C), ``logits``' dtype
+        ``cross_entropy_backward(1.0, logits, target, ...)``.
+    """
+    v.check_choice(reduction, "reduction", ("mean", "sum"))
+    inputs = _CrossEntropyInputs(logits, target, weight, ignore_index, reduction, label_smoothing)
+    log_p = inputs.logits - _logsumexp(inputs.logits, axis=1)
+    loss = _reduce(inputs, _per_sample_loss(inputs, log_p))
+    grad = _per_sample_grad(inputs, log_p) * _grad_scale(inputs, np.ones((), inputs.logits.dtype))
+    return inputs.out_dtype.type(loss), grad.astype(inputs.out_dtype, copy=False)
+
+
+# --------------------------------------------------------------------------------------------
+# linear
+
+
+def _check_linear_operands(x, W, b=None):
+    x = v.as_float_array(x, "x", ndim=(1, 2))
+    W = v.as_float_array(W, "W", ndim=2)
+    if x.shape[-1] != W.shape[0]:
+        raise ValueError(
+            f"x has {x.shape[-1]} features (shape {x.shape}) but W expects {W.shape[0]} "
+            f"(shape {W.shape}, i.e. (n_features, n_classes))"
+        )
+    arrays = {"x": x, "W": W}
+    if b is not None:
+        b = v.as_float_array(b, "b", ndim=1)
+        if b.shape[0] != W.shape[1]:
+            raise ValueError(f"b must have shape ({W.shape[1]},) to match W {W.shape}, got {b.shape}")
+        arrays["b"] = b
+    dtype = _check_same_float_dtype(arrays)
+    return x, W, b, dtype
+
+
+def linear(x, W, b=None) -> np.ndarray:
+    r"""Affine map of the seed notebook: ``logits = x @ W + b``.
+
+    .. math:: z_{ic} = \sum_f x_{if} W_{fc} + b_c
+
+    Parameters
+    ----------
+    x : ndarray of shape (N, F) or (F,), float
+        Features. Integer arrays (e.g. raw uint8 pixels) are refused with a ``TypeError``:
+        convert with ``x.astype(np.float32) / 255`` or ``scratchlin.datasets.to_float``.
+    W : ndarray of shape (F, C), same dtype as ``x``
+        Weights, one column per class.
+    b : ndarray of shape (C,), same dtype, default=None
+        Bias.
+
+    Returns
+    -------
+    ndarray of shape (N, C) or (C,), ``x``'s dtype
+    """
+    x, W, b, dtype = _check_linear_operands(x, W, b)
+    logits = _to_compute(x) @ _to_compute(W)
+    if b is not None:
+        logits += _to_compute(b)
+    return logits.astype(dtype, copy=False)
+
+
+def linear_backward(grad_output, x, W):
+    r"""Gradients of :func:`linear` with respect to ``x``, ``W`` and ``b``.
+
+    .. math:: \frac{\partial L}{\partial x} = G W^\top, \quad
+              \frac{\partial L}{\partial W} = x^\top G, \quad
+              \frac{\partial L}{\partial b} = \sum_i G_i
+
+    Parameters
+    ----------
+    grad_output : ndarray of shape (N, C) or (C,)
+        :math:`G = \partial L / \partial z`, matching ``linear(x, W)``.
+    x : ndarray of shape (N, F) or (F,)
+    W : ndarray of shape (F, C)
+
+    Returns
+    -------
+    dx : ndarray, shape of ``x``
+    dW : ndarray, shape of ``W``
+    db : ndarray of shape (C,)
+    """
+    x, W, _, dtype = _check_linear_operands(x, W)
+    grad_output = v.as_float_array(grad_output, "grad_output")
+    expected = x.shape[:-1] + (W.shape[1],)
+    if grad_output.shape != expected:
+        raise ValueError(f"grad_output must have shape {expected} (that of x @ W), got {grad_output.shape}")
+    _check_same_float_dtype({"grad_output": grad_output, "x": x})
+    g, xc, Wc = _to_compute(grad_output), _to_compute(x), _to_compute(W)
+    dx = g @ Wc.T
+    if x.ndim == 1:
+        dW, db = np.outer(xc, g), g.copy()
+    else:
+        dW, db = xc.T @ g, g.sum(axis=0)
+    return tuple(a.astype(dtype, copy=False) for a in (dx, dW, db))
