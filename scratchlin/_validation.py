@@ -85,8 +85,8 @@ def check_real(value, name: str, *, low=None, high=None, low_open=False, high_op
     below = low is not None and (value <= low if low_open else value < low)
     above = high is not None and (value >= high if high_open else value > high)
     if not np.isfinite(value) or below or above:
-        left = "(" if low_open else "["
-        right = ")" if high_open else "]"
+        left = "(" if low_open or low is None else "["
+        right = ")" if high_open or high is None else "]"
         interval = f"{left}{'-inf' if low is None else low}, {'inf' if high is None else high}{right}"
         raise ValueError(f"{name} must be a finite number in {interval}, got {value}")
     return value

@@ -22,7 +22,7 @@ class GradcheckError(AssertionError):
 
 @dataclass(frozen=True)
 class GradientComparison:
-    """How one analytic gradient compares with its numerical estimate.
+    r"""How one analytic gradient compares with its numerical estimate.
 
     Attributes
     ----------
