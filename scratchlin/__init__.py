@@ -13,5 +13,7 @@ from .functional import (
     softmax_backward,
 )
 from .gradcheck import GradcheckError, gradcheck, numerical_gradient
+from .model import LinearClassifier, NotFittedError
+from .training import TrainingDivergedError
 
 __version__ = "0.1.0"

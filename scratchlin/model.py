@@ -1,0 +1,538 @@
+r"""``LinearClassifier``: multinomial logistic (softmax) regression with the seed's layout.
+
+The model is the seed notebook's: ``logits = X @ W + b`` with ``W`` of shape
+(n_features, n_classes) and ``b`` of shape (n_classes,), probabilities ``softmax(logits)``,
+trained by minibatch gradient descent on the mean cross-entropy plus an L2 penalty on ``W``:
+
+.. math:: J(W, b) = \frac{1}{N} \sum_i \ell_i(x_i W + b) + \frac{\lambda}{2} \lVert W \rVert_F^2
+"""
+from __future__ import annotations
+
+import inspect
+import json
+import os
+import tempfile
+import zipfile
+from pathlib import Path
+
+import numpy as np
+
+from . import _validation as v
+from . import functional as F
+from .training import TrainingSettings, build_schedule, decision_chunk, evaluate, train
+
+FORMAT_NAME = "scratchlin.LinearClassifier"
+FORMAT_VERSION = 1
+_PREDICT_CHUNK = 8192
+_OPTIMIZERS = ("adam", "sgd")
+# Measured on MNIST (raw pixels in [0, 1], 15 epochs, batch 128, cosine schedule): Adam at
+# 2e-3 reaches 92.76-92.79% test accuracy over seeds 0-2, SGD+momentum at 0.1 about 92.5%.
+_DEFAULT_LR = {"adam": 2e-3, "sgd": 0.1}
+
+
+class NotFittedError(ValueError, AttributeError):
+    """The model has no parameters yet: call ``fit`` or use ``from_params``."""
+
+
+def _resolve_dtype(dtype) -> np.dtype:
+    try:
+        resolved = np.dtype(dtype)
+    except TypeError:
+        resolved = None
+    if resolved not in (np.dtype(np.float32), np.dtype(np.float64)):
+        raise ValueError(f"dtype must be float32 or float64, got {dtype!r}")
+    return resolved
+
+
+def _check_seed(seed):
+    if seed is None or isinstance(seed, np.random.Generator):
+        return seed
+    return v.check_int(seed, "seed", low=0)
+
+
+class LinearClassifier:
+    r"""Softmax-regression classifier trained by minibatch SGD or Adam, in pure NumPy.
+
+    Hyperparameters are stored unchanged by ``__init__`` and checked by :meth:`fit`
+    (scikit-learn's convention). The defaults (Adam, 15 epochs of batches of 128, cosine
+    schedule) reach the linear ceiling on MNIST, about 92.8% test accuracy on pixels scaled to
+    [0, 1], in a few seconds on two cores.
+
+    Parameters
+    ----------
+    lr : float or None, default=None
+        Base learning rate (> 0); ``None`` takes the optimizer's default, ``2e-3`` for Adam
+        and ``0.1`` for SGD.
+    epochs : int, default=15
+        Passes over the training data (>= 1).
+    batch_size : int, default=128
+        Rows per minibatch (>= 1; capped at N).
+    optimizer : {"adam", "sgd"}, default="adam"
+        Update rule; see :mod:`scratchlin.optim`.
+    momentum : float, default=0.9
+        Heavy-ball momentum of SGD (ignored by Adam).
+    nesterov : bool, default=False
+        Nesterov momentum for SGD.
+    weight_decay : float, default=0.0
+        :math:`\lambda`, the L2 penalty on ``W`` (not ``b``), part of the objective and of
+        ``loss_and_grad``.
+    label_smoothing : float in [0, 1], default=0.0
+        As in :func:`scratchlin.cross_entropy`.
+    lr_schedule : {"constant", "step", "cosine"} or callable, default="cosine"
+        Learning rate per epoch, ``schedule(lr, epoch)``; see :mod:`scratchlin.optim`.
+    early_stopping : bool, default=False
+        Stop when the validation loss has not improved for ``patience`` epochs, and restore
+        the best parameters. Uses ``X_val, y_val`` if given to ``fit``, else holds out
+        ``validation_fraction`` of the training rows.
+    validation_fraction : float in (0, 1), default=0.1
+        Held-out share of the training rows when early stopping without ``X_val``.
+    patience : int, default=3
+        Epochs without improvement before stopping.
+    raw_pixels : bool, default=False
+        Accept uint8 pixels and scale them by 1/255 batch by batch (no float copy of the
+        data set is ever made). Without it integer features are refused with a TypeError.
+    seed : int, numpy.random.Generator or None, default=None
+        Source of the shuffles (and of the validation split). The same int gives
+        bit-identical weights on the same machine.
+    dtype : {"float32", "float64"}, default="float32"
+        Dtype of the parameters and of the computation.
+    verbose : bool, default=False
+        Print one line per epoch.
+    callback : callable or None, default=None
+        Called with each epoch's history record (a dict).
+
+    Attributes
+    ----------
+    W : ndarray of shape (n_features, n_classes)
+    b : ndarray of shape (n_classes,)
+    coef_ : ndarray of shape (n_classes, n_features)
+        ``W.T``, scikit-learn's layout (a view).
+    intercept_ : ndarray of shape (n_classes,)
+        ``b``.
+    classes_ : ndarray of shape (n_classes,)
+        The sorted labels; column ``k`` of ``W`` scores ``classes_[k]``.
+    n_features_in_ : int
+    history_ : list of dict
+        Per epoch: ``epoch``, ``train_loss`` (mean minibatch objective as optimised, penalty
+        included), ``lr``, ``seconds`` and, with validation, ``val_loss``, ``val_accuracy``.
+    """
+
+    def __init__(self, *, lr=None, epochs=15, batch_size=128, optimizer="adam", momentum=0.9,
+                 nesterov=False, weight_decay=0.0, label_smoothing=0.0, lr_schedule="cosine",
+                 early_stopping=False, validation_fraction=0.1, patience=3, raw_pixels=False,
+                 seed=None, dtype="float32", verbose=False, callback=None):
+        self.lr = lr
+        self.epochs = epochs
+        self.batch_size = batch_size
+        self.optimizer = optimizer
+        self.momentum = momentum
+        self.nesterov = nesterov
+        self.weight_decay = weight_decay
+        self.label_smoothing = label_smoothing
+        self.lr_schedule = lr_schedule
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.patience = patience
+        self.raw_pixels = raw_pixels
+        self.seed = seed
+        self.dtype = dtype
+        self.verbose = verbose
+        self.callback = callback
+
+    # -- scikit-learn protocol ----------------------------------------------------------------
+
+    @classmethod
+    def _param_names(cls):
+        return [p for p in inspect.signature(cls.__init__).parameters if p != "self"]
+
+    def get_params(self, deep=True):
+        """Hyperparameters as a dict (scikit-learn's ``get_params``)."""
+        return {name: getattr(self, name) for name in self._param_names()}
+
+    def set_params(self, **params):
+        """Set hyperparameters by name; unknown names raise ``ValueError``."""
+        for name, value in params.items():
+            if name not in self._param_names():
+                raise ValueError(f"unknown hyperparameter {name!r}; valid: {', '.join(self._param_names())}")
+            setattr(self, name, value)
+        return self
+
+    def __repr__(self):
+        defaults = type(self)().get_params()
+        changed = [f"{k}={v!r}" for k, v in self.get_params().items() if v is not defaults[k] and v != defaults[k]]
+        return f"{type(self).__name__}({', '.join(changed)})"
+
+    # -- checks -------------------------------------------------------------------------------
+
+    def _settings(self) -> TrainingSettings:
+        optimizer = self.optimizer.lower() if isinstance(self.optimizer, str) else self.optimizer
+        v.check_choice(optimizer, "optimizer", _OPTIMIZERS)
+        if self.nesterov and optimizer == "sgd" and self.momentum == 0:
+            raise ValueError("nesterov=True needs momentum > 0, got momentum=0")
+        epochs = v.check_int(self.epochs, "epochs", low=1)
+        return TrainingSettings(
+            lr=_DEFAULT_LR[optimizer] if self.lr is None else v.check_real(self.lr, "lr", low=0.0, low_open=True),
+            epochs=epochs,
+            batch_size=v.check_int(self.batch_size, "batch_size", low=1),
+            optimizer=optimizer,
+            momentum=v.check_real(self.momentum, "momentum", low=0.0, high=1.0, high_open=True),
+            nesterov=bool(self.nesterov),
+            weight_decay=v.check_real(self.weight_decay, "weight_decay", low=0.0),
+            label_smoothing=v.check_real(self.label_smoothing, "label_smoothing", low=0.0, high=1.0),
+            lr_schedule=build_schedule(self.lr_schedule, epochs),
+            early_stopping=bool(self.early_stopping),
+            patience=v.check_int(self.patience, "patience", low=1),
+            verbose=bool(self.verbose),
+            callback=self.callback,
+            input_scale=1.0 / 255 if self.raw_pixels else 1.0,
+        )
+
+    def _check_X(self, X, name="X", dtype=None) -> np.ndarray:
+        """2-D features in the model's dtype (or uint8 with ``raw_pixels``), all finite."""
+        dtype = dtype or self._dtype()
+        X = np.asarray(X)
+        v.check_ndim(X, name, 2)
+        if self.raw_pixels:
+            if X.dtype != np.uint8:
+                raise TypeError(f"{name} must be uint8 pixels with raw_pixels=True, got dtype {X.dtype}")
+            return X
+        if np.issubdtype(X.dtype, np.integer) or X.dtype == np.bool_:
+            raise TypeError(
+                f"{name} has integer dtype {X.dtype}; convert raw pixels with "
+                "scratchlin.datasets.to_float(X) (or X.astype(np.float32) / 255), "
+                "or pass raw_pixels=True to scale uint8 pixels batch by batch"
+            )
+        X = v.as_float_array(X, name).astype(dtype, copy=False)
+        v.check_finite(X, name)
+        return X
+
+    def _dtype(self) -> np.dtype:
+        return self.W.dtype if hasattr(self, "W") else _resolve_dtype(self.dtype)
+
+    def _check_labels(self, y, n_rows, name="y") -> np.ndarray:
+        y = np.asarray(y)
+        v.check_ndim(y, name, 1)
+        if not (np.issubdtype(y.dtype, np.integer)):
+            raise TypeError(f"{name} must hold integer class labels, got dtype {y.dtype}")
+        if y.shape[0] != n_rows:
+            raise ValueError(f"{name} has {y.shape[0]} labels but X has {n_rows} rows")
+        return y
+
+    def _label_indices(self, y, name="y") -> np.ndarray:
+        """Map labels to column indices of ``W``; unknown labels raise ``ValueError``."""
+        indices = np.searchsorted(self.classes_, y)
+        indices = np.minimum(indices, len(self.classes_) - 1)
+        unknown = self.classes_[indices] != y
+        if unknown.any():
+            raise ValueError(
+                f"{name} holds label {y[np.flatnonzero(unknown)[0]]} that is not one of the "
+                f"classes seen in fit: {self.classes_.tolist()}"
+            )
+        return indices.astype(np.intp)
+
+    def _check_fitted(self):
+        if not hasattr(self, "W"):
+            raise NotFittedError(
+                f"this {type(self).__name__} is not fitted yet: call fit(X, y) or "
+                "LinearClassifier.from_params(W, b) first"
+            )
+
+    def _check_predict_X(self, X) -> np.ndarray:
+        self._check_fitted()
+        X = self._check_X(X)
+        if X.shape[1] != self.n_features_in_:
+            raise ValueError(
+                f"X has {X.shape[1]} features, but this model was fitted with {self.n_features_in_}"
+            )
+        return X
+
+    # -- fitting ------------------------------------------------------------------------------
+
+    def fit(self, X, y, *, X_val=None, y_val=None):
+        """Train from zero weights on ``(X, y)``.
+
+        Parameters
+        ----------
+        X : ndarray of shape (N, F), float (or uint8 with ``raw_pixels=True``)
+            Finite features, e.g. ``to_float(flatten(images))``.
+        y : ndarray of shape (N,), int
+            Labels: any integers, at least two distinct ones.
+        X_val : ndarray of shape (M, F), default=None
+            Validation features, evaluated after each epoch (``history_``).
+        y_val : ndarray of shape (M,), default=None
+            Validation labels, among those of ``y``.
+
+        Returns
+        -------
+        self
+        """
+        settings = self._settings()
+        dtype = _resolve_dtype(self.dtype)
+        seed = _check_seed(self.seed)
+        X = self._check_X(X, dtype=dtype)
+        y = self._check_labels(y, X.shape[0])
+        classes = np.unique(y)
+        if classes.shape[0] < 2:
+            raise ValueError(f"y must hold at least 2 classes to train a classifier, got only {classes.tolist()}")
+        rng = np.random.default_rng(seed)
+
+        for name in ("W", "b"):  # a refit starts from scratch
+            self.__dict__.pop(name, None)
+        self.classes_ = classes
+        self.n_features_in_ = X.shape[1]
+        labels = self._label_indices(y)
+        X, labels, validation = self._validation_data(X, labels, X_val, y_val, settings, rng, dtype)
+
+        W = np.zeros((X.shape[1], classes.shape[0]), dtype)
+        b = np.zeros(classes.shape[0], dtype)
+        params = {"W": W, "b": b}
+        self.history_ = train(params, X, labels, settings, rng, validation)
+        self.W, self.b = params["W"], params["b"]
+        return self
+
+    def _validation_data(self, X, labels, X_val, y_val, settings, rng, dtype):
+        if (X_val is None) != (y_val is None):
+            raise ValueError("X_val and y_val must be given together")
+        if X_val is not None:
+            X_val = self._check_X(X_val, "X_val", dtype=dtype)
+            if X_val.shape[1] != X.shape[1]:
+                raise ValueError(f"X_val has {X_val.shape[1]} features, X has {X.shape[1]}")
+            y_val = self._check_labels(y_val, X_val.shape[0], "y_val")
+            return X, labels, (X_val, self._label_indices(y_val, "y_val"))
+        if not settings.early_stopping:
+            return X, labels, None
+        fraction = v.check_real(self.validation_fraction, "validation_fraction",
+                                low=0.0, high=1.0, low_open=True, high_open=True)
+        n_val = int(round(fraction * X.shape[0]))
+        if n_val < 1 or n_val >= X.shape[0]:
+            raise ValueError(
+                f"validation_fraction={fraction} of {X.shape[0]} rows leaves {n_val} for "
+                "validation; early stopping needs at least one row on each side"
+            )
+        order = rng.permutation(X.shape[0])
+        val_rows, train_rows = np.sort(order[:n_val]), np.sort(order[n_val:])
+        return X[train_rows], labels[train_rows], (X[val_rows], labels[val_rows])
+
+    # -- prediction ---------------------------------------------------------------------------
+
+    @property
+    def coef_(self):
+        self._check_fitted()
+        return self.W.T
+
+    @property
+    def intercept_(self):
+        self._check_fitted()
+        return self.b
+
+    def decision_function(self, X) -> np.ndarray:
+        """Logits ``X @ W + b``.
+
+        Parameters
+        ----------
+        X : ndarray of shape (N, F), float (uint8 with ``raw_pixels=True``)
+
+        Returns
+        -------
+        ndarray of shape (N, n_classes), the model's dtype
+        """
+        X = self._check_predict_X(X)
+        scale = 1.0 / 255 if self.raw_pixels else 1.0
+        chunks = [decision_chunk(X[s:s + _PREDICT_CHUNK], self.W, self.b, scale)
+                  for s in range(0, X.shape[0], _PREDICT_CHUNK)]
+        return np.concatenate(chunks) if chunks else np.empty((0, len(self.classes_)), self.W.dtype)
+
+    def predict_proba(self, X) -> np.ndarray:
+        """Class probabilities ``softmax(X @ W + b)``, shape (N, n_classes); rows sum to 1."""
+        return F.softmax(self.decision_function(X), axis=1)
+
+    def predict_log_proba(self, X) -> np.ndarray:
+        """Log-probabilities ``log_softmax(X @ W + b)``, shape (N, n_classes)."""
+        return F.log_softmax(self.decision_function(X), axis=1)
+
+    def predict(self, X) -> np.ndarray:
+        """Most probable label of each row, shape (N,), from ``classes_``."""
+        return self.classes_[np.argmax(self.decision_function(X), axis=1)]
+
+    def score(self, X, y) -> float:
+        """Accuracy: the fraction of rows whose predicted label equals ``y``."""
+        y = self._check_labels(y, np.asarray(X).shape[0] if np.ndim(X) == 2 else -1)
+        return float(np.mean(self.predict(X) == y))
+
+    def evaluate(self, X, y):
+        """Mean cross-entropy (no smoothing, no penalty) and accuracy on ``(X, y)``."""
+        X = self._check_predict_X(X)
+        labels = self._label_indices(self._check_labels(y, X.shape[0]))
+        return evaluate(X, labels, self.W, self.b, input_scale=1.0 / 255 if self.raw_pixels else 1.0)
+
+    # -- the objective ------------------------------------------------------------------------
+
+    def loss_and_grad(self, X, y):
+        r"""The training objective and its gradient at the current parameters.
+
+        .. math:: J = \frac{1}{N}\sum_i \ell_i + \frac{\lambda}{2}\lVert W\rVert_F^2, \quad
+                  \nabla_W J = X^\top G + \lambda W, \quad \nabla_b J = \textstyle\sum_i G_i
+
+        with :math:`G` the gradient of the mean cross-entropy (label smoothing included) with
+        respect to the logits: one forward pass serves the loss and both gradients.
+
+        Parameters
+        ----------
+        X : ndarray of shape (N, F)
+        y : ndarray of shape (N,), labels from ``classes_``
+
+        Returns
+        -------
+        loss : float
+        grads : dict
+            ``{"W": (F, C) array, "b": (C,) array}`` in the model's dtype.
+        """
+        X = self._check_predict_X(X)
+        labels = self._label_indices(self._check_labels(y, X.shape[0]))
+        if self.raw_pixels:
+            X = X.astype(self.W.dtype) / self.W.dtype.type(255)
+        weight_decay = v.check_real(self.weight_decay, "weight_decay", low=0.0)
+        smoothing = v.check_real(self.label_smoothing, "label_smoothing", low=0.0, high=1.0)
+        loss, grad_logits = F.cross_entropy_and_grad(F.linear(X, self.W, self.b), labels,
+                                                     label_smoothing=smoothing)
+        _, grad_W, grad_b = F.linear_backward(grad_logits, X, self.W)
+        if weight_decay:
+            loss = loss + 0.5 * weight_decay * np.vdot(self.W, self.W)
+            grad_W = grad_W + self.W.dtype.type(weight_decay) * self.W
+        return float(loss), {"W": grad_W, "b": grad_b}
+
+    # -- construction from parameters, persistence --------------------------------------------
+
+    @classmethod
+    def from_params(cls, W, b, *, classes=None, **hyperparameters):
+        """A fitted model from given parameters, e.g. the seed notebook's random ``w``, ``b``.
+
+        Parameters
+        ----------
+        W : ndarray of shape (F, C), float32 or float64
+        b : ndarray of shape (C,), same dtype
+        classes : array_like of shape (C,), default=None
+            Labels of the columns; ``arange(C)`` by default.
+        **hyperparameters
+            Stored as in ``__init__``.
+
+        Returns
+        -------
+        LinearClassifier
+        """
+        W = v.as_float_array(W, "W", ndim=2)
+        b = v.as_float_array(b, "b", ndim=1)
+        if b.shape[0] != W.shape[1]:
+            raise ValueError(f"b must have shape ({W.shape[1]},) to match W {W.shape}, got {b.shape}")
+        if W.dtype != b.dtype:
+            raise TypeError(f"W and b must share a dtype, got W {W.dtype} and b {b.dtype}")
+        dtype = _resolve_dtype(W.dtype)
+        model = cls(**{"dtype": dtype.name, **hyperparameters})
+        classes = np.arange(W.shape[1]) if classes is None else np.asarray(classes)
+        if classes.shape != (W.shape[1],) or np.unique(classes).shape[0] != W.shape[1]:
+            raise ValueError(f"classes must be {W.shape[1]} distinct labels, got {classes!r}")
+        order = np.argsort(classes, kind="stable")
+        model.classes_ = classes[order]
+        model.W, model.b = W[:, order].copy(), b[order].copy()
+        model.n_features_in_ = W.shape[0]
+        return model
+
+    def save(self, path) -> Path:
+        """Write the model to an ``.npz`` file, atomically, without pickle.
+
+        The file holds ``W``, ``b``, ``classes``, a format name and version, the dtype, the
+        hyperparameters and the history (both as JSON text).
+
+        Parameters
+        ----------
+        path : str or os.PathLike
+            Destination; written to a temporary file in the same folder, then renamed.
+
+        Returns
+        -------
+        pathlib.Path
+        """
+        self._check_fitted()
+        path = Path(path)
+        # Values JSON cannot hold (a callback, a Generator seed, a callable schedule) are
+        # left out: the loaded model takes their defaults.
+        hyper = {k: val for k, val in self.get_params().items() if _is_json_value(val)}
+        hyper["dtype"] = self.W.dtype.name
+        arrays = {
+            "format": np.array(FORMAT_NAME),
+            "format_version": np.array(FORMAT_VERSION),
+            "W": self.W,
+            "b": self.b,
+            "classes": self.classes_,
+            "hyperparameters": np.array(json.dumps(hyper)),
+            "history": np.array(json.dumps(getattr(self, "history_", []))),
+        }
+        fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent or ".")
+        try:
+            with os.fdopen(fd, "wb") as file:
+                np.savez(file, **arrays)
+            os.replace(tmp, path)
+        except BaseException:
+            os.unlink(tmp)
+            raise
+        return path
+
+    @classmethod
+    def load(cls, path):
+        """Read a model written by :meth:`save`; nothing in the file is ever executed.
+
+        Raises
+        ------
+        ValueError
+            If the file is not an ``.npz``, holds pickled objects, is not a scratchlin model,
+            has an unknown format version, or inconsistent shapes or dtypes.
+        """
+        path = Path(path)
+        contents = _read_npz(path)
+        _check_model_contents(contents, path)
+        hyper = json.loads(str(contents["hyperparameters"]))
+        known = {k: val for k, val in hyper.items() if k in cls._param_names()}
+        model = cls.from_params(contents["W"], contents["b"], classes=contents["classes"], **known)
+        model.history_ = json.loads(str(contents["history"]))
+        return model
+
+
+def _is_json_value(value) -> bool:
+    return value is None or isinstance(value, (bool, int, float, str))
+
+
+def _read_npz(path: Path) -> dict:
+    try:
+        with np.load(path, allow_pickle=False) as archive:
+            return {name: archive[name] for name in archive.files}
+    except FileNotFoundError:
+        raise
+    except (zipfile.BadZipFile, OSError, EOFError) as error:
+        raise ValueError(f"{path} is not a scratchlin model file (.npz): {error}") from None
+    except ValueError as error:
+        if "allow_pickle" in str(error):
+            raise ValueError(
+                f"{path} holds pickled Python objects, which are never loaded (they could run "
+                "code); it is not a scratchlin model file"
+            ) from None
+        raise ValueError(f"{path} is not a scratchlin model file: {error}") from None
+
+
+def _check_model_contents(contents: dict, path: Path) -> None:
+    required = ("format", "format_version", "W", "b", "classes", "hyperparameters", "history")
+    missing = [k for k in required if k not in contents]
+    if missing or str(contents["format"]) != FORMAT_NAME:
+        raise ValueError(f"{path} is not a scratchlin model file (missing {missing or 'format name'})")
+    if int(contents["format_version"]) != FORMAT_VERSION:
+        raise ValueError(
+            f"{path} has model format version {int(contents['format_version'])}; "
+            f"this scratchlin reads version {FORMAT_VERSION}"
+        )
+    W, b, classes = contents["W"], contents["b"], contents["classes"]
+    if W.ndim != 2 or b.shape != (W.shape[1],) or classes.shape != (W.shape[1],):
+        raise ValueError(
+            f"{path} has inconsistent shapes: W {W.shape}, b {b.shape}, classes {classes.shape}; "
+            "expected (F, C), (C,), (C,)"
+        )
+    if not (np.isfinite(W).all() and np.isfinite(b).all()):
+        raise ValueError(f"{path} holds non-finite parameters")
