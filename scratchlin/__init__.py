@@ -1,4 +1,5 @@
 """scratchlin: a from-scratch, pure-NumPy softmax-regression classifier for MNIST."""
+from . import datasets, metrics, optim
 from .functional import (
     cross_entropy,
     cross_entropy_and_grad,

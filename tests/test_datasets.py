@@ -1,0 +1,902 @@
+"""Tests for scratchlin.datasets: locating, downloading, verifying and parsing MNIST.
+
+Real-file tests use the ``mnist_root`` fixture (``$SCRATCHLIN_DATA``). Corruptions are made on
+copies in ``tmp_path`` (the shared folder is read-only). Downloads only ever reach a fake mirror
+on 127.0.0.1 started by the test, a ``file://`` folder, or a closed loopback port.
+"""
+import functools
+import gzip
+import hashlib
+import http.server
+import importlib.util
+import math
+import os
+import shutil
+import socket
+import stat
+import struct
+import tempfile
+import threading
+import time
+import urllib.request
+from pathlib import Path
+
+import mnist
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from scratchlin import datasets as ds
+from scratchlin.datasets import (
+    ChecksumError,
+    DownloadError,
+    GzipError,
+    IDXFormatError,
+    MNISTError,
+    MNISTNotFoundError,
+)
+
+TEST_IMAGES, TEST_LABELS = ds.SPLITS["test"]
+TRAIN_IMAGES, TRAIN_LABELS = ds.SPLITS["train"]
+FIRST_TRAIN_LABELS = [5, 0, 4, 1, 9, 2, 1, 3]
+FIRST_TEST_LABELS = [7, 2, 1, 0, 4, 1, 4, 9]
+TRAIN_IMAGE0_ROW5 = [0] * 12 + [3, 18, 18, 18, 126, 136, 175, 26, 166, 255, 247, 127, 0, 0, 0, 0]
+TRAIN_COUNTS = [5923, 6742, 5958, 6131, 5842, 5421, 5918, 6265, 5851, 5949]
+TEST_COUNTS = [980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009]
+PROXY_VARS = ("http_proxy", "https_proxy", "ftp_proxy", "all_proxy",
+              "HTTP_PROXY", "HTTPS_PROXY", "FTP_PROXY", "ALL_PROXY")
+
+
+# ------------------------------------------------------------------------------------------
+# fixtures and helpers
+# ------------------------------------------------------------------------------------------
+
+@pytest.fixture(autouse=True)
+def _isolated_env(tmp_path, monkeypatch):
+    """Per-user cache in tmp_path; no proxy, so loopback URLs are fetched directly."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    for var in PROXY_VARS:
+        monkeypatch.delenv(var, raising=False)
+
+
+@pytest.fixture
+def no_network(monkeypatch):
+    """Any attempt to open a connection or URL fails the test."""
+    def refuse(*args, **kwargs):
+        raise AssertionError(f"network access attempted: {args!r}")
+
+    monkeypatch.setattr(socket.socket, "connect", refuse)
+    monkeypatch.setattr(socket, "create_connection", refuse)
+    monkeypatch.setattr(urllib.request, "urlopen", refuse)
+    monkeypatch.setattr(mnist, "urlretrieve", refuse)
+
+
+@pytest.fixture(scope="module")
+def real(mnist_root):
+    """Both real splits, loaded once, with the decoded cache off."""
+    return {split: ds.load_mnist(split, root=mnist_root, download=False, cache=False)
+            for split in ("train", "test")}
+
+
+@pytest.fixture
+def test_copy(mnist_root, tmp_path):
+    """A writable folder holding copies of the two test-split .gz files."""
+    folder = tmp_path / "data"
+    folder.mkdir()
+    for name in ds.SPLITS["test"]:
+        shutil.copyfile(Path(mnist_root) / name, folder / name)
+    return folder
+
+
+def raw_bytes(mnist_root, name):
+    return gzip.decompress((Path(mnist_root) / name).read_bytes())
+
+
+def idx_bytes(array, code=0x08):
+    array = np.asarray(array)
+    header = bytes([0, 0, code, array.ndim]) + struct.pack(f">{array.ndim}I", *array.shape)
+    return header + array.astype(array.dtype.newbyteorder(">")).tobytes()
+
+
+def npy_files(*folders):
+    return sorted(p for f in folders if Path(f).exists() for p in Path(f).rglob("*.npy"))
+
+
+def listing(folder):
+    return sorted(str(p.relative_to(folder)) for p in Path(folder).rglob("*"))
+
+
+# ------------------------------------------------------------------------------------------
+# real files
+# ------------------------------------------------------------------------------------------
+
+@pytest.mark.mnist
+def test_real_files_match_published_checksums(mnist_root):
+    for info in ds.FILES.values():
+        data = (Path(mnist_root) / info.name).read_bytes()
+        assert len(data) == info.gz_size
+        assert hashlib.md5(data).hexdigest() == info.gz_md5
+        assert hashlib.sha256(data).hexdigest() == info.gz_sha256
+        raw = gzip.decompress(data)
+        assert len(raw) == info.raw_size
+        assert hashlib.md5(raw).hexdigest() == info.raw_md5
+        assert hashlib.sha256(raw).hexdigest() == info.raw_sha256
+        ds.verify_file(Path(mnist_root) / info.name)
+
+
+@pytest.mark.mnist
+@pytest.mark.parametrize("split, n, first, counts", [
+    ("train", 60000, FIRST_TRAIN_LABELS, TRAIN_COUNTS),
+    ("test", 10000, FIRST_TEST_LABELS, TEST_COUNTS),
+])
+def test_real_split_content(real, split, n, first, counts):
+    images, labels = real[split]
+    assert images.shape == (n, 28, 28) and images.dtype == np.uint8
+    assert labels.shape == (n,) and labels.dtype == np.uint8
+    assert labels[:8].tolist() == first
+    assert np.bincount(labels, minlength=10).tolist() == counts
+    assert images.flags.writeable and labels.flags.writeable
+    assert images.flags.c_contiguous
+
+
+@pytest.mark.mnist
+def test_real_seed_notebook_row(real):
+    assert real["train"][0][0, 5].tolist() == TRAIN_IMAGE0_ROW5
+
+
+@pytest.mark.mnist
+def test_real_parsers_agree_with_mnist_package(mnist_root, real):
+    for split in ("train", "test"):
+        for name, ours in zip(ds.SPLITS[split], real[split]):
+            with gzip.open(Path(mnist_root) / name) as f:
+                theirs = mnist.parse_idx(f)
+            assert theirs.dtype == ours.dtype and np.array_equal(theirs, ours)
+
+
+@pytest.mark.mnist
+def test_present_files_never_touch_network_and_env_is_used(mnist_root, monkeypatch,
+                                                           no_network, tmp_path):
+    monkeypatch.setenv("SCRATCHLIN_DATA", mnist_root)
+    before = listing(mnist_root)
+    images, labels = ds.load_mnist("test")  # default download=True, cache=True
+    assert labels[:8].tolist() == FIRST_TEST_LABELS
+    assert listing(mnist_root) == before  # nothing written next to read-only data
+    assert npy_files(tmp_path / "xdg")  # the decoded cache went to the per-user cache
+    images2, labels2 = ds.load_mnist("test")
+    assert isinstance(images2.base, np.memmap)
+    assert np.array_equal(images, images2) and np.array_equal(labels, labels2)
+
+
+@pytest.mark.mnist
+def test_use_with_mnist_package_works_offline(mnist_root, monkeypatch, no_network, real):
+    monkeypatch.setattr(mnist, "temporary_dir", mnist.temporary_dir)
+    monkeypatch.setattr(mnist, "datasets_url", mnist.datasets_url)
+    assert ds.use_with_mnist_package(mnist_root) == Path(mnist_root).absolute()
+    assert mnist.datasets_url.startswith("file://")
+    for ours, theirs in [(real["train"][0], mnist.train_images()),
+                         (real["train"][1], mnist.train_labels()),
+                         (real["test"][0], mnist.test_images()),
+                         (real["test"][1], mnist.test_labels())]:
+        assert theirs.dtype == np.uint8 and np.array_equal(ours, theirs)
+
+
+def test_use_with_mnist_package_needs_gz(tmp_path, monkeypatch):
+    monkeypatch.setattr(mnist, "temporary_dir", mnist.temporary_dir)
+    with pytest.raises(MNISTNotFoundError, match=r"mnist package needs the \.gz file.*"
+                                                 r"download=False"):
+        ds.use_with_mnist_package(tmp_path, download=False)
+
+
+# ------------------------------------------------------------------------------------------
+# where files are looked for
+# ------------------------------------------------------------------------------------------
+
+def test_data_dir_resolution_order(tmp_path, monkeypatch):
+    monkeypatch.setenv("SCRATCHLIN_DATA", str(tmp_path / "env"))
+    assert ds.data_dir(tmp_path / "root") == tmp_path / "root"
+    assert ds.data_dir() == tmp_path / "env"
+    monkeypatch.setenv("SCRATCHLIN_DATA", "")
+    assert ds.data_dir() == tmp_path / "xdg" / "scratchlin" / "mnist"
+    monkeypatch.delenv("SCRATCHLIN_DATA")
+    monkeypatch.delenv("XDG_CACHE_HOME")
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    assert ds.data_dir() == tmp_path / "home" / ".cache" / "scratchlin" / "mnist"
+    monkeypatch.setenv("XDG_CACHE_HOME", "relative/ignored")
+    assert ds.data_dir() == tmp_path / "home" / ".cache" / "scratchlin" / "mnist"
+    with pytest.raises(TypeError, match="root must be a str, a path or None, got int"):
+        ds.data_dir(3)
+
+
+def test_bad_arguments_are_named():
+    with pytest.raises(ValueError, match="split must be 'train' or 'test', got 'val'"):
+        ds.load_mnist("val")
+    with pytest.raises(TypeError, match="download must be True or False, got 'no'"):
+        ds.load_mnist("test", download="no")
+    with pytest.raises(TypeError, match="cache must be True, False or a folder path, got 3"):
+        ds.load_mnist("test", cache=3)
+
+
+def test_missing_file_with_downloads_off(tmp_path):
+    folder = tmp_path / "empty"
+    with pytest.raises(MNISTNotFoundError) as info:
+        ds.load_mnist("test", root=folder, download=False)
+    message = str(info.value)
+    assert isinstance(info.value, FileNotFoundError) and isinstance(info.value, MNISTError)
+    for part in (str(folder / TEST_IMAGES), "the folder does not exist", "root=",
+                 "t10k-images-idx3-ubyte, t10k-images.idx3-ubyte", "download=True",
+                 "SCRATCHLIN_DATA", "download=False"):
+        assert part in message
+    assert not folder.exists()  # looking never creates anything
+
+
+def test_missing_file_message_names_env(tmp_path, monkeypatch):
+    monkeypatch.setenv("SCRATCHLIN_DATA", str(tmp_path))
+    with pytest.raises(MNISTNotFoundError, match=r"looked in .* chosen by \$SCRATCHLIN_DATA"):
+        ds.load_mnist("train", download=False)
+
+
+# ------------------------------------------------------------------------------------------
+# corruptions, each on a copy
+# ------------------------------------------------------------------------------------------
+
+@pytest.mark.mnist
+@pytest.mark.parametrize("name", [TEST_IMAGES, TEST_LABELS])
+def test_checksum_mismatch_is_refused_and_not_cached(test_copy, tmp_path, name):
+    path = test_copy / name
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    path.write_bytes(bytes(data))
+    got = hashlib.sha256(data).hexdigest()
+    pattern = (rf"checksum mismatch for {path}: expected the published gz sha256 "
+               rf"{ds.FILES[name].gz_sha256} \({len(data)} bytes\), got {got}.*not used")
+    with pytest.raises(ChecksumError, match=pattern):
+        ds.load_mnist("test", root=test_copy)
+    with pytest.raises(ChecksumError, match=pattern):
+        ds.verify_file(path)
+    bad = [p for p in npy_files(test_copy, tmp_path / "xdg") if p.stem == name[:-3]]
+    assert bad == []
+
+
+@pytest.mark.mnist
+def test_decompressed_files_are_accepted_and_verified(mnist_root, tmp_path, real):
+    folder = tmp_path / "raw"
+    folder.mkdir()
+    images_raw = raw_bytes(mnist_root, TEST_IMAGES)
+    (folder / "t10k-images-idx3-ubyte").write_bytes(images_raw)  # gunzip's name
+    (folder / "t10k-labels.idx1-ubyte").write_bytes(raw_bytes(mnist_root, TEST_LABELS))  # LeCun's
+    images, labels = ds.load_mnist("test", root=folder, download=False, cache=False)
+    assert np.array_equal(images, real["test"][0]) and np.array_equal(labels, real["test"][1])
+    bad = bytearray(images_raw)
+    bad[-1] ^= 1
+    (folder / "t10k-images-idx3-ubyte").write_bytes(bytes(bad))
+    with pytest.raises(ChecksumError, match=r"t10k-images-idx3-ubyte: expected the published "
+                                            r"decompressed sha256 0fa7898d"):
+        ds.load_mnist("test", root=folder, download=False)
+
+
+@pytest.mark.mnist
+def test_recompressed_gz_with_genuine_content_is_accepted(mnist_root, tmp_path, real):
+    folder = tmp_path / "recompressed"
+    folder.mkdir()
+    for name in ds.SPLITS["test"]:
+        (folder / name).write_bytes(gzip.compress(raw_bytes(mnist_root, name), compresslevel=1))
+    images, labels = ds.load_mnist("test", root=folder, download=False)
+    assert np.array_equal(images, real["test"][0]) and np.array_equal(labels, real["test"][1])
+
+
+@pytest.mark.mnist
+def test_truncated_gzip(test_copy):
+    path = test_copy / TEST_IMAGES
+    path.write_bytes(path.read_bytes()[:100_000])
+    with pytest.raises(ChecksumError, match=f"checksum mismatch for {path}"):
+        ds.load_mnist("test", root=test_copy, download=False)
+    pattern = rf"{path}: truncated gzip file: the compressed data \(100000 bytes\) ends before"
+    with pytest.raises(GzipError, match=pattern):
+        ds.load_mnist("test", root=test_copy, download=False, verify=False)
+    with pytest.raises(GzipError, match=pattern):
+        ds.read_idx(path)
+
+
+def test_corrupt_and_empty_gzip(tmp_path):
+    path = tmp_path / "x.gz"
+    path.write_bytes(b"this is not gzip data")
+    with pytest.raises(GzipError, match=rf"{path}: corrupt gzip file: Not a gzipped file"):
+        ds.read_idx(path)
+    path.write_bytes(b"")
+    with pytest.raises(GzipError, match=rf"{path}: empty file \(0 bytes\)"):
+        ds.read_idx(path)
+
+
+@pytest.mark.mnist
+@pytest.mark.parametrize("compress", [False, True])
+def test_wrong_magic(mnist_root, tmp_path, compress):
+    raw = bytearray(raw_bytes(mnist_root, TEST_LABELS))
+    raw[0] = 0x01
+    shutil.copyfile(Path(mnist_root) / TEST_IMAGES, tmp_path / TEST_IMAGES)
+    path = tmp_path / (TEST_LABELS if compress else "t10k-labels-idx1-ubyte")
+    path.write_bytes(gzip.compress(bytes(raw)) if compress else bytes(raw))
+    with pytest.raises(ChecksumError, match=f"checksum mismatch for {path}"):
+        ds.load_mnist("test", root=tmp_path, download=False)
+    with pytest.raises(IDXFormatError, match=rf"{path}: wrong magic number 0x01000801"):
+        ds.load_mnist("test", root=tmp_path, download=False, verify=False)
+    with pytest.raises(IDXFormatError, match=rf"{path}: wrong magic number 0x01000801"):
+        ds.read_idx(path)
+
+
+@pytest.mark.mnist
+@pytest.mark.parametrize("delta, which", [(-1, "shorter"), (3, "longer")])
+def test_payload_length_differs_from_header(mnist_root, tmp_path, delta, which):
+    raw = raw_bytes(mnist_root, TEST_LABELS)
+    raw = raw[:delta] if delta < 0 else raw + b"\0" * delta
+    shutil.copyfile(Path(mnist_root) / TEST_IMAGES, tmp_path / TEST_IMAGES)
+    path = tmp_path / "t10k-labels.idx1-ubyte"
+    path.write_bytes(raw)
+    pattern = (rf"{path}: payload is {which} than the header says: shape \(10000,\) of uint8 "
+               rf"needs 10000 bytes after the 8-byte header, got {10000 + delta}")
+    with pytest.raises(IDXFormatError, match=pattern):
+        ds.load_mnist("test", root=tmp_path, download=False, verify=False)
+    with pytest.raises(ChecksumError, match=f"checksum mismatch for {path}"):
+        ds.load_mnist("test", root=tmp_path, download=False)
+
+
+@pytest.mark.mnist
+def test_labels_outside_0_to_9(mnist_root, tmp_path, real):
+    labels = real["test"][1].copy()
+    labels[[3, 70]] = [10, 200]
+    shutil.copyfile(Path(mnist_root) / TEST_IMAGES, tmp_path / TEST_IMAGES)
+    path = tmp_path / TEST_LABELS
+    path.write_bytes(gzip.compress(idx_bytes(labels)))
+    with pytest.raises(MNISTError, match=rf"{path}: labels must be digits 0\.\.9, found 2 "
+                                         r"outside that range, the first 10 at index 3"):
+        ds.load_mnist("test", root=tmp_path, download=False, verify=False)
+    with pytest.raises(ChecksumError):
+        ds.load_mnist("test", root=tmp_path, download=False)
+
+
+@pytest.mark.mnist
+def test_images_and_labels_of_different_lengths(mnist_root, tmp_path, real):
+    shutil.copyfile(Path(mnist_root) / TEST_IMAGES, tmp_path / TEST_IMAGES)
+    path = tmp_path / TEST_LABELS
+    path.write_bytes(gzip.compress(idx_bytes(real["test"][1][:9999])))
+    pattern = (rf"images and labels have different lengths: {tmp_path / TEST_IMAGES} holds "
+               rf"10000 images, {path} holds 9999 labels")
+    with pytest.raises(MNISTError, match=pattern):
+        ds.load_mnist("test", root=tmp_path, download=False, verify=False)
+
+
+@pytest.mark.mnist
+def test_wrong_kind_of_file(mnist_root, tmp_path):
+    shutil.copyfile(Path(mnist_root) / TEST_IMAGES, tmp_path / TEST_IMAGES)
+    shutil.copyfile(Path(mnist_root) / TEST_IMAGES, tmp_path / TEST_LABELS)  # images as labels
+    with pytest.raises(MNISTError, match=rf"{tmp_path / TEST_LABELS}: expected uint8 labels of "
+                                         r"shape \(N,\) \(magic 0x00000801\), got uint8 of shape "
+                                         r"\(10000, 28, 28\)"):
+        ds.load_mnist("test", root=tmp_path, download=False, verify=False)
+
+
+def test_verify_file_refuses_unknown_names(tmp_path):
+    path = tmp_path / "notes.txt"
+    path.write_text("x")
+    with pytest.raises(MNISTError, match=rf"{path}: not an MNIST file name; expected one of"):
+        ds.verify_file(path)
+
+
+# ------------------------------------------------------------------------------------------
+# the decoded (.npy) cache
+# ------------------------------------------------------------------------------------------
+
+@pytest.mark.mnist
+def test_decoded_cache_next_to_writable_data(test_copy, real):
+    cold = ds.load_mnist("test", root=test_copy)
+    assert npy_files(test_copy) == [test_copy / "decoded" / "t10k-images-idx3-ubyte.npy",
+                                    test_copy / "decoded" / "t10k-labels-idx1-ubyte.npy"]
+    warm = ds.load_mnist("test", root=test_copy)
+    for a, b, c in zip(cold, warm, real["test"]):
+        assert isinstance(b.base, np.memmap) and type(b) is np.ndarray
+        assert np.array_equal(a, c) and np.array_equal(b, c)
+    warm[0][0, 0, 0] = 99  # copy-on-write: the cache file is not changed
+    assert ds.load_mnist("test", root=test_copy)[0][0, 0, 0] == 0
+
+
+@pytest.mark.mnist
+def test_decoded_cache_is_invalidated_when_the_source_changes(test_copy, monkeypatch):
+    ds.load_mnist("test", root=test_copy)
+    path = test_copy / TEST_LABELS
+    calls = []
+    original = ds._verified_content
+    monkeypatch.setattr(ds, "_verified_content",
+                        lambda *a: calls.append(a[0].name) or original(*a))
+    ds.load_mnist("test", root=test_copy)
+    assert calls == []  # stamps current: nothing re-read
+    st_ = path.stat()
+    os.utime(path, ns=(st_.st_atime_ns, st_.st_mtime_ns + 10**9))
+    ds.load_mnist("test", root=test_copy)
+    assert calls == [TEST_LABELS]  # re-verified after the change, then re-stamped
+    ds.load_mnist("test", root=test_copy)
+    assert calls == [TEST_LABELS]
+    data = bytearray(path.read_bytes())
+    data[100] ^= 1
+    path.write_bytes(bytes(data))  # same size, now corrupt: the cache must not hide it
+    with pytest.raises(ChecksumError, match=f"checksum mismatch for {path}"):
+        ds.load_mnist("test", root=test_copy)
+
+
+@pytest.mark.mnist
+def test_decoded_cache_damage_is_repaired(test_copy, real):
+    ds.load_mnist("test", root=test_copy)
+    npy = test_copy / "decoded" / "t10k-images-idx3-ubyte.npy"
+    npy.write_bytes(npy.read_bytes()[:1000])
+    images, _ = ds.load_mnist("test", root=test_copy)
+    assert np.array_equal(images, real["test"][0])
+    (test_copy / "decoded" / "t10k-images-idx3-ubyte.json").write_text("{not json")
+    images, _ = ds.load_mnist("test", root=test_copy)
+    assert np.array_equal(images, real["test"][0])
+    assert isinstance(ds.load_mnist("test", root=test_copy)[0].base, np.memmap)
+
+
+@pytest.mark.mnist
+def test_read_only_data_folder_is_never_written(test_copy, tmp_path):
+    before = listing(test_copy)
+    mode = test_copy.stat().st_mode
+    test_copy.chmod(stat.S_IMODE(mode) & ~0o222)
+    try:
+        ds.load_mnist("test", root=test_copy)
+        warm = ds.load_mnist("test", root=test_copy)
+    finally:
+        test_copy.chmod(stat.S_IMODE(mode))
+    assert listing(test_copy) == before
+    assert len(npy_files(tmp_path / "xdg")) == 2
+    assert isinstance(warm[0].base, np.memmap)
+
+
+@pytest.mark.mnist
+def test_cache_off_or_elsewhere(test_copy, tmp_path):
+    ds.load_mnist("test", root=test_copy, cache=False)
+    assert npy_files(test_copy, tmp_path / "xdg") == []
+    ds.load_mnist("test", root=test_copy, cache=tmp_path / "mine")
+    assert len(npy_files(tmp_path / "mine")) == 2
+    assert npy_files(test_copy, tmp_path / "xdg") == []
+    ds.load_mnist("test", root=test_copy, verify=False)  # unverified data is never cached
+    assert npy_files(test_copy, tmp_path / "xdg") == []
+
+
+# ------------------------------------------------------------------------------------------
+# downloads from a fake mirror (loopback only)
+# ------------------------------------------------------------------------------------------
+
+class _MirrorHandler(http.server.SimpleHTTPRequestHandler):
+    """Serves files; ``/truncated/*`` announces the full length but stops half-way."""
+
+    requests = None
+    hang_seconds = 2.0
+
+    def do_GET(self):  # noqa: N802 (http.server naming)
+        self.requests.append(self.path)
+        kind, _, name = self.path.strip("/").partition("/")
+        if kind == "hang":
+            time.sleep(self.hang_seconds)
+            return
+        if kind == "truncated":
+            data = (Path(self.directory) / "good" / name).read_bytes()
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data[: len(data) // 2])
+            self.close_connection = True
+            return
+        super().do_GET()
+
+    def log_message(self, *args):
+        pass
+
+
+class _QuietServer(http.server.ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request, client_address):
+        pass
+
+
+@pytest.fixture
+def mirror(mnist_root, tmp_path):
+    """An HTTP server on 127.0.0.1 with good/, corrupt/, big/, truncated/ and hang/ mirrors."""
+    root = tmp_path / "mirror"
+    for sub in ("good", "corrupt", "big"):
+        (root / sub).mkdir(parents=True)
+    for name in ds.FILES:
+        data = (Path(mnist_root) / name).read_bytes()
+        (root / "good" / name).write_bytes(data)
+        (root / "corrupt" / name).write_bytes(data[:-9] + b"corrupted")
+        (root / "big" / name).write_bytes(data + b"trailing junk")
+    requests = []
+    handler = type("Handler", (_MirrorHandler,), {"requests": requests})
+    server = _QuietServer(("127.0.0.1", 0), functools.partial(handler, directory=str(root)))
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    base = f"http://127.0.0.1:{server.server_address[1]}/"
+    try:
+        yield {"base": base, "requests": requests, "root": root}
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.fixture
+def closed_port_url():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    return f"http://127.0.0.1:{port}/mnist/"
+
+
+@pytest.mark.mnist
+def test_download_tries_mirrors_in_order(mirror, closed_port_url, tmp_path, monkeypatch, real):
+    monkeypatch.setattr(ds, "DOWNLOAD_TIMEOUT", 0.5)
+    saved = mnist.datasets_url, mnist.urlretrieve
+    base = mirror["base"]
+    monkeypatch.setattr(ds, "MIRRORS", (closed_port_url, base + "corrupt", base + "big/",
+                                        base + "truncated/", base + "hang/", base + "good/"))
+    folder = tmp_path / "cache"
+    images, labels = ds.load_mnist("test", root=folder)
+    assert np.array_equal(images, real["test"][0]) and np.array_equal(labels, real["test"][1])
+    expected = [f"/{m}/{name}" for name in ds.SPLITS["test"]
+                for m in ("corrupt", "big", "truncated", "hang", "good")]
+    assert mirror["requests"] == expected
+    assert sorted(p.name for p in folder.iterdir()) == sorted([*ds.SPLITS["test"], "decoded"])
+    for name in ds.SPLITS["test"]:
+        ds.verify_file(folder / name)
+    assert (mnist.datasets_url, mnist.urlretrieve) == saved
+
+
+@pytest.mark.mnist
+def test_download_fails_cleanly_when_every_mirror_fails(mirror, closed_port_url, tmp_path):
+    base = mirror["base"]
+    folder = tmp_path / "cache"
+    saved = mnist.datasets_url, mnist.urlretrieve
+    with pytest.raises(DownloadError) as info:
+        ds.download_mnist(folder, mirrors=[closed_port_url, base + "corrupt/", base + "big/",
+                                           base + "truncated/"])
+    message = str(info.value)
+    assert isinstance(info.value, FileNotFoundError)
+    path = folder / TRAIN_IMAGES
+    for part in (f"MNIST file {path} is missing", "every mirror failed",
+                 f"{closed_port_url}{TRAIN_IMAGES}: URLError", "Connection refused",
+                 f"{base}corrupt/{TRAIN_IMAGES}: ChecksumError: checksum mismatch for "
+                 f"{base}corrupt/{TRAIN_IMAGES}: expected the published gz sha256 "
+                 f"{ds.FILES[TRAIN_IMAGES].gz_sha256}",
+                 f"{base}big/{TRAIN_IMAGES}: MNISTError: {base}big/{TRAIN_IMAGES}: the server "
+                 f"announces 9912435 bytes, more than the 9912422",
+                 f"{base}truncated/{TRAIN_IMAGES}: MNISTError: {base}truncated/{TRAIN_IMAGES}: "
+                 f"download interrupted after 4956211 of 9912422 bytes",
+                 "No file was written", "SCRATCHLIN_DATA"):
+        assert part in message
+    assert list(folder.iterdir()) == []  # no partial file, no temporary folder
+    assert (mnist.datasets_url, mnist.urlretrieve) == saved
+
+
+@pytest.mark.mnist
+def test_download_from_file_url_and_force_replace(mnist_root, tmp_path):
+    source = tmp_path / "source"
+    shutil.copytree(mnist_root, source)
+    folder = tmp_path / "cache"
+    folder.mkdir()
+    (folder / TEST_LABELS).write_bytes(b"bad")
+    mirrors = [source.as_uri() + "/"]
+    with pytest.raises(ChecksumError, match=rf"{folder / TEST_LABELS}.*download_mnist\("
+                                            r"force=True\)"):
+        ds.download_mnist(folder, mirrors=mirrors)
+    assert ds.download_mnist(folder, mirrors=mirrors, force=True) == folder
+    assert sorted(p.name for p in folder.iterdir()) == sorted(ds.FILES)
+    for name in ds.FILES:
+        ds.verify_file(folder / name)
+
+
+def test_download_mirror_arguments_are_checked(tmp_path):
+    with pytest.raises(ValueError, match="mirrors must hold at least one base URL"):
+        ds.download_mnist(tmp_path, mirrors=[])
+    with pytest.raises(TypeError, match="mirrors must be a sequence of base URLs, got 'http"):
+        ds.download_mnist(tmp_path, mirrors="http://127.0.0.1/")
+    with pytest.raises(ValueError, match="each mirror must be a base URL .* got 'nowhere'"):
+        ds.download_mnist(tmp_path, mirrors=["nowhere"])
+
+
+def test_download_into_unwritable_place(tmp_path, closed_port_url):
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    with pytest.raises(DownloadError, match=rf"cannot create the folder {blocker / 'sub'}"):
+        ds.download_mnist(blocker / "sub", mirrors=[closed_port_url])
+
+
+def test_no_download_into_read_only_folder(tmp_path, closed_port_url):
+    folder = tmp_path / "ro"
+    folder.mkdir()
+    folder.chmod(0o555)
+    try:
+        with pytest.raises(DownloadError, match=rf"{folder / TEST_IMAGES} is missing and cannot "
+                                                rf"be downloaded: the folder {folder} \(chosen "
+                                                rf"by root=.*\) is read-only"):
+            ds.load_mnist("test", root=folder)
+    finally:
+        folder.chmod(0o755)
+    assert list(folder.iterdir()) == []
+
+
+def test_missing_file_and_no_network(tmp_path, closed_port_url, monkeypatch):
+    monkeypatch.setattr(ds, "MIRRORS", (closed_port_url,))
+    with pytest.raises(DownloadError, match=r"(?s)t10k-images-idx3-ubyte\.gz is missing.*"
+                                            r"Connection refused"):
+        ds.load_mnist("test", root=tmp_path / "cache")
+    assert list((tmp_path / "cache").iterdir()) == []
+
+
+# ------------------------------------------------------------------------------------------
+# the IDX parser
+# ------------------------------------------------------------------------------------------
+
+IDX_DTYPES = {0x08: ">u1", 0x09: ">i1", 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
+
+
+def expected_parse(data):
+    """An independent reading of the IDX format: (shape, big-endian dtype) or None if invalid."""
+    if len(data) < 4 or data[0] or data[1] or data[2] not in IDX_DTYPES:
+        return None
+    ndim = data[3]
+    if not 1 <= ndim <= 32 or len(data) < 4 + 4 * ndim:
+        return None
+    shape = struct.unpack_from(f">{ndim}I", data, 4)
+    dtype = np.dtype(IDX_DTYPES[data[2]])
+    if len(data) - 4 - 4 * ndim != math.prod(shape) * dtype.itemsize:
+        return None
+    return shape, dtype
+
+
+def check_parse(data):
+    expected = expected_parse(data)
+    if expected is None:
+        with pytest.raises(IDXFormatError):
+            ds.parse_idx(data)
+        return
+    shape, dtype = expected
+    array = ds.parse_idx(data)
+    assert array.shape == shape
+    assert array.dtype == dtype.newbyteorder("=")
+    assert array.astype(dtype).tobytes() == bytes(data[4 + 4 * len(shape):])
+
+
+@st.composite
+def mutated_idx(draw):
+    code = draw(st.sampled_from(sorted(IDX_DTYPES) + [0x00, 0x07, 0x0A, 0x0F, 0xFF]))
+    ndim = draw(st.one_of(st.integers(0, 4), st.sampled_from([32, 33, 255])))
+    size = st.integers(0, 3) if ndim <= 4 else st.integers(0, 1)  # keeps payloads small
+    sizes = draw(st.lists(size, min_size=min(ndim, 40), max_size=min(ndim, 40)))
+    itemsize = np.dtype(IDX_DTYPES.get(code, ">u1")).itemsize
+    count = math.prod(sizes[:ndim]) if ndim <= 40 else 0
+    payload = draw(st.binary(min_size=count * itemsize, max_size=count * itemsize))
+    data = bytearray(bytes([0, 0, code, ndim]) + b"".join(s.to_bytes(4, "big") for s in sizes)
+                     + payload)
+    action = draw(st.sampled_from(["none", "flip", "cut", "extend", "huge", "magic"]))
+    if action == "flip" and data:
+        i = draw(st.integers(0, min(len(data), 4 + 4 * min(ndim, 40)) - 1))
+        data[i] ^= draw(st.integers(1, 255))
+    elif action == "cut" and data:
+        del data[draw(st.integers(0, len(data) - 1)):]
+    elif action == "extend":
+        data += draw(st.binary(min_size=1, max_size=9))
+    elif action == "huge" and 1 <= ndim <= 40:
+        i = draw(st.integers(0, ndim - 1))
+        data[4 + 4 * i: 8 + 4 * i] = b"\xff\xff\xff\xff"
+    elif action == "magic":
+        data[: 2] = draw(st.binary(min_size=2, max_size=2))
+    return bytes(data)
+
+
+@settings(max_examples=300, deadline=1000)
+@given(st.binary(max_size=80))
+def test_parse_idx_random_bytes(data):
+    check_parse(data)
+
+
+@settings(max_examples=300, deadline=1000)
+@given(mutated_idx())
+def test_parse_idx_mutated_headers(data):
+    check_parse(data)
+
+
+@settings(max_examples=50, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.binary(max_size=200), gz=st.booleans())
+def test_read_idx_random_files(data, gz):
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / ("f.gz" if gz else "f")
+        path.write_bytes(gzip.compress(data) if gz and data[:1] == b"\0" else data)
+        try:
+            ds.read_idx(path)
+        except (IDXFormatError, GzipError) as exc:
+            assert str(path) in str(exc)
+
+
+def test_parse_idx_examples():
+    a = np.arange(24, dtype=np.int32).reshape(2, 3, 4) - 7
+    out = ds.parse_idx(idx_bytes(a, 0x0C))
+    assert out.dtype == np.dtype("=i4") and np.array_equal(out, a)
+    f = np.array([0.5, -1.25, np.inf])
+    assert np.array_equal(ds.parse_idx(bytearray(idx_bytes(f, 0x0E))), f)
+    u = np.array([[1, 2], [3, 250]], dtype=np.uint8)
+    view = ds.parse_idx(memoryview(idx_bytes(u)))
+    assert np.array_equal(view, u) and view.dtype == np.uint8
+    assert ds.parse_idx(idx_bytes(np.zeros((0, 5), np.uint8))).shape == (0, 5)
+
+
+@pytest.mark.parametrize("data, pattern", [
+    (b"\0\0\x08", r"not an IDX file: 3 bytes, fewer than the 4-byte magic number"),
+    (b"\x1f\x8b\x08\x00", r"wrong magic number 0x1F8B0800: an IDX file starts with two zero"),
+    (b"\0\0\x0a\x01", r"unknown IDX type code 0x0A in magic number 0x00000A01; expected one of "
+                      r"0x08 \(uint8\), 0x09 \(int8\), 0x0B \(int16\)"),
+    (b"\0\0\x08\x00", r"magic number 0x00000800 gives 0 dimensions, expected 1 to 32"),
+    (b"\0\0\x08\x03\0\0\0\x01", r"truncated header: 3 dimensions need a 16-byte header, the "
+                                r"data has only 8 bytes"),
+    (b"\0\0\x08\x01\xff\xff\xff\xff", r"payload is shorter than the header says: shape "
+                                      r"\(4294967295,\) of uint8 needs 4294967295 bytes"),
+])
+def test_parse_idx_errors(data, pattern):
+    with pytest.raises(IDXFormatError, match=pattern):
+        ds.parse_idx(data)
+    with pytest.raises(IDXFormatError, match="some/file: " + pattern):
+        ds.parse_idx(data, name="some/file")
+
+
+def test_parse_idx_refuses_non_bytes():
+    with pytest.raises(TypeError, match="data must be a bytes-like object .* got str"):
+        ds.parse_idx("\0\0\x08\x01")
+
+
+# ------------------------------------------------------------------------------------------
+# preprocessing
+# ------------------------------------------------------------------------------------------
+
+def test_flatten_is_a_view_when_possible(rng):
+    images = rng.integers(0, 256, size=(5, 28, 28), dtype=np.uint8)
+    flat = ds.flatten(images)
+    assert flat.shape == (5, 784) and np.shares_memory(flat, images)
+    assert np.array_equal(flat[3], images[3].ravel())
+    strided = images[:, ::2, :]
+    assert np.array_equal(ds.flatten(strided), strided.reshape(5, -1))
+    assert ds.flatten(np.zeros((0, 28, 28), np.uint8)).shape == (0, 784)
+
+
+@pytest.mark.parametrize("shape", [(784,), (5, 784), (1, 5, 28, 28)])
+def test_flatten_refuses_non_3d(shape):
+    with pytest.raises(ValueError, match=rf"images must be a 3-D array of shape \(N, height, "
+                                         rf"width\), got shape {re_shape(shape)}"):
+        ds.flatten(np.zeros(shape, np.uint8))
+
+
+def re_shape(shape):
+    return str(shape).replace("(", r"\(").replace(")", r"\)")
+
+
+@pytest.mark.parametrize("dtype", [np.float16, np.float32, np.float64])
+def test_to_float_of_pixels_is_exact(dtype):
+    x = np.arange(256, dtype=np.uint8).reshape(16, 4, 4)
+    out = ds.to_float(x, dtype)
+    assert out.dtype == dtype and out.shape == x.shape
+    np.testing.assert_array_equal(out, x.astype(dtype) / 255)
+    assert out.max() == 1.0 and out.min() == 0.0
+    assert out.reshape(-1)[255] == 1.0
+    wide = ds.to_float(x.astype(np.int64), dtype)
+    np.testing.assert_array_equal(wide, out)
+
+
+def test_to_float_of_floats_checks_the_range():
+    x = np.array([0.0, 0.25, 1.0], dtype=np.float64)
+    out = ds.to_float(x)
+    assert out.dtype == np.float32 and not np.shares_memory(out, x)
+    np.testing.assert_array_equal(ds.to_float(out, np.float64), x)
+    with pytest.raises(ValueError, match=r"float images must be finite and within \[0, 1\], got "
+                                         r"values from 0\.0 to 255\.0 \(raw 0\.\.255 pixels\?"):
+        ds.to_float(np.array([0.0, 255.0]))
+    with pytest.raises(ValueError, match=r"float images must be finite"):
+        ds.to_float(np.array([0.5, np.nan]))
+
+
+def test_to_float_errors():
+    with pytest.raises(TypeError, match="dtype must be float16, float32 or float64, got int32"):
+        ds.to_float(np.zeros(3, np.uint8), np.int32)
+    with pytest.raises(TypeError, match="dtype must be float16, float32 or float64, got 'x'"):
+        ds.to_float(np.zeros(3, np.uint8), "x")
+    with pytest.raises(TypeError, match="images must be integer pixels .* got dtype bool"):
+        ds.to_float(np.zeros(3, bool))
+    with pytest.raises(ValueError, match="images must hold pixel values 0..255, got values from "
+                                         "-1 to 256"):
+        ds.to_float(np.array([-1, 256]))
+
+
+# ------------------------------------------------------------------------------------------
+# minibatches
+# ------------------------------------------------------------------------------------------
+
+def _epoch_ids(**kwargs):
+    X = np.arange(23)[:, None] * np.ones((1, 3), dtype=np.int64)
+    y = np.arange(23)
+    ids = []
+    for Xb, yb in ds.iter_minibatches(X, y, **kwargs):
+        assert Xb.flags.c_contiguous and yb.flags.c_contiguous
+        assert np.array_equal(Xb[:, 0], yb)  # rows stay paired with their labels
+        ids.append(yb.tolist())
+    return ids
+
+
+@pytest.mark.parametrize("batch_size", [1, 4, 5, 23, 100])
+def test_minibatches_visit_every_sample_once(batch_size):
+    batches = _epoch_ids(batch_size=batch_size, seed=0)
+    assert sorted(sum(batches, [])) == list(range(23))
+    assert all(len(b) == batch_size for b in batches[:-1])
+    kept = _epoch_ids(batch_size=batch_size, seed=0, drop_last=True)
+    assert all(len(b) == batch_size for b in kept)
+    assert len(kept) == 23 // batch_size
+    assert kept == batches[: len(kept)]
+
+
+def test_minibatches_are_reproducible():
+    assert _epoch_ids(batch_size=4, seed=7) == _epoch_ids(batch_size=4, seed=7)
+    assert _epoch_ids(batch_size=4, seed=7) != _epoch_ids(batch_size=4, seed=8)
+    gen_a, gen_b = np.random.default_rng(3), np.random.default_rng(3)
+    first_a, second_a = _epoch_ids(batch_size=4, seed=gen_a), _epoch_ids(batch_size=4, seed=gen_a)
+    assert first_a != second_a  # a Generator advances: each epoch is a new order
+    assert [first_a, second_a] == [_epoch_ids(batch_size=4, seed=gen_b),
+                                   _epoch_ids(batch_size=4, seed=gen_b)]
+    assert _epoch_ids(batch_size=5, shuffle=False) == [list(range(i, min(i + 5, 23)))
+                                                       for i in range(0, 23, 5)]
+
+
+def test_minibatches_without_labels_and_views():
+    X = np.asfortranarray(np.arange(20.0).reshape(10, 2))
+    batches = list(ds.iter_minibatches(X, batch_size=4, shuffle=False))
+    assert [b.shape for b in batches] == [(4, 2), (4, 2), (2, 2)]
+    assert all(b.flags.c_contiguous for b in batches)
+    C = np.arange(20.0).reshape(10, 2)
+    assert all(np.shares_memory(b, C)
+               for b in ds.iter_minibatches(C, batch_size=4, shuffle=False))
+    assert list(ds.iter_minibatches(np.zeros((0, 2)), batch_size=3)) == []
+
+
+@pytest.mark.parametrize("kwargs, error, pattern", [
+    (dict(batch_size=0), ValueError, "batch_size must be >= 1, got 0"),
+    (dict(batch_size=2.0), TypeError, "batch_size must be an int, got 2.0"),
+    (dict(batch_size=True), TypeError, "batch_size must be an int, got True"),
+    (dict(batch_size=2, seed="a"), TypeError, "seed must be None, a non-negative int or a "
+                                              "numpy.random.Generator, got 'a'"),
+    (dict(batch_size=2, seed=-1), ValueError, "seed must be non-negative, got -1"),
+    (dict(batch_size=2, shuffle=1), TypeError, "shuffle must be True or False, got 1"),
+    (dict(batch_size=2, drop_last=None), TypeError, "drop_last must be True or False"),
+])
+def test_minibatch_argument_errors_are_raised_at_call(kwargs, error, pattern):
+    with pytest.raises(error, match=pattern):
+        ds.iter_minibatches(np.zeros((4, 2)), **kwargs)  # no next(): checked eagerly
+
+
+def test_minibatch_length_mismatch():
+    with pytest.raises(ValueError, match=r"y must have one entry per row of X: X has 4 rows, "
+                                         r"y has shape \(3,\)"):
+        ds.iter_minibatches(np.zeros((4, 2)), np.zeros(3), batch_size=2)
+    with pytest.raises(ValueError, match=r"X must have at least 1 dimension"):
+        ds.iter_minibatches(np.float64(1.0), batch_size=2)
+
+
+# ------------------------------------------------------------------------------------------
+# the benchmark script
+# ------------------------------------------------------------------------------------------
+
+@pytest.mark.mnist
+def test_bench_load_smoke(mnist_root, capsys):
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / "bench_load.py"
+    spec = importlib.util.spec_from_file_location("bench_load", path)
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    assert bench.main(["--root", mnist_root, "--repeat", "1"]) == 0
+    out = capsys.readouterr().out
+    assert f"numpy {np.__version__}" in out
+    for step in ("parse only", "gunzip + parse", "file -> array", "load_mnist cold",
+                 "load_mnist warm (mmap)"):
+        assert step in out
