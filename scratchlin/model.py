@@ -99,7 +99,8 @@ class LinearClassifier:
     verbose : bool, default=False
         Print one line per epoch.
     callback : callable or None, default=None
-        Called with each epoch's history record (a dict).
+        Called with each epoch's history record (a dict). While it runs, the model's ``W``
+        and ``b`` hold that epoch's parameters, so it may call e.g. ``model.score``.
 
     Attributes
     ----------
@@ -283,11 +284,15 @@ class LinearClassifier:
         labels = self._label_indices(y)
         X, labels, validation = self._validation_data(X, labels, X_val, y_val, settings, rng, dtype)
 
-        W = np.zeros((X.shape[1], classes.shape[0]), dtype)
-        b = np.zeros(classes.shape[0], dtype)
-        params = {"W": W, "b": b}
-        self.history_ = train(params, X, labels, settings, rng, validation)
-        self.W, self.b = params["W"], params["b"]
+        # The optimizer updates these very arrays in place, so a callback sees the current
+        # parameters through the model (e.g. model.score) while training runs.
+        self.W = np.zeros((X.shape[1], classes.shape[0]), dtype)
+        self.b = np.zeros(classes.shape[0], dtype)
+        try:
+            self.history_ = train({"W": self.W, "b": self.b}, X, labels, settings, rng, validation)
+        except BaseException:
+            del self.W, self.b  # never leave a diverged or half-trained model looking fitted
+            raise
         return self
 
     def _validation_data(self, X, labels, X_val, y_val, settings, rng, dtype):
