@@ -18,6 +18,7 @@ Conventions shared by every function here:
 from __future__ import annotations
 
 import functools
+import numbers
 
 import numpy as np
 
@@ -121,8 +122,9 @@ def softmax(x, axis: int = -1) -> np.ndarray:
     """
     x, axis = _prepare_reduction_input(x, "x", axis)
     work = _to_compute(x)
-    exps = np.exp(work - np.max(work, axis=axis, keepdims=True))
-    exps /= np.sum(exps, axis=axis, keepdims=True)
+    with np.errstate(invalid="ignore"):  # an all -inf slice gives NaN, documented, as in torch
+        exps = np.exp(work - np.max(work, axis=axis, keepdims=True))
+        exps /= np.sum(exps, axis=axis, keepdims=True)
     return exps.astype(x.dtype, copy=False)
 
 
@@ -178,7 +180,8 @@ def log_softmax(x, axis: int = -1) -> np.ndarray:
     """
     x, axis = _prepare_reduction_input(x, "x", axis)
     work = _to_compute(x)
-    return (work - _logsumexp(work, axis)).astype(x.dtype, copy=False)
+    with np.errstate(invalid="ignore"):  # an all -inf slice gives NaN, documented, as in torch
+        return (work - _logsumexp(work, axis)).astype(x.dtype, copy=False)
 
 
 def log_softmax_backward(grad_output, log_probs, axis: int = -1) -> np.ndarray:
@@ -245,6 +248,7 @@ def one_hot(labels, num_classes: int | None = None, dtype=np.float32) -> np.ndar
     if num_classes is None:
         if labels.size == 0:
             raise ValueError("num_classes must be given when labels is empty")
+        v.check_class_indices(labels, max(int(labels.max()) + 1, 1), "labels")  # negatives
         num_classes = int(labels.max()) + 1
     num_classes = v.check_int(num_classes, "num_classes", low=1)
     v.check_class_indices(labels, num_classes, "labels")
@@ -259,7 +263,8 @@ def one_hot(labels, num_classes: int | None = None, dtype=np.float32) -> np.ndar
 
 def _xlogy(coefficient: np.ndarray, log_p: np.ndarray) -> np.ndarray:
     """``coefficient * log_p`` with ``0 * log 0 = 0`` (the limit) instead of NaN."""
-    return np.where(coefficient != 0, coefficient * log_p, 0)
+    coefficient, log_p = np.broadcast_arrays(coefficient, log_p)
+    return np.multiply(coefficient, log_p, out=np.zeros(log_p.shape, log_p.dtype), where=coefficient != 0)
 
 
 class _CrossEntropyInputs:
@@ -405,6 +410,8 @@ def _grad_scale(inputs: _CrossEntropyInputs, grad_output: np.ndarray) -> np.ndar
 
 
 def _check_grad_output(grad_output, inputs: _CrossEntropyInputs) -> np.ndarray:
+    if isinstance(grad_output, numbers.Real) and not isinstance(grad_output, bool):
+        grad_output = float(grad_output)  # a Python 1 means 1.0 here, not integer features
     grad_output = v.as_float_array(grad_output, "grad_output")
     expected = (inputs.logits.shape[0],) if inputs.reduction == "none" else ()
     if grad_output.shape != expected:
@@ -457,11 +464,13 @@ def cross_entropy(logits, target, *, weight=None, ignore_index: int = -100,
     -------
     loss : scalar of ``logits``' dtype, or ndarray of shape (N,) for ``reduction="none"``
         A zero target probability on a ``-inf`` logit contributes 0 (the limit of
-        :math:`t \log p`), where PyTorch gives NaN. ``mean`` over no counted row is NaN.
+        :math:`t \log p`), where PyTorch gives NaN. ``mean`` over no counted row (or over rows
+        whose label weights are all 0) is NaN, as in PyTorch.
 
     Notes
     -----
-    Class-index targets never build an (N, C) one-hot matrix.
+    Class-index targets never build an (N, C) one-hot matrix. ``weight`` and probability
+    targets are cast to ``logits``' dtype: the computation runs in the logits' precision.
     """
     inputs = _CrossEntropyInputs(logits, target, weight, ignore_index, reduction, label_smoothing)
     log_p = inputs.logits - _logsumexp(inputs.logits, axis=1)
@@ -493,7 +502,7 @@ def cross_entropy_backward(grad_output, logits, target, *, weight=None, ignore_i
     -------
     ndarray of shape (N, C), ``logits``' dtype
         :math:`\partial L / \partial z`. Zero for ignored rows, and zero everywhere when every
-        target is ignored (as in PyTorch).
+        target is ignored (as in PyTorch) or every counted label has weight 0 (PyTorch: NaN).
     """
     inputs = _CrossEntropyInputs(logits, target, weight, ignore_index, reduction, label_smoothing)
     grad_output = _check_grad_output(grad_output, inputs)

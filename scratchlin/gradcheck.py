@@ -27,7 +27,7 @@ class GradientComparison:
     Attributes
     ----------
     name : str
-        The input's name (its key, or ``"input {k}"`` for a sequence).
+        The input's name (its key, or ``"inputs[k]"`` for a sequence).
     max_abs_error : float
         :math:`\max |a - n|` over the elements.
     max_rel_error : float
@@ -124,7 +124,7 @@ def _named(items, what: str) -> dict:
     if isinstance(items, Mapping):
         return dict(items)
     if isinstance(items, Sequence) and not isinstance(items, np.ndarray):
-        return {f"input {k}": item for k, item in enumerate(items)}
+        return {f"inputs[{k}]": item for k, item in enumerate(items)}  # grads[k] pairs with it
     raise TypeError(f"{what} must be a sequence or a mapping of arrays, got {type(items).__name__}")
 
 

@@ -1,0 +1,193 @@
+"""Per-batch cost of the three operations of softmax regression, against their peers.
+
+For B in 64, 256, 1024, 8192, 60000 rows of MNIST-shaped data (784 features, 10 classes), in
+float32 and float64, one run times:
+
+* ``forward``: logits ``X_b @ W + b``: ``scratchlin.linear`` vs plain NumPy vs torch;
+* ``backward``: ``(dX, dW, db)`` from an upstream gradient: ``scratchlin.linear_backward`` vs
+  plain NumPy vs torch autograd (``backward`` through the recorded matmul);
+* ``loss+grad``: cross-entropy and its gradient with respect to ``W`` and ``b``:
+  scratchlin's fused training kernel and its public ``LinearClassifier.loss_and_grad`` vs plain
+  NumPy (softmax, one-hot, two matmuls) vs torch (``cross_entropy`` + autograd).
+
+Each figure is the median time per call; beside it the achieved bandwidth over ``X_b`` and the
+ratio to the read floor (the time to read ``X_b``'s bytes at the bandwidth measured in this run).
+Results are checked against the NumPy reference before anything is timed.
+
+Run: ``python benchmarks/bench_ops.py`` (``--quick`` for B=256 and 8192 in float32 only).
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import _common as common  # noqa: E402
+
+import scratchlin as sl  # noqa: E402
+from scratchlin.training import BatchKernel  # noqa: E402
+
+N_FEATURES, N_CLASSES = 784, 10
+
+
+def make_problem(batch_size, dtype, seed=0):
+    rng = np.random.default_rng(seed)
+    X = rng.random((batch_size, N_FEATURES)).astype(dtype)
+    W = (0.01 * rng.standard_normal((N_FEATURES, N_CLASSES))).astype(dtype)
+    b = (0.01 * rng.standard_normal(N_CLASSES)).astype(dtype)
+    y = rng.integers(0, N_CLASSES, batch_size).astype(np.intp)
+    G = rng.standard_normal((batch_size, N_CLASSES)).astype(dtype)
+    return X, W, b, y, G
+
+
+def numpy_loss_and_grad(X, W, b, y):
+    """The textbook NumPy version: softmax, one-hot, two matmuls."""
+    logits = X @ W + b
+    shifted = logits - logits.max(axis=1, keepdims=True)
+    log_p = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+    one_hot = np.eye(W.shape[1], dtype=X.dtype)[y]
+    loss = -(one_hot * log_p).sum() / len(y)
+    grad = (np.exp(log_p) - one_hot) / len(y)
+    return loss, X.T @ grad, grad.sum(axis=0)
+
+
+def contenders(X, W, b, y, G):
+    """{op: {contender name: zero-argument callable returning a tuple of outputs}}."""
+    import torch
+
+    kernel = BatchKernel(N_FEATURES, N_CLASSES, X.shape[0], X.dtype)
+    model = sl.LinearClassifier.from_params(W, b)
+    Xt, Wt, bt, yt, Gt = (torch.from_numpy(a) for a in (X, W, b, y.astype(np.int64), G))
+    Xg, Wg, bg = (t.clone().requires_grad_(True) for t in (Xt, Wt, bt))
+    recorded = Xg @ Wg + bg
+
+    def torch_loss_and_grad():
+        Wg.grad = bg.grad = None
+        loss = torch.nn.functional.cross_entropy(Xt @ Wg + bg, yt)
+        loss.backward()
+        return loss.item(), Wg.grad.numpy(), bg.grad.numpy()
+
+    def torch_backward():
+        Xg.grad = Wg.grad = bg.grad = None
+        recorded.backward(Gt, retain_graph=True)
+        return Xg.grad.numpy(), Wg.grad.numpy(), bg.grad.numpy()
+
+    def kernel_loss_and_grad():
+        loss = kernel.loss_and_grad(X, y, W, b)
+        return loss, kernel.grad_W, kernel.grad_b
+
+    def model_loss_and_grad():
+        loss, grads = model.loss_and_grad(X, y)
+        return loss, grads["W"], grads["b"]
+
+    def torch_forward():
+        with torch.no_grad():
+            return ((Xt @ Wt + bt).numpy(),)
+
+    # Every contender returns a tuple of its outputs, compared element by element.
+    return {
+        "forward": {
+            "scratchlin": lambda: (sl.linear(X, W, b),),
+            "numpy": lambda: (X @ W + b,),
+            "torch": torch_forward,
+        },
+        "backward": {
+            "scratchlin": lambda: sl.linear_backward(G, X, W),
+            "numpy": lambda: (G @ W.T, X.T @ G, G.sum(axis=0)),
+            "torch": torch_backward,
+        },
+        "loss+grad": {
+            "scratchlin kernel": kernel_loss_and_grad,
+            "scratchlin loss_and_grad": model_loss_and_grad,
+            "numpy": lambda: numpy_loss_and_grad(X, W, b, y),
+            "torch": torch_loss_and_grad,
+        },
+    }
+
+
+def check_agreement(ops, dtype):
+    """Every contender's outputs equal the NumPy reference's to the dtype's rounding."""
+    rtol = 1e-4 if dtype == np.float32 else 1e-10
+    for op, implementations in ops.items():
+        reference = implementations["numpy"]()
+        for name, run in implementations.items():
+            for got, want in zip(run(), reference):
+                scale = float(np.abs(want).max()) or 1.0
+                if float(np.abs(np.asarray(got) - want).max()) > rtol * scale:
+                    raise AssertionError(f"{op}/{name} disagrees with numpy ({dtype.__name__})")
+
+
+def time_op(run, batch_size, repeat):
+    calls = max(1, int(200_000 / batch_size))
+
+    def many():
+        for _ in range(calls):
+            run()
+
+    timing = common.measure(many, repeat=repeat)
+    return {k: (v / calls if k != "times" else [t / calls for t in v]) for k, v in timing.items()}
+
+
+def run_benchmark(batch_sizes, dtypes, repeat):
+    bandwidth_probe = np.ones((60000, N_FEATURES), np.float32)
+    floor = common.read_floor(bandwidth_probe, repeat=max(repeat, 5))
+    bandwidth = bandwidth_probe.nbytes / floor["median"]
+    del bandwidth_probe
+    print(f"read bandwidth: {bandwidth / 1e9:.1f} GB/s (median of reading 188 MB)")
+    records, rows = [], []
+    for dtype in dtypes:
+        for batch_size in batch_sizes:
+            X, W, b, y, G = make_problem(batch_size, dtype)
+            ops = contenders(X, W, b, y, G)
+            check_agreement(ops, dtype)
+            x_floor = X.nbytes / bandwidth
+            for op, implementations in ops.items():
+                for name, run in implementations.items():
+                    timing = time_op(run, batch_size, repeat)
+                    record = {"dtype": dtype.__name__, "batch_size": batch_size, "op": op,
+                              "contender": name, "seconds": timing["median"],
+                              "spread": [timing["min"], timing["max"]],
+                              "gb_per_s": X.nbytes / timing["median"] / 1e9,
+                              "ratio_to_read_floor": timing["median"] / x_floor}
+                    records.append(record)
+                    rows.append([dtype.__name__, batch_size, op, name,
+                                 f"{timing['median'] * 1e6:.1f}", f"{record['gb_per_s']:.1f}",
+                                 f"{record['ratio_to_read_floor']:.1f}x"])
+                print(f"{dtype.__name__} B={batch_size} {op}: " + ", ".join(
+                    f"{r['contender']} {r['seconds'] * 1e6:.1f} us" for r in records
+                    if r["dtype"] == dtype.__name__ and r["batch_size"] == batch_size and r["op"] == op),
+                    flush=True)
+    table = common.markdown_table(["dtype", "B", "op", "contender", "us per call", "GB/s over X_b",
+                                   "x read floor"], rows)
+    return {"read_bandwidth_gb_per_s": bandwidth / 1e9, "records": records}, table
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--quick", action="store_true", help="B=256 and 8192, float32, 3 repeats")
+    parser.add_argument("--batch-sizes", type=int, nargs="+", default=[64, 256, 1024, 8192, 60000])
+    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--out", default="bench-results")
+    args = parser.parse_args(argv)
+    dtypes = [np.float32, np.float64]
+    if args.quick:
+        args.batch_sizes, args.repeat, dtypes = [256, 8192], 3, [np.float32]
+    with common.pin_threads(args.threads):
+        env = common.environment(args.threads)
+        for key, value in env.items():
+            print(f"{key}: {value}")
+        results, table = run_benchmark(args.batch_sizes, dtypes, args.repeat)
+    results["environment"] = env
+    markdown = table + "\n" + ", ".join(f"{k}: {v}" for k, v in env.items()) + "\n"
+    print()
+    print(markdown)
+    common.write_results(args.out, "bench_ops", results, markdown)
+    return results
+
+
+if __name__ == "__main__":
+    main()
