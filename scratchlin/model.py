@@ -36,10 +36,11 @@ class NotFittedError(ValueError, AttributeError):
 
 def _resolve_dtype(dtype) -> np.dtype:
     try:
-        resolved = np.dtype(dtype)
+        resolved = np.dtype(dtype) if dtype is not None else None
     except TypeError:
         resolved = None
-    if resolved not in (np.dtype(np.float32), np.dtype(np.float64)):
+    # Compare by name: np.dtype("float64") == None is True, so `in` would accept None.
+    if resolved is None or resolved.name not in ("float32", "float64"):
         raise ValueError(f"dtype must be float32 or float64, got {dtype!r}")
     return resolved
 
@@ -171,6 +172,8 @@ class LinearClassifier:
         if self.nesterov and optimizer == "sgd" and self.momentum == 0:
             raise ValueError("nesterov=True needs momentum > 0, got momentum=0")
         epochs = v.check_int(self.epochs, "epochs", low=1)
+        if not callable(self.lr_schedule):
+            v.check_choice(self.lr_schedule, "lr_schedule", ("constant", "step", "cosine"))
         return TrainingSettings(
             lr=_DEFAULT_LR[optimizer] if self.lr is None else v.check_real(self.lr, "lr", low=0.0, low_open=True),
             epochs=epochs,
@@ -210,24 +213,25 @@ class LinearClassifier:
     def _dtype(self) -> np.dtype:
         return self.W.dtype if hasattr(self, "W") else _resolve_dtype(self.dtype)
 
-    def _check_labels(self, y, n_rows, name="y") -> np.ndarray:
+    @staticmethod
+    def _check_labels(y, n_rows, name="y", X_name="X") -> np.ndarray:
         y = np.asarray(y)
         v.check_ndim(y, name, 1)
         if not (np.issubdtype(y.dtype, np.integer)):
             raise TypeError(f"{name} must hold integer class labels, got dtype {y.dtype}")
         if y.shape[0] != n_rows:
-            raise ValueError(f"{name} has {y.shape[0]} labels but X has {n_rows} rows")
+            raise ValueError(f"{name} has {y.shape[0]} labels but {X_name} has {n_rows} rows")
         return y
 
-    def _label_indices(self, y, name="y") -> np.ndarray:
+    @staticmethod
+    def _label_indices(y, classes, name="y") -> np.ndarray:
         """Map labels to column indices of ``W``; unknown labels raise ``ValueError``."""
-        indices = np.searchsorted(self.classes_, y)
-        indices = np.minimum(indices, len(self.classes_) - 1)
-        unknown = self.classes_[indices] != y
+        indices = np.minimum(np.searchsorted(classes, y), len(classes) - 1)
+        unknown = classes[indices] != y
         if unknown.any():
             raise ValueError(
                 f"{name} holds label {y[np.flatnonzero(unknown)[0]]} that is not one of the "
-                f"classes seen in fit: {self.classes_.tolist()}"
+                f"classes seen in fit: {classes.tolist()}"
             )
         return indices.astype(np.intp)
 
@@ -276,34 +280,34 @@ class LinearClassifier:
         if classes.shape[0] < 2:
             raise ValueError(f"y must hold at least 2 classes to train a classifier, got only {classes.tolist()}")
         rng = np.random.default_rng(seed)
-
-        for name in ("W", "b"):  # a refit starts from scratch
-            self.__dict__.pop(name, None)
-        self.classes_ = classes
-        self.n_features_in_ = X.shape[1]
-        labels = self._label_indices(y)
-        X, labels, validation = self._validation_data(X, labels, X_val, y_val, settings, rng, dtype)
+        labels = self._label_indices(y, classes)
+        X, labels, validation = self._validation_data(X, labels, classes, X_val, y_val, settings, rng, dtype)
 
         # The optimizer updates these very arrays in place, so a callback sees the current
         # parameters through the model (e.g. model.score) while training runs.
         self.W = np.zeros((X.shape[1], classes.shape[0]), dtype)
         self.b = np.zeros(classes.shape[0], dtype)
+        self.classes_, self.n_features_in_ = classes, X.shape[1]
         try:
             self.history_ = train({"W": self.W, "b": self.b}, X, labels, settings, rng, validation)
         except BaseException:
-            del self.W, self.b  # never leave a diverged or half-trained model looking fitted
+            # Never leave a diverged or half-trained model looking fitted.
+            for name in ("W", "b", "classes_", "n_features_in_", "history_"):
+                self.__dict__.pop(name, None)
             raise
         return self
 
-    def _validation_data(self, X, labels, X_val, y_val, settings, rng, dtype):
+    def _validation_data(self, X, labels, classes, X_val, y_val, settings, rng, dtype):
         if (X_val is None) != (y_val is None):
             raise ValueError("X_val and y_val must be given together")
         if X_val is not None:
             X_val = self._check_X(X_val, "X_val", dtype=dtype)
             if X_val.shape[1] != X.shape[1]:
                 raise ValueError(f"X_val has {X_val.shape[1]} features, X has {X.shape[1]}")
-            y_val = self._check_labels(y_val, X_val.shape[0], "y_val")
-            return X, labels, (X_val, self._label_indices(y_val, "y_val"))
+            if X_val.shape[0] == 0:
+                raise ValueError("X_val must hold at least one row, got 0")
+            y_val = self._check_labels(y_val, X_val.shape[0], "y_val", "X_val")
+            return X, labels, (X_val, self._label_indices(y_val, classes, "y_val"))
         if not settings.early_stopping:
             return X, labels, None
         fraction = v.check_real(self.validation_fraction, "validation_fraction",
@@ -357,17 +361,23 @@ class LinearClassifier:
 
     def predict(self, X) -> np.ndarray:
         """Most probable label of each row, shape (N,), from ``classes_``."""
-        return self.classes_[np.argmax(self.decision_function(X), axis=1)]
+        logits = self.decision_function(X)  # checks fitted and X first
+        return self.classes_[np.argmax(logits, axis=1)]
 
     def score(self, X, y) -> float:
         """Accuracy: the fraction of rows whose predicted label equals ``y``."""
-        y = self._check_labels(y, np.asarray(X).shape[0] if np.ndim(X) == 2 else -1)
+        X = self._check_predict_X(X)
+        y = self._check_labels(y, X.shape[0])
+        if X.shape[0] == 0:
+            raise ValueError("X must hold at least one row to score, got 0")
         return float(np.mean(self.predict(X) == y))
 
     def evaluate(self, X, y):
         """Mean cross-entropy (no smoothing, no penalty) and accuracy on ``(X, y)``."""
         X = self._check_predict_X(X)
-        labels = self._label_indices(self._check_labels(y, X.shape[0]))
+        labels = self._label_indices(self._check_labels(y, X.shape[0]), self.classes_)
+        if X.shape[0] == 0:
+            raise ValueError("X must hold at least one row to evaluate, got 0")
         return evaluate(X, labels, self.W, self.b, input_scale=1.0 / 255 if self.raw_pixels else 1.0)
 
     # -- the objective ------------------------------------------------------------------------
@@ -393,7 +403,7 @@ class LinearClassifier:
             ``{"W": (F, C) array, "b": (C,) array}`` in the model's dtype.
         """
         X = self._check_predict_X(X)
-        labels = self._label_indices(self._check_labels(y, X.shape[0]))
+        labels = self._label_indices(self._check_labels(y, X.shape[0]), self.classes_)
         if self.raw_pixels:
             X = X.astype(self.W.dtype) / self.W.dtype.type(255)
         weight_decay = v.check_real(self.weight_decay, "weight_decay", low=0.0)
@@ -432,7 +442,9 @@ class LinearClassifier:
         if W.dtype != b.dtype:
             raise TypeError(f"W and b must share a dtype, got W {W.dtype} and b {b.dtype}")
         dtype = _resolve_dtype(W.dtype)
-        model = cls(**{"dtype": dtype.name, **hyperparameters})
+        if "dtype" in hyperparameters and _resolve_dtype(hyperparameters["dtype"]) != dtype:
+            raise ValueError(f"dtype={hyperparameters['dtype']!r} contradicts W's dtype {dtype}")
+        model = cls(**{**hyperparameters, "dtype": dtype.name})
         classes = np.arange(W.shape[1]) if classes is None else np.asarray(classes)
         if classes.shape != (W.shape[1],) or np.unique(classes).shape[0] != W.shape[1]:
             raise ValueError(f"classes must be {W.shape[1]} distinct labels, got {classes!r}")
@@ -461,7 +473,8 @@ class LinearClassifier:
         path = Path(path)
         # Values JSON cannot hold (a callback, a Generator seed, a callable schedule) are
         # left out: the loaded model takes their defaults.
-        hyper = {k: val for k, val in self.get_params().items() if _is_json_value(val)}
+        hyper = {k: _json_value(val) for k, val in self.get_params().items()}
+        hyper = {k: val for k, val in hyper.items() if val is not _UNSAVEABLE}
         hyper["dtype"] = self.W.dtype.name
         arrays = {
             "format": np.array(FORMAT_NAME),
@@ -476,6 +489,7 @@ class LinearClassifier:
         try:
             with os.fdopen(fd, "wb") as file:
                 np.savez(file, **arrays)
+            os.chmod(tmp, 0o666 & ~_current_umask())  # mkstemp makes 0600; save like open() would
             os.replace(tmp, path)
         except BaseException:
             os.unlink(tmp)
@@ -491,22 +505,50 @@ class LinearClassifier:
         ValueError
             If the file is not an ``.npz``, holds pickled objects, is not a scratchlin model,
             has an unknown format version, or inconsistent shapes or dtypes.
+
+        Notes
+        -----
+        Hyperparameters JSON cannot hold (a callback, a ``Generator`` seed, a callable
+        schedule) are not saved; the loaded model has their defaults.
         """
         path = Path(path)
         contents = _read_npz(path)
         _check_model_contents(contents, path)
         hyper = json.loads(str(contents["hyperparameters"]))
         known = {k: val for k, val in hyper.items() if k in cls._param_names()}
-        model = cls.from_params(contents["W"], contents["b"], classes=contents["classes"], **known)
+        try:
+            model = cls.from_params(contents["W"], contents["b"], classes=contents["classes"], **known)
+        except (TypeError, ValueError) as error:
+            raise ValueError(f"{path} holds an inconsistent model: {error}") from None
         model.history_ = json.loads(str(contents["history"]))
         return model
 
 
-def _is_json_value(value) -> bool:
-    return value is None or isinstance(value, (bool, int, float, str))
+_UNSAVEABLE = object()
+
+
+def _current_umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def _json_value(value):
+    """``value`` as JSON can hold it (NumPy scalars become Python ones), or ``_UNSAVEABLE``."""
+    if isinstance(value, np.generic):
+        value = value.item()
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    if isinstance(value, type) and issubclass(value, np.generic):  # e.g. dtype=np.float32
+        return np.dtype(value).name
+    return _UNSAVEABLE
 
 
 def _read_npz(path: Path) -> dict:
+    with open(path, "rb") as file:  # FileNotFoundError passes through unchanged
+        magic = file.read(4)
+    if magic != b"PK\x03\x04":  # np.load would treat any other content as a pickle
+        raise ValueError(f"{path} is not a scratchlin model file (.npz): it is not a zip archive")
     try:
         with np.load(path, allow_pickle=False) as archive:
             return {name: archive[name] for name in archive.files}

@@ -263,28 +263,52 @@ def _epoch_line(record: dict, epochs: int) -> str:
     return line + f"  lr {record['lr']:.3g}  {record['seconds']:.2f}s"
 
 
-def _check_finite(loss: float, epoch: int, batch: int, lr: float) -> None:
-    if not np.isfinite(loss):
+def divergence_limit(n_classes: int) -> float:
+    """The minibatch loss beyond which training is declared diverged: ten times ``log C``.
+
+    ``log C`` is the loss of the zero model that training starts from (uniform predictions).
+    A model whose mean loss on a batch is ten times worse gives the right class a probability
+    around ``C**-10`` on average: it is not learning but blowing up, long before any overflow.
+    """
+    return 10 * float(np.log(n_classes))
+
+
+def _check_loss(loss: float, limit: float, epoch: int, batch: int, lr: float) -> None:
+    if not loss <= limit:  # also catches NaN
         raise TrainingDivergedError(
-            f"training diverged at epoch {epoch}, batch {batch}: the loss became {loss}; "
-            f"the learning rate lr={lr:g} is too large for this data, try a smaller one "
-            f"(e.g. lr={lr / 10:g})"
+            f"training diverged at epoch {epoch}, batch {batch}: the loss became {loss:.4g} "
+            f"(limit {limit:.4g}, ten times that of the starting zero model); the learning rate "
+            f"lr={lr:g} is too large for this data, try a smaller one (e.g. lr={lr / 10:g})"
         )
 
 
 def train_epoch(kernel, optimizer, X, labels, params, order, batch_size, lr, epoch):
-    """One pass over ``X`` in the given row ``order``; returns the mean minibatch objective."""
+    """One pass over ``X`` in the given row ``order``.
+
+    Returns
+    -------
+    float
+        The objective averaged over the epoch's rows (each batch weighted by its size).
+
+    Raises
+    ------
+    TrainingDivergedError
+        If a batch's loss exceeds :func:`divergence_limit` or is not finite.
+    """
     W, b = params["W"], params["b"]
     grads = {"W": kernel.grad_W, "b": kernel.grad_b}
-    total, n_batches = 0.0, 0
-    for n_batches, start in enumerate(range(0, order.shape[0], batch_size), start=1):
-        rows = order[start:start + batch_size]
-        batch = kernel.gather(X, rows)
-        loss = kernel.loss_and_grad(batch, labels[rows], W, b)
-        _check_finite(loss, epoch, n_batches, lr)
-        optimizer.step(grads, lr=lr)
-        total += loss
-    return total / n_batches
+    limit = divergence_limit(W.shape[1])
+    total = 0.0
+    # Overflow in a diverging run is reported by _check_loss, not as a RuntimeWarning.
+    with np.errstate(over="ignore", invalid="ignore"):
+        for batch_number, start in enumerate(range(0, order.shape[0], batch_size), start=1):
+            rows = order[start:start + batch_size]
+            batch = kernel.gather(X, rows)
+            loss = kernel.loss_and_grad(batch, labels[rows], W, b)
+            _check_loss(loss, limit, epoch, batch_number, lr)
+            optimizer.step(grads, lr=lr)
+            total += loss * rows.shape[0]
+    return total / order.shape[0]
 
 
 def train(params: dict, X, labels, settings: TrainingSettings, rng: np.random.Generator,
@@ -309,14 +333,15 @@ def train(params: dict, X, labels, settings: TrainingSettings, rng: np.random.Ge
     Returns
     -------
     list of dict
-        One record per epoch: ``epoch``, ``train_loss`` (mean minibatch objective, as
-        optimised), ``lr``, ``seconds`` and, with validation, ``val_loss`` and
+        One record per epoch: ``epoch``, ``train_loss`` (the minibatch objective as optimised,
+        averaged over the epoch's rows), ``lr``, ``seconds`` and, with validation, ``val_loss`` and
         ``val_accuracy``.
 
     Raises
     ------
     TrainingDivergedError
-        When the loss or the parameters stop being finite.
+        When a batch's loss exceeds :func:`divergence_limit` or the parameters stop being
+        finite.
     """
     n_samples = X.shape[0]
     batch_size = min(settings.batch_size, n_samples)
@@ -332,7 +357,7 @@ def train(params: dict, X, labels, settings: TrainingSettings, rng: np.random.Ge
         order = rng.permutation(n_samples)
         train_loss = train_epoch(kernel, optimizer, X, labels, params, order, batch_size, lr, epoch)
         if not (np.isfinite(params["W"]).all() and np.isfinite(params["b"]).all()):
-            _check_finite(float("nan"), epoch, -(-n_samples // batch_size), lr)
+            _check_loss(float("nan"), 0.0, epoch, -(-n_samples // batch_size), lr)
         record = {"epoch": epoch, "train_loss": train_loss, "lr": lr}
         if validation is not None:
             record["val_loss"], record["val_accuracy"] = evaluate(
