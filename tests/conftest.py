@@ -6,10 +6,17 @@ is turned into a failure, so the torch-parity and real-MNIST tests cannot silent
 """
 import os
 
+import hypothesis
 import numpy as np
 import pytest
 
 IN_CI = os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
+
+# Locally hypothesis explores new examples each run; in CI it replays a fixed sequence, so a
+# run's verdict depends on the code, not on luck. (A failure found locally prints its seed.)
+hypothesis.settings.register_profile("ci", derandomize=True, print_blob=True)
+if IN_CI:
+    hypothesis.settings.load_profile("ci")
 
 
 @pytest.hookimpl(hookwrapper=True)

@@ -238,7 +238,11 @@ def test_reductions_are_consistent_sum_of_none_and_sum_over_label_weights(dtype,
     norm = (np.ones(logits.shape[1]) if weight is None else weight.astype(np.float64))[
         labels[labels != -100]].sum()
     if norm > 0:
-        np.testing.assert_allclose(mean, none.sum() / norm, rtol=tol, atol=0)
+        exact = none.sum() / norm
+        if exact > np.finfo(dtype).max:  # e.g. label weights near float32's tiny: overflow is right
+            assert np.isposinf(mean)
+        else:
+            np.testing.assert_allclose(mean, exact, rtol=tol, atol=0)
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
