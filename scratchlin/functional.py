@@ -75,6 +75,15 @@ def _prepare_reduction_input(x, name: str, axis) -> tuple[np.ndarray, int]:
     return x, axis
 
 
+def _prepare_backward_inputs(grad_output, output, name: str, axis):
+    """Checked ``(grad_output, output)`` in compute dtype, the axis, and the result dtype."""
+    output, axis = _prepare_reduction_input(output, name, axis)
+    grad_output = v.as_float_array(grad_output, "grad_output")
+    v.check_same_shape(grad_output, "grad_output", output, name)
+    dtype = _check_same_float_dtype({"grad_output": grad_output, name: output})
+    return _to_compute(grad_output), _to_compute(output), axis, dtype
+
+
 def logsumexp(x, axis: int = -1, keepdims: bool = False) -> np.ndarray:
     r"""Log of the sum of exponentials along ``axis``, computed without overflow.
 
@@ -149,11 +158,7 @@ def softmax_backward(grad_output, probs, axis: int = -1) -> np.ndarray:
     ndarray, shape and dtype of ``probs``
         :math:`\partial L / \partial x`.
     """
-    probs, axis = _prepare_reduction_input(probs, "probs", axis)
-    grad_output = v.as_float_array(grad_output, "grad_output")
-    v.check_same_shape(grad_output, "grad_output", probs, "probs")
-    dtype = _check_same_float_dtype({"grad_output": grad_output, "probs": probs})
-    g, p = _to_compute(grad_output), _to_compute(probs)
+    g, p, axis, dtype = _prepare_backward_inputs(grad_output, probs, "probs", axis)
     return (p * (g - np.sum(g * p, axis=axis, keepdims=True))).astype(dtype, copy=False)
 
 
@@ -205,11 +210,7 @@ def log_softmax_backward(grad_output, log_probs, axis: int = -1) -> np.ndarray:
     ndarray, shape and dtype of ``log_probs``
         :math:`\partial L / \partial x`.
     """
-    log_probs, axis = _prepare_reduction_input(log_probs, "log_probs", axis)
-    grad_output = v.as_float_array(grad_output, "grad_output")
-    v.check_same_shape(grad_output, "grad_output", log_probs, "log_probs")
-    dtype = _check_same_float_dtype({"grad_output": grad_output, "log_probs": log_probs})
-    g, log_p = _to_compute(grad_output), _to_compute(log_probs)
+    g, log_p, axis, dtype = _prepare_backward_inputs(grad_output, log_probs, "log_probs", axis)
     return (g - np.exp(log_p) * np.sum(g, axis=axis, keepdims=True)).astype(dtype, copy=False)
 
 

@@ -72,7 +72,7 @@ INVALID_HYPERPARAMETERS = [
     (dict(optimizer="rmsprop"), ValueError, r"^optimizer must be one of ('sgd', 'adam'|'adam', 'sgd'), got 'rmsprop'$"),
     # The argument is ``lr_schedule``; DESIGN.md: "each message names the argument".
     (dict(lr_schedule="exponential"), ValueError,
-     r"lr_schedule.*'constant', 'step', 'cosine'.*got 'exponential'"),
+     r"lr_schedule.*'cosine', 'step', 'constant'.*got 'exponential'"),
     (dict(label_smoothing=1.5), ValueError,
      r"^label_smoothing must be a finite number in \[0\.0, 1\.0\], got 1\.5$"),
     (dict(label_smoothing=-0.1), ValueError,

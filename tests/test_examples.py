@@ -1,0 +1,121 @@
+"""Every example runs (on a subset where the full run is long) and prints the right numbers."""
+import importlib.util
+import math
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+NAMES = ("seed_walkthrough", "train_mnist", "gradient_check", "compare_with_torch")
+
+
+def load_example(name):
+    spec = importlib.util.spec_from_file_location(f"example_{name}", EXAMPLES / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def number_after(label: str, text: str) -> float:
+    match = re.search(re.escape(label) + r"\s*=?\s*(-?[\d.]+(?:e[-+]?\d+)?|nan|inf)", text)
+    assert match, f"{label!r} not found in:\n{text}"
+    return float(match.group(1))
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_every_example_runs_as_a_script(name):
+    result = subprocess.run([sys.executable, str(EXAMPLES / f"{name}.py"), "--help"],
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("usage:")
+
+
+@pytest.mark.mnist
+def test_seed_walkthrough(mnist_root, capsys):
+    assert load_example("seed_walkthrough").main(["--data", mnist_root, "--no-download"]) == 0
+    out = capsys.readouterr().out
+    assert "60000 training instances and 10000 test instances" in out
+    assert "(60000, 28, 28)" in out and "(60000, 784)" in out
+    assert "[0 1 2 3 4 5 6 7 8 9]" in out and "10 classes" in out
+    assert "784 dimensions" in out and "128 dimensions" not in out and "26 classes" not in out
+    assert re.search(r"TypeError: x must be a floating-point array .* got dtype uint8", out)
+    assert "labels: [5, 0, 4, 1, 9, 2, 1, 3]" in out
+
+    manual = number_after("manual   -(p * log_softmax(logits)).sum() / 8", out)
+    library = number_after("library  sl.cross_entropy(logits, labels)", out)
+    with_p = number_after("library  sl.cross_entropy(logits, p)", out)
+    torch_value = number_after("torch    F.cross_entropy(logits, labels)", out)
+    assert manual > 1 and manual == pytest.approx(library, rel=1e-6) == pytest.approx(with_p, rel=1e-6)
+    assert torch_value == pytest.approx(library, rel=1e-5)
+
+    assert math.isnan(number_after("-(p * log(softmax(10 z))).sum() / 8", out))
+    stable = number_after("-(p * log_softmax(10 z)).sum() / 8", out)
+    assert math.isfinite(stable) and stable == pytest.approx(number_after("sl.cross_entropy(10 z, p)", out))
+
+    assert "sl.cross_entropy = 16.0491  (notebook: 16.0491)" in out
+    assert "argmax = [3, 3, 0, 6, 3, 6, 0, 9]  (notebook: [3, 3, 0, 6, 3, 6, 0, 9])" in out
+
+
+def test_seed_walkthrough_fixes_the_notebook_typos():
+    source = (EXAMPLES / "seed_walkthrough.py").read_text()
+    assert "new_dim" not in source
+    assert "reshape([-1, num_features])" in source
+
+
+def test_notebook_numbers_without_data(capsys):
+    loss, answer = load_example("seed_walkthrough").notebook_numbers()
+    assert round(loss, 4) == 16.0491 and answer == [3, 3, 0, 6, 3, 6, 0, 9]
+
+
+@pytest.mark.mnist
+def test_train_mnist(mnist_root, tmp_path, capsys):
+    argv = ["--data", mnist_root, "--no-download", "--epochs", "2", "--train-size", "5000",
+            "--out-dir", str(tmp_path)]
+    assert load_example("train_mnist").main(argv) == 0
+    out = capsys.readouterr().out
+    assert "5000 training rows, 5000 validation rows" in out
+    assert len(re.findall(r"^epoch \d/2 .*val_acc", out, re.M)) == 2
+    # 5000 rows, 2 epochs: 85.0-86.0% over seeds 0-3
+    assert number_after("test accuracy:", out) > 0.83
+    assert "the reloaded model predicts identically: True" in out
+    assert len(re.findall(r"image \d: predicted \d \(p=0\.\d{3}\), true \d", out)) == 8
+    for name in ("model.npz", "weights.png", "history.png", "confusion.png"):
+        assert (tmp_path / name).stat().st_size > 1000, name
+
+
+def test_gradient_check(capsys):
+    assert load_example("gradient_check").main([]) == 0
+    out = capsys.readouterr().out
+    for name in ("dW", "db"):
+        line = next(line for line in out.splitlines() if line.startswith(f"max relative error of {name}"))
+        assert number_after("by hand vs loss_and_grad", line) < 1e-12
+        assert number_after("loss_and_grad vs numerical", line) < 1e-7
+    assert out.count("passed=True") == 2
+    sweep = {float(m.group(1)): float(m.group(2))
+             for m in re.finditer(r"^  (1e-\d\d)\s+(\S+)$", out, re.M)}
+    assert len(sweep) == 8
+    assert sweep[1e-5] < 1e-7 < min(sweep[1e-1], sweep[1e-10])  # the U shape
+    assert "TypeError: x must be float64" in out
+    assert "caught: gradient check failed for W" in out
+
+
+@pytest.mark.mnist
+@pytest.mark.parametrize("dtype, weight_bound", [("float64", 1e-13), ("float32", 1e-5)])
+def test_compare_with_torch(dtype, weight_bound, mnist_root, capsys):
+    pytest.importorskip("torch")
+    argv = ["--data", mnist_root, "--no-download", "--train-size", "1000", "--epochs", "2",
+            "--dtype", dtype]
+    assert load_example("compare_with_torch").main(argv) == 0
+    out = capsys.readouterr().out
+    epochs = re.findall(r"^\s+(\d)\s+\S+\s+(\S+)\s+(\S+)\s+\S+$", out, re.M)
+    assert [e[0] for e in epochs] == ["1", "2"]
+    for _, ours, theirs in epochs:
+        assert float(ours) == pytest.approx(float(theirs), rel=10 * weight_bound)
+    assert number_after("max |W_scratchlin - W_torch| =", out) < weight_bound
+    assert number_after("max |b_scratchlin - b_torch| =", out) < weight_bound
+    assert number_after("max |W| =", out) > 0.1  # the weights did move
+    agree = re.search(r"agree on (\d+)/10000", out)
+    assert int(agree.group(1)) >= 9990
