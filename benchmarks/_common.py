@@ -18,18 +18,25 @@ from pathlib import Path
 import numpy as np
 
 
+@contextlib.contextmanager
 def pin_threads(n_threads: int):
-    """Limit BLAS (numpy's, via threadpoolctl) and torch to ``n_threads``, the same for all.
-
-    Returns a context manager; torch's setting is process-wide and applied at once.
-    """
+    """Limit BLAS (numpy's, via threadpoolctl) and torch to ``n_threads``, the same for all,
+    restoring both settings on exit."""
     from threadpoolctl import threadpool_limits
 
-    with contextlib.suppress(ImportError):
+    try:
         import torch
-
+    except ImportError:
+        torch = None
+    previous = torch.get_num_threads() if torch is not None else None
+    if torch is not None:
         torch.set_num_threads(n_threads)
-    return threadpool_limits(limits=n_threads)
+    try:
+        with threadpool_limits(limits=n_threads):
+            yield
+    finally:
+        if torch is not None:
+            torch.set_num_threads(previous)
 
 
 def environment(n_threads: int) -> dict:

@@ -120,8 +120,8 @@ def check_agreement(ops, dtype):
                     raise AssertionError(f"{op}/{name} disagrees with numpy ({dtype.__name__})")
 
 
-def time_op(run, batch_size, repeat):
-    calls = max(1, int(200_000 / batch_size))
+def time_op(run, batch_size, repeat, rows_per_sample=200_000):
+    calls = max(1, int(rows_per_sample / batch_size))  # each timed sample covers ~the same work
 
     def many():
         for _ in range(calls):
@@ -131,7 +131,7 @@ def time_op(run, batch_size, repeat):
     return {k: (v / calls if k != "times" else [t / calls for t in v]) for k, v in timing.items()}
 
 
-def run_benchmark(batch_sizes, dtypes, repeat):
+def run_benchmark(batch_sizes, dtypes, repeat, rows_per_sample=200_000):
     bandwidth_probe = np.ones((60000, N_FEATURES), np.float32)
     floor = common.read_floor(bandwidth_probe, repeat=max(repeat, 5))
     bandwidth = bandwidth_probe.nbytes / floor["median"]
@@ -146,7 +146,7 @@ def run_benchmark(batch_sizes, dtypes, repeat):
             x_floor = X.nbytes / bandwidth
             for op, implementations in ops.items():
                 for name, run in implementations.items():
-                    timing = time_op(run, batch_size, repeat)
+                    timing = time_op(run, batch_size, repeat, rows_per_sample)
                     record = {"dtype": dtype.__name__, "batch_size": batch_size, "op": op,
                               "contender": name, "seconds": timing["median"],
                               "spread": [timing["min"], timing["max"]],
@@ -171,6 +171,8 @@ def main(argv=None):
     parser.add_argument("--batch-sizes", type=int, nargs="+", default=[64, 256, 1024, 8192, 60000])
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--rows-per-sample", type=int, default=200_000,
+                        help="rows processed per timed sample (calls = this / B)")
     parser.add_argument("--out", default="bench-results")
     args = parser.parse_args(argv)
     dtypes = [np.float32, np.float64]
@@ -180,7 +182,7 @@ def main(argv=None):
         env = common.environment(args.threads)
         for key, value in env.items():
             print(f"{key}: {value}")
-        results, table = run_benchmark(args.batch_sizes, dtypes, args.repeat)
+        results, table = run_benchmark(args.batch_sizes, dtypes, args.repeat, args.rows_per_sample)
     results["environment"] = env
     markdown = table + "\n" + ", ".join(f"{k}: {v}" for k, v in env.items()) + "\n"
     print()
