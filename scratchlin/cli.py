@@ -24,6 +24,7 @@ import numpy as np
 from . import __version__, datasets, metrics
 from .gradcheck import gradcheck
 from .model import LR_SCHEDULES, OPTIMIZERS, LinearClassifier
+from .training import format_epoch
 
 PROG = "scratchlin"
 
@@ -270,14 +271,6 @@ def _percent(correct: int, total: int) -> str:
     return f"{100 * correct / total:.2f}% ({correct}/{total})"
 
 
-def _epoch_line(record: dict, epochs: int) -> str:
-    width = len(str(epochs))
-    line = f"epoch {record['epoch']:>{width}}/{epochs}  loss {record['train_loss']:.4f}"
-    if "val_accuracy" in record:
-        line += f"  val_loss {record['val_loss']:.4f}  val_acc {100 * record['val_accuracy']:.2f}%"
-    return line + f"  lr {record['lr']:.3g}  {record['seconds']:.1f}s"
-
-
 # --------------------------------------------------------------------------------------------
 # train
 
@@ -370,7 +363,7 @@ def run_train(args) -> int:
 
     def progress(record):
         if not args.quiet:
-            print(_epoch_line(record, args.epochs), flush=True)
+            print(format_epoch(record, args.epochs), flush=True)
 
     model = LinearClassifier(**_hyperparameters(args), seed=seed, callback=progress)
     started = time.perf_counter()

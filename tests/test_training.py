@@ -370,10 +370,10 @@ def test_verbose_prints_one_line_per_epoch(rng, capsys):
     lines = capsys.readouterr().out.splitlines()
     assert len(lines) == 4
     for k, line in enumerate(lines, start=1):
-        assert re.fullmatch(rf"epoch {k}/4  loss \d+\.\d{{4}}  lr \S+  \d+\.\d\ds", line), line
+        assert re.fullmatch(rf"epoch {k}/4  loss \d+\.\d{{4}}  lr \S+  \d+\.\ds", line), line
     LinearClassifier(epochs=2, seed=0, verbose=True).fit(X[:40], labels[:40], X_val=X[40:], y_val=labels[40:])
     lines = capsys.readouterr().out.splitlines()
-    assert len(lines) == 2 and all(re.search(r"  val_loss \d+\.\d{4}  val_acc \d\.\d{4}  ", ln) for ln in lines)
+    assert len(lines) == 2 and all(re.search(r"  val_loss \d+\.\d{4}  val_acc \d+\.\d{2}%  ", ln) for ln in lines)
     LinearClassifier(epochs=2, seed=0).fit(X, labels)
     assert capsys.readouterr().out == ""
 
