@@ -78,16 +78,45 @@ def measure(run, *, repeat: int, warmup: int = 1, setup=None) -> dict:
     dict
         ``median``, ``min``, ``max`` (seconds) and the raw ``times``.
     """
-    times = []
-    for i in range(warmup + repeat):
-        if setup is not None:
-            setup()
-        start = time.perf_counter()
-        run()
-        elapsed = time.perf_counter() - start
-        if i >= warmup:
-            times.append(elapsed)
-    return {"median": statistics.median(times), "min": min(times), "max": max(times), "times": times}
+    setups = None if setup is None else {"run": setup}
+    return measure_interleaved({"run": run}, repeat=repeat, warmup=warmup, setups=setups)["run"]
+
+
+def measure_interleaved(runs: dict, *, repeat: int, warmup: int = 1, setups=None) -> dict:
+    """Time several contenders round-robin, so that a slow spell of a shared machine hits all
+    of them alike instead of whichever happened to be running.
+
+    Each of the ``repeat`` rounds visits every contender once, in an order rotated every
+    round; a visit makes ``warmup`` untimed runs, then one timed run. The untimed runs matter
+    when contenders own thread pools: right after another library's BLAS or OpenMP threads
+    were busy, the first run of the next one measures the hand-over, not the library.
+
+    Parameters
+    ----------
+    runs : dict of name -> callable
+    repeat, warmup : int
+    setups : dict of name -> callable, optional
+        Called untimed before every run of that contender.
+
+    Returns
+    -------
+    dict of name -> dict
+        ``median``, ``min``, ``max`` (seconds) and the raw ``times``.
+    """
+    names = list(runs)
+    times = {name: [] for name in names}
+    for k in range(repeat):
+        shift = k % len(names)
+        for name in names[shift:] + names[:shift]:
+            for timed in [False] * warmup + [True]:
+                if setups and name in setups:
+                    setups[name]()
+                start = time.perf_counter()
+                runs[name]()
+                if timed:
+                    times[name].append(time.perf_counter() - start)
+    return {name: {"median": statistics.median(t), "min": min(t), "max": max(t), "times": t}
+            for name, t in times.items()}
 
 
 def read_floor(X: np.ndarray, *, repeat: int) -> dict:

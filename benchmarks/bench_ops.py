@@ -120,15 +120,22 @@ def check_agreement(ops, dtype):
                     raise AssertionError(f"{op}/{name} disagrees with numpy ({dtype.__name__})")
 
 
-def time_op(run, batch_size, repeat, rows_per_sample=200_000):
-    calls = max(1, int(rows_per_sample / batch_size))  # each timed sample covers ~the same work
+def time_op(implementations: dict, batch_size, repeat, rows_per_sample=200_000) -> dict:
+    """Seconds per call of each implementation, timed round-robin (``measure_interleaved``);
+    each timed sample loops over ``rows_per_sample / batch_size`` calls, so every sample
+    covers about the same work whatever the batch size."""
+    calls = max(1, int(rows_per_sample / batch_size))
 
-    def many():
-        for _ in range(calls):
-            run()
+    def many(run):
+        def loop():
+            for _ in range(calls):
+                run()
+        return loop
 
-    timing = common.measure(many, repeat=repeat)
-    return {k: (v / calls if k != "times" else [t / calls for t in v]) for k, v in timing.items()}
+    timings = common.measure_interleaved({name: many(run) for name, run in implementations.items()},
+                                         repeat=repeat)
+    return {name: {k: (v / calls if k != "times" else [t / calls for t in v]) for k, v in t.items()}
+            for name, t in timings.items()}
 
 
 def run_benchmark(batch_sizes, dtypes, repeat, rows_per_sample=200_000):
@@ -145,8 +152,8 @@ def run_benchmark(batch_sizes, dtypes, repeat, rows_per_sample=200_000):
             check_agreement(ops, dtype)
             x_floor = X.nbytes / bandwidth
             for op, implementations in ops.items():
-                for name, run in implementations.items():
-                    timing = time_op(run, batch_size, repeat, rows_per_sample)
+                timings = time_op(implementations, batch_size, repeat, rows_per_sample)
+                for name, timing in timings.items():
                     record = {"dtype": dtype.__name__, "batch_size": batch_size, "op": op,
                               "contender": name, "seconds": timing["median"],
                               "spread": [timing["min"], timing["max"]],
@@ -157,9 +164,7 @@ def run_benchmark(batch_sizes, dtypes, repeat, rows_per_sample=200_000):
                                  f"{timing['median'] * 1e6:.1f}", f"{record['gb_per_s']:.1f}",
                                  f"{record['ratio_to_read_floor']:.1f}x"])
                 print(f"{dtype.__name__} B={batch_size} {op}: " + ", ".join(
-                    f"{r['contender']} {r['seconds'] * 1e6:.1f} us" for r in records
-                    if r["dtype"] == dtype.__name__ and r["batch_size"] == batch_size and r["op"] == op),
-                    flush=True)
+                    f"{name} {t['median'] * 1e6:.1f} us" for name, t in timings.items()), flush=True)
     table = common.markdown_table(["dtype", "B", "op", "contender", "us per call", "GB/s over X_b",
                                    "x read floor"], rows)
     return {"read_bandwidth_gb_per_s": bandwidth / 1e9, "records": records}, table
