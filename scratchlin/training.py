@@ -8,7 +8,7 @@ minibatch of ``B`` rows the objective
 (``\ell`` the cross-entropy, with label smoothing, of :func:`scratchlin.functional.cross_entropy`;
 ``\lambda`` the weight decay, which does not touch the bias) is evaluated together with its
 gradient in one fused pass over preallocated buffers (:class:`BatchKernel`), and the optimizer
-updates ``W`` and ``b`` in place.
+updates ``W`` and ``b``, held as views of one flat vector (:class:`FlatParameters`).
 
 This module knows nothing of the estimator: :class:`scratchlin.LinearClassifier` checks the
 data, maps labels to class indices and calls :func:`train`.
@@ -25,7 +25,8 @@ from . import functional, optim
 
 
 class TrainingDivergedError(FloatingPointError):
-    """The loss or the parameters stopped being finite: the step size is too large."""
+    """The loss blew up (see :func:`divergence_limit`) or the parameters stopped being finite:
+    the step size is too large."""
 
 
 # --------------------------------------------------------------------------------------------
@@ -301,9 +302,9 @@ class FlatParameters:
     """``W`` and ``b`` as views into one flat vector ``[W.ravel(), b]``.
 
     The optimizer then updates a single array: each of its elementwise operations is one
-    NumPy call instead of two, which measured 8% of a training epoch at batch size 128 with
-    Adam (its update is eleven operations per array). The update rules are elementwise, so
-    the result is identical.
+    NumPy call instead of two. With Adam (eleven operations per array and step) that made the
+    default fit 12% faster (1.41 -> 1.24 s). The update rules are elementwise, so the result is
+    the same.
     """
 
     def __init__(self, W: np.ndarray, b: np.ndarray):
