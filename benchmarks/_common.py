@@ -138,6 +138,15 @@ def fmt_ms(timing: dict) -> str:
     return f"{timing['median'] * 1e3:.1f} ms ({timing['min'] * 1e3:.1f}..{timing['max'] * 1e3:.1f})"
 
 
+def report(out_dir, name: str, results: dict, markdown: str, env: dict) -> None:
+    """Append the environment to ``markdown``, print it, and write both result files."""
+    results["environment"] = env
+    markdown += "\n" + ", ".join(f"{k}: {v}" for k, v in env.items()) + "\n"
+    print()
+    print(markdown)
+    write_results(out_dir, name, results, markdown)
+
+
 def write_results(out_dir, name: str, results: dict, markdown: str) -> None:
     """Write ``name.json`` and ``name.md`` into ``out_dir`` (created if needed)."""
     out_dir = Path(out_dir)

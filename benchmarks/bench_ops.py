@@ -188,11 +188,7 @@ def main(argv=None):
         for key, value in env.items():
             print(f"{key}: {value}")
         results, table = run_benchmark(args.batch_sizes, dtypes, args.repeat, args.rows_per_sample)
-    results["environment"] = env
-    markdown = table + "\n" + ", ".join(f"{k}: {v}" for k, v in env.items()) + "\n"
-    print()
-    print(markdown)
-    common.write_results(args.out, "bench_ops", results, markdown)
+    common.report(args.out, "bench_ops", results, table, env)
     return results
 
 

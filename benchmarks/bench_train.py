@@ -203,8 +203,7 @@ def scratchlin_curve(data):
     """Default fit; test accuracy after each epoch (measured outside the timed epochs)."""
     _, X, y = data["train"]
     _, X_test, y_test = data["test"]
-    curve, overhead_start = [], time.perf_counter()
-    elapsed = [0.0]
+    curve, elapsed = [], [0.0]
 
     def after_epoch(record):
         elapsed[0] += record["seconds"]
@@ -213,9 +212,7 @@ def scratchlin_curve(data):
     model = LinearClassifier(seed=0, callback=after_epoch)
     started = time.perf_counter()
     model.fit(X, y)
-    wall = time.perf_counter() - started
-    del overhead_start
-    return curve, wall
+    return curve, time.perf_counter() - started
 
 
 def torch_curve(data, epochs=15, batch_size=128, lr=2e-3):
@@ -333,15 +330,12 @@ def main(argv=None):
         epoch_records, epoch_table = bench_epochs(data, args.batch_sizes, args.repeat)
         markdown = f"### One epoch of SGD (momentum {MOMENTUM}, lr {LR}), float32, median (min..max) of {args.repeat}\n\n"
         markdown += epoch_table
-        results = {"environment": env, "epoch": epoch_records}
+        results = {"epoch": epoch_records}
         if not args.skip_accuracy:
             accuracy_records, accuracy_table = bench_accuracy(data, with_sklearn_lbfgs=not args.quick)
             markdown += "\n### Time to test accuracy (each contender's full recipe)\n\n" + accuracy_table
             results["accuracy"] = accuracy_records
-    markdown += "\n" + ", ".join(f"{k}: {v}" for k, v in env.items()) + "\n"
-    print()
-    print(markdown)
-    common.write_results(args.out, "bench_train", results, markdown)
+    common.report(args.out, "bench_train", results, markdown, env)
     return results
 
 

@@ -18,3 +18,12 @@ from .model import LinearClassifier, NotFittedError
 from .training import TrainingDivergedError
 
 __version__ = "0.1.0"
+
+__all__ = [
+    "datasets", "metrics", "optim",
+    "logsumexp", "softmax", "softmax_backward", "log_softmax", "log_softmax_backward",
+    "one_hot", "cross_entropy", "cross_entropy_backward", "cross_entropy_and_grad",
+    "linear", "linear_backward",
+    "numerical_gradient", "gradcheck", "GradcheckError",
+    "LinearClassifier", "NotFittedError", "TrainingDivergedError",
+]
