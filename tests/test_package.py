@@ -1,0 +1,22 @@
+"""Package-level promises: runtime dependencies stay numpy and mnist; the public API exists."""
+import subprocess
+import sys
+
+import scratchlin as sl
+
+
+def test_importing_the_library_and_its_command_pulls_in_no_optional_dependency():
+    code = ("import sys, scratchlin, scratchlin.cli, scratchlin.plotting; "
+            "print(sorted(m for m in ('torch', 'matplotlib', 'sklearn', 'hypothesis', 'pytest') "
+            "if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
+def test_every_public_name_exists_and_the_contract_names_are_public():
+    assert all(hasattr(sl, name) for name in sl.__all__)
+    contract = {"logsumexp", "softmax", "log_softmax", "softmax_backward", "log_softmax_backward",
+                "one_hot", "cross_entropy", "cross_entropy_backward", "linear", "linear_backward",
+                "numerical_gradient", "gradcheck", "LinearClassifier", "datasets"}
+    assert contract <= set(sl.__all__)
+    assert {"load_mnist", "flatten", "to_float"} <= set(dir(sl.datasets))
