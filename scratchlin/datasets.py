@@ -18,7 +18,6 @@ subclasses, and every message names the file concerned.
 """
 from __future__ import annotations
 
-import contextlib
 import functools
 import gzip
 import hashlib
@@ -38,6 +37,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+
+from ._files import atomic_write
 
 __all__ = [
     "MIRRORS",
@@ -509,18 +510,6 @@ def _load_decoded(src: Path, info: MNISTFile, cache):
     return None
 
 
-def _atomic_write(target: Path, write) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            write(f)
-        os.replace(tmp, target)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-
-
 def _save_decoded(src: Path, info: MNISTFile, array: np.ndarray, cache) -> None:
     """Best effort: write ``array`` and its stamp to the first folder that accepts them."""
     try:
@@ -533,9 +522,9 @@ def _save_decoded(src: Path, info: MNISTFile, array: np.ndarray, cache) -> None:
         npy = folder / f"{info.stem}.npy"
         try:
             folder.mkdir(parents=True, exist_ok=True)
-            _atomic_write(npy, lambda f: np.save(f, array, allow_pickle=False))
+            atomic_write(npy, lambda f: np.save(f, array, allow_pickle=False))
             stamp = json.dumps(_stamp(src, info, src_stat, npy.stat())).encode()
-            _atomic_write(folder / f"{info.stem}.json", lambda f: f.write(stamp))
+            atomic_write(folder / f"{info.stem}.json", lambda f: f.write(stamp))
             log.debug("cached the decoded %s as %s", src, npy)
             return
         except OSError as exc:

@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import inspect
 import json
-import os
-import tempfile
 import zipfile
 from pathlib import Path
 
@@ -19,6 +17,7 @@ import numpy as np
 
 from . import _validation as v
 from . import functional as F
+from ._files import atomic_write
 from .training import TrainingSettings, build_schedule, decision_chunk, evaluate, train
 
 FORMAT_NAME = "scratchlin.LinearClassifier"
@@ -194,7 +193,7 @@ class LinearClassifier:
 
     def _check_X(self, X, name="X", dtype=None) -> np.ndarray:
         """2-D features in the model's dtype (or uint8 with ``raw_pixels``), all finite."""
-        dtype = dtype or self._dtype()
+        dtype = self._dtype() if dtype is None else dtype
         X = np.asarray(X)
         v.check_ndim(X, name, 2)
         if self.raw_pixels:
@@ -486,15 +485,7 @@ class LinearClassifier:
             "hyperparameters": np.array(json.dumps(hyper)),
             "history": np.array(json.dumps(getattr(self, "history_", []))),
         }
-        fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent or ".")
-        try:
-            with os.fdopen(fd, "wb") as file:
-                np.savez(file, **arrays)
-            os.chmod(tmp, 0o666 & ~_current_umask())  # mkstemp makes 0600; save like open() would
-            os.replace(tmp, path)
-        except BaseException:
-            os.unlink(tmp)
-            raise
+        atomic_write(path, lambda file: np.savez(file, **arrays))
         return path
 
     @classmethod
@@ -526,12 +517,6 @@ class LinearClassifier:
 
 
 _UNSAVEABLE = object()
-
-
-def _current_umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
 
 
 def _json_value(value):

@@ -738,3 +738,14 @@ def test_load_refuses_a_tampered_model_file_with_a_pinned_value_error(rng, tmp_p
     with pytest.raises(ValueError, match=message) as raised:
         LinearClassifier.load(path)
     assert str(path) in str(raised.value)  # the message names the file
+
+
+def test_save_gives_the_file_the_permissions_open_would(tmp_path):
+    import os
+    model = LinearClassifier.from_params(np.zeros((3, 2)), np.zeros(2))
+    old_mask = os.umask(0o022)
+    try:
+        path = model.save(tmp_path / "m.npz")
+    finally:
+        os.umask(old_mask)
+    assert path.stat().st_mode & 0o777 == 0o644  # not mkstemp's private 0o600
