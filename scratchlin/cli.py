@@ -14,7 +14,6 @@ import difflib
 import inspect
 import json
 import math
-import os
 import sys
 import time
 from pathlib import Path
@@ -591,24 +590,9 @@ def run_gradcheck(args) -> int:
 # data
 
 
-def _data_source(root) -> str:
-    if root is not None:
-        return "--data"
-    if os.environ.get("SCRATCHLIN_DATA"):
-        return "$SCRATCHLIN_DATA"
-    return "the per-user cache ($SCRATCHLIN_DATA unset)"
-
-
-def _find_file(folder: Path, info) -> Path | None:
-    for name in (info.name, *info.raw_names):
-        if (folder / name).is_file():
-            return folder / name
-    return None
-
-
 def _file_status(folder: Path, info) -> tuple[str, bool]:
     """One line about an MNIST file, and whether it is present and genuine."""
-    path = _find_file(folder, info)
+    path = datasets.find_file(folder, info)
     if path is None:
         return f"  {info.name:<28} missing", False
     try:
@@ -620,8 +604,8 @@ def _file_status(folder: Path, info) -> tuple[str, bool]:
 
 def run_data(args) -> int:
     """``scratchlin data``: the data folder, its files and their checksums."""
-    folder = datasets.data_dir(args.data)
-    print(f"MNIST folder: {folder}  (from {_data_source(args.data)})")
+    folder, origin = datasets.data_dir_and_origin(args.data)
+    print(f"MNIST folder: {folder}  (from {'--data' if args.data is not None else origin})")
     if args.download:
         print("downloading the missing files ...", flush=True)
         datasets.download_mnist(args.data)

@@ -52,6 +52,8 @@ __all__ = [
     "MNISTNotFoundError",
     "DownloadError",
     "data_dir",
+    "data_dir_and_origin",
+    "find_file",
     "load_mnist",
     "download_mnist",
     "verify_file",
@@ -187,8 +189,8 @@ def _user_cache_dir() -> Path:
     return base / "scratchlin" / "mnist"
 
 
-def _resolve_dir(root):
-    """``(folder, how it was chosen)`` following the documented order."""
+def data_dir_and_origin(root=None) -> tuple[Path, str]:
+    """:func:`data_dir`, and a phrase saying how it was chosen (for messages and reports)."""
     if root is not None:
         if not isinstance(root, (str, os.PathLike)):
             raise TypeError(f"root must be a str, a path or None, got {type(root).__name__}")
@@ -214,7 +216,7 @@ def data_dir(root=None) -> Path:
     pathlib.Path
         An absolute path; the folder is not created and may not exist yet.
     """
-    return _resolve_dir(root)[0]
+    return data_dir_and_origin(root)[0]
 
 
 def _split_infos(split):
@@ -223,8 +225,9 @@ def _split_infos(split):
     return tuple(FILES[name] for name in SPLITS[split])
 
 
-def _find(folder: Path, info: MNISTFile):
-    """The first existing candidate for ``info`` in ``folder`` (gz first), or None."""
+def find_file(folder: Path, info: MNISTFile):
+    """The first existing file for ``info`` in ``folder`` (the ``.gz``, then the decompressed
+    names), or None."""
     for name in (info.name,) + info.raw_names:
         path = folder / name
         if path.is_file():
@@ -632,10 +635,10 @@ def load_mnist(split="train", *, root=None, download=True, verify=True, cache=Tr
         raise TypeError(f"cache must be True, False or a folder path, got {cache!r}")
     if isinstance(cache, np.bool_):
         cache = bool(cache)
-    folder, how = _resolve_dir(root)
+    folder, how = data_dir_and_origin(root)
     paths = []
     for info in infos:
-        path = _find(folder, info)
+        path = find_file(folder, info)
         if path is None:
             if not download:
                 raise _not_found(folder, how, info, "downloads are off (download=False)")
@@ -781,9 +784,9 @@ def download_mnist(root=None, *, mirrors=None, force=False) -> Path:
     """
     force = _check_flag(force, "force")
     mirrors = _check_mirrors(mirrors)
-    folder, how = _resolve_dir(root)
+    folder, how = data_dir_and_origin(root)
     for info in _FILE_LIST:
-        path = None if force else _find(folder, info)
+        path = None if force else find_file(folder, info)
         if path is None:
             _download(info, folder, how, mirrors)
         else:
@@ -823,7 +826,7 @@ def use_with_mnist_package(root=None, *, download=True) -> Path:
     import mnist
 
     download = _check_flag(download, "download")
-    folder, how = _resolve_dir(root)
+    folder, how = data_dir_and_origin(root)
     for info in _FILE_LIST:
         path = folder / info.name
         if path.is_file():

@@ -352,6 +352,7 @@ class _CrossEntropyInputs:
     def class_weight(self) -> np.ndarray:
         return np.ones(self.n_classes, self.logits.dtype) if self.weight is None else self.weight
 
+    @functools.cached_property
     def normaliser(self):
         """What ``mean`` divides by: summed label weights (index targets) or N (probabilities)."""
         if not self.is_index_target:
@@ -396,7 +397,7 @@ def _reduce(inputs: _CrossEntropyInputs, per_sample: np.ndarray):
     if inputs.reduction == "sum":
         return total
     with np.errstate(invalid="ignore", divide="ignore"):  # all targets ignored: NaN, as torch
-        return total / inputs.normaliser()
+        return total / inputs.normaliser
 
 
 def _grad_scale(inputs: _CrossEntropyInputs, grad_output: np.ndarray) -> np.ndarray:
@@ -405,7 +406,7 @@ def _grad_scale(inputs: _CrossEntropyInputs, grad_output: np.ndarray) -> np.ndar
         return grad_output[:, None]
     if inputs.reduction == "sum":
         return grad_output
-    normaliser = inputs.normaliser()
+    normaliser = inputs.normaliser
     # With every target ignored the loss is NaN but no logit influences it: gradient 0 (torch).
     return grad_output / normaliser if normaliser != 0 else np.zeros_like(grad_output)
 
