@@ -138,3 +138,41 @@ def check_finite(array: np.ndarray, name: str) -> None:
             f"{name} must be finite; it holds {bad.size} NaN/inf value(s), "
             f"first at index {tuple(int(i) for i in position)}"
         )
+
+
+def check_bool(value, name: str) -> bool:
+    """Return ``value`` as a bool after checking it is a Python or NumPy bool (not 0/1)."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name} must be True or False, got {type(value).__name__} {value!r}")
+    return bool(value)
+
+
+def check_seed(seed, name: str = "seed"):
+    """Return ``seed`` unchanged after checking it is None, an int >= 0 or a Generator."""
+    if seed is None or isinstance(seed, np.random.Generator):
+        return seed
+    if isinstance(seed, (bool, np.bool_)) or not isinstance(seed, numbers.Integral):
+        raise TypeError(f"{name} must be None, a non-negative int or a numpy.random.Generator, "
+                        f"got {type(seed).__name__} {seed!r}")
+    if seed < 0:
+        raise ValueError(f"{name} must be non-negative, got {seed}")
+    return int(seed)
+
+
+def as_generator(seed, name: str = "seed") -> np.random.Generator:
+    """A ``numpy.random.Generator`` from ``seed`` (see :func:`check_seed`); a Generator is
+    returned as it is, so the caller's stream advances."""
+    seed = check_seed(seed, name)
+    return seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+
+
+def check_float_dtype(dtype, name: str = "dtype", allowed=("float32", "float64")) -> np.dtype:
+    """Return ``dtype`` as a ``numpy.dtype`` after checking its name is one of ``allowed``."""
+    try:
+        resolved = np.dtype(dtype) if dtype is not None else None
+    except TypeError:
+        resolved = None
+    # Compare by name: np.dtype("float64") == None is True, so `in` would accept None.
+    if resolved is None or resolved.name not in allowed:
+        raise ValueError(f"{name} must be {' or '.join(allowed)}, got {dtype!r}")
+    return resolved
