@@ -2,56 +2,55 @@ r"""``LinearClassifier``: multinomial logistic (softmax) regression with the see
 
 The model is the seed notebook's: ``logits = X @ W + b`` with ``W`` of shape
 (n_features, n_classes) and ``b`` of shape (n_classes,), probabilities ``softmax(logits)``,
-trained by minibatch gradient descent on the mean cross-entropy plus an L2 penalty on ``W``:
+trained by minibatch gradient descent on the weighted mean cross-entropy plus an L2 penalty on
+``W`` (see :mod:`scratchlin.objective`):
 
-.. math:: J(W, b) = \frac{1}{N} \sum_i \ell_i(x_i W + b) + \frac{\lambda}{2} \lVert W \rVert_F^2
+.. math:: J(W, b) = \frac{\sum_i w_i \ell_i(x_i W + b)}{\sum_i w_i}
+          + \frac{\lambda}{2} \lVert W \rVert_F^2
+
+This module is the scikit-learn-style facade: it checks hyperparameters and data, maps labels
+to columns (:mod:`scratchlin._labels`), speaks scikit-learn's protocol
+(:mod:`scratchlin._sklearn_compat`) and hands the work to :mod:`scratchlin.training`.
 """
 from __future__ import annotations
 
-import inspect
+import contextlib
 import json
 import zipfile
 from pathlib import Path
 
 import numpy as np
 
+from . import _threads
 from . import _validation as v
 from . import functional as F
 from ._files import atomic_write
-from .training import TrainingSettings, build_schedule, decision_chunk, evaluate, train
+from ._inputs import check_features, check_sample_weight
+from ._interim_training import (DEFAULT_LR, OPTIMIZERS, SCHEDULES, Parameters, Trainer,
+                                TrainingSettings, decision_function, evaluate, make_schedule,
+                                split_validation)
+from ._labels import check_classes, check_targets, class_weights_of, encode, row_weights
+from ._sklearn_compat import (EstimatorParams, NotFittedError, check_feature_names,
+                              classifier_tags, feature_names_of, not_fitted_error)
+
+__all__ = ["LinearClassifier", "NotFittedError"]
 
 FORMAT_NAME = "scratchlin.LinearClassifier"
 FORMAT_VERSION = 1
-_PREDICT_CHUNK = 8192
-OPTIMIZERS = ("adam", "sgd")
-LR_SCHEDULES = ("cosine", "step", "constant")
-# Measured on MNIST (raw pixels in [0, 1], 15 epochs, batch 128, cosine schedule): Adam at
-# 2e-3 reaches 92.76-92.79% test accuracy over seeds 0-2, SGD+momentum at 0.1 about 92.5%.
-_DEFAULT_LR = {"adam": 2e-3, "sgd": 0.1}
+# TODO: preprocessing.RAW_PIXEL_SCALE (the data helper's module), the one definition.
+_RAW_PIXEL_SCALE = 1.0 / 255
+# Names kept for scratchlin.cli, read from optim's registries (the one list of each).
+LR_SCHEDULES = tuple(SCHEDULES)
+OPTIMIZERS = tuple(OPTIMIZERS)
+# What fit (or partial_fit) sets; an interrupted or failed call puts back what was there.
+_FITTED_STATE = ("_params", "_trainer", "classes_", "n_features_in_", "feature_names_in_",
+                 "history_", "n_iter_")
+# Below this many rows, prediction runs in whatever BLAS pool the caller has: entering
+# threadpoolctl's limits costs more than the product itself (measured, see _predict_threads).
+_SMALL_PREDICT_ROWS = 2048
 
 
-class NotFittedError(ValueError, AttributeError):
-    """The model has no parameters yet: call ``fit`` or use ``from_params``."""
-
-
-def _resolve_dtype(dtype) -> np.dtype:
-    try:
-        resolved = np.dtype(dtype) if dtype is not None else None
-    except TypeError:
-        resolved = None
-    # Compare by name: np.dtype("float64") == None is True, so `in` would accept None.
-    if resolved is None or resolved.name not in ("float32", "float64"):
-        raise ValueError(f"dtype must be float32 or float64, got {dtype!r}")
-    return resolved
-
-
-def _check_seed(seed):
-    if seed is None or isinstance(seed, np.random.Generator):
-        return seed
-    return v.check_int(seed, "seed", low=0)
-
-
-class LinearClassifier:
+class LinearClassifier(EstimatorParams):
     r"""Softmax-regression classifier trained by minibatch SGD or Adam, in pure NumPy.
 
     Hyperparameters are stored unchanged by ``__init__`` and checked by :meth:`fit`
@@ -59,19 +58,27 @@ class LinearClassifier:
     schedule) reach the linear ceiling on MNIST, about 92.8% test accuracy on pixels scaled to
     [0, 1], in a few seconds on two cores.
 
+    It follows scikit-learn's estimator protocol without importing scikit-learn: ``clone``,
+    ``Pipeline``, ``GridSearchCV``, ``cross_val_score`` and ``CalibratedClassifierCV`` work on
+    it, and ``dask_ml.wrappers.Incremental`` trains it block by block through
+    :meth:`partial_fit` (README, "scikit-learn and Dask").
+
     Parameters
     ----------
     lr : float or None, default=None
-        Base learning rate (> 0); ``None`` takes the optimizer's default, ``2e-3`` for Adam
-        and ``0.1`` for SGD.
+        Base learning rate (> 0); ``None`` takes the optimizer's default from
+        ``scratchlin.optim``'s registry (``2e-3`` for Adam, ``0.1`` for SGD).
     epochs : int, default=15
-        Passes over the training data (>= 1).
+        Passes over the training data in :meth:`fit` (>= 1); also the length of the
+        ``"cosine"`` and ``"step"`` schedules, which :meth:`partial_fit` follows one call per
+        epoch.
     batch_size : int, default=128
-        Rows per minibatch (>= 1; capped at N).
-    optimizer : {"adam", "sgd"}, default="adam"
-        Update rule; see :mod:`scratchlin.optim`.
+        Rows per minibatch (>= 1; capped at N). With ``batch_size >= N`` training is full-batch
+        and integer ``sample_weight`` is exactly equivalent to repeating rows.
+    optimizer : str, default="adam"
+        A name in ``scratchlin.optim``'s registry (``"adam"``, ``"sgd"``, ...).
     momentum : float, default=0.9
-        Heavy-ball momentum of SGD (ignored by Adam).
+        Heavy-ball momentum of SGD (ignored by the others).
     nesterov : bool, default=False
         Nesterov momentum for SGD.
     weight_decay : float, default=0.0
@@ -80,7 +87,8 @@ class LinearClassifier:
     label_smoothing : float in [0, 1], default=0.0
         As in :func:`scratchlin.cross_entropy`.
     lr_schedule : {"constant", "step", "cosine"} or callable, default="cosine"
-        Learning rate per epoch, ``schedule(lr, epoch)``; see :mod:`scratchlin.optim`.
+        Learning rate per epoch, ``schedule(lr, epoch)``; see :mod:`scratchlin.optim`. Each
+        :meth:`fit` restarts it at epoch 0; :meth:`partial_fit` advances it by one per call.
     early_stopping : bool, default=False
         Stop when the validation loss has not improved for ``patience`` epochs, and restore
         the best parameters. Uses ``X_val, y_val`` if given to ``fit``, else holds out
@@ -91,7 +99,9 @@ class LinearClassifier:
         Epochs without improvement before stopping.
     raw_pixels : bool, default=False
         Accept uint8 pixels and scale them by 1/255 batch by batch (no float copy of the
-        data set is ever made). Without it integer features are refused with a TypeError.
+        data set is ever made, even from an ``np.memmap``). Without it uint8 features are
+        refused with a TypeError (pixels in 0..255 are the classic mistake); other integer
+        features are converted to ``dtype``.
     seed : int, numpy.random.Generator or None, default=None
         Source of the shuffles (and of the validation split). The same int gives
         bit-identical weights on the same machine.
@@ -102,27 +112,57 @@ class LinearClassifier:
     callback : callable or None, default=None
         Called with each epoch's history record (a dict). While it runs, the model's ``W``
         and ``b`` hold that epoch's parameters, so it may call e.g. ``model.score``.
+    class_weight : dict, "balanced" or None, default=None
+        Weight of each class in the objective, multiplying ``sample_weight``: a dict
+        ``{label: weight}`` (labels not named weigh 1), or ``"balanced"``,
+        ``N / (n_classes * count(label))`` from the training labels (not with
+        :meth:`partial_fit`).
+    warm_start : bool, default=False
+        If the model is fitted, :meth:`fit` starts from its ``W`` and ``b`` instead of zeros
+        (same classes and features required), with a fresh optimizer and the schedule
+        restarted at epoch 0.
+    tol : float or None, default=None
+        With a number, :meth:`fit` stops when the training loss has not improved by ``tol``
+        for ``n_iter_no_change`` consecutive epochs (scikit-learn's rule); the schedule is
+        still the one of ``epochs`` (a cosine is cut short, not compressed). ``None`` runs all
+        ``epochs``.
+    n_iter_no_change : int, default=5
+        Epochs without improvement that stop training when ``tol`` is set.
+    n_threads : int or None, default=None
+        BLAS threads for training and (on inputs of 2048 rows or more) prediction; ``None``
+        lets scratchlin's thread policy decide.
 
     Attributes
     ----------
     W : ndarray of shape (n_features, n_classes)
+        Read-only property: the fitted weights (the very array training updates).
     b : ndarray of shape (n_classes,)
+        Read-only property: the fitted biases.
     coef_ : ndarray of shape (n_classes, n_features)
         ``W.T``, scikit-learn's layout (a view).
     intercept_ : ndarray of shape (n_classes,)
         ``b``.
     classes_ : ndarray of shape (n_classes,)
-        The sorted labels; column ``k`` of ``W`` scores ``classes_[k]``.
+        The sorted labels, in their own dtype; column ``k`` of ``W`` scores ``classes_[k]``.
     n_features_in_ : int
+    feature_names_in_ : ndarray of str objects, shape (n_features,)
+        Column names of a DataFrame ``X`` given to ``fit`` (only then).
     history_ : list of dict
-        Per epoch: ``epoch``, ``train_loss`` (mean minibatch objective as optimised, penalty
-        included), ``lr``, ``seconds`` and, with validation, ``val_loss``, ``val_accuracy``.
+        Per epoch (or per :meth:`partial_fit` call): ``epoch``, ``train_loss`` (mean
+        minibatch objective as optimised, penalty included), ``lr``, ``seconds`` and, with
+        validation, ``val_loss``, ``val_accuracy``.
+    n_iter_ : int
+        Epochs run by the last :meth:`fit` (fewer than ``epochs`` after early stopping or
+        ``tol``), or calls to :meth:`partial_fit` since its first.
     """
+
+    _estimator_type = "classifier"  # scikit-learn < 1.6 reads this instead of the tags
 
     def __init__(self, *, lr=None, epochs=15, batch_size=128, optimizer="adam", momentum=0.9,
                  nesterov=False, weight_decay=0.0, label_smoothing=0.0, lr_schedule="cosine",
                  early_stopping=False, validation_fraction=0.1, patience=3, raw_pixels=False,
-                 seed=None, dtype="float32", verbose=False, callback=None):
+                 seed=None, dtype="float32", verbose=False, callback=None, class_weight=None,
+                 warm_start=False, tol=None, n_iter_no_change=5, n_threads=None):
         self.lr = lr
         self.epochs = epochs
         self.batch_size = batch_size
@@ -140,245 +180,343 @@ class LinearClassifier:
         self.dtype = dtype
         self.verbose = verbose
         self.callback = callback
+        self.class_weight = class_weight
+        self.warm_start = warm_start
+        self.tol = tol
+        self.n_iter_no_change = n_iter_no_change
+        self.n_threads = n_threads
 
     # -- scikit-learn protocol ----------------------------------------------------------------
 
-    @classmethod
-    def _param_names(cls):
-        return [p for p in inspect.signature(cls.__init__).parameters if p != "self"]
+    def __sklearn_tags__(self):
+        return classifier_tags(self)
 
-    def get_params(self, deep=True):
-        """Hyperparameters as a dict (scikit-learn's ``get_params``)."""
-        return {name: getattr(self, name) for name in self._param_names()}
+    def __sklearn_is_fitted__(self) -> bool:
+        return "_params" in self.__dict__
 
-    def set_params(self, **params):
-        """Set hyperparameters by name; unknown names raise ``ValueError``."""
-        for name, value in params.items():
-            if name not in self._param_names():
-                raise ValueError(f"unknown hyperparameter {name!r}; valid: {', '.join(self._param_names())}")
-            setattr(self, name, value)
-        return self
-
-    def __repr__(self):
-        defaults = type(self)().get_params()
-        changed = [f"{k}={v!r}" for k, v in self.get_params().items() if v is not defaults[k] and v != defaults[k]]
-        return f"{type(self).__name__}({', '.join(changed)})"
-
-    # -- checks -------------------------------------------------------------------------------
-
-    def _settings(self) -> TrainingSettings:
-        optimizer = self.optimizer.lower() if isinstance(self.optimizer, str) else self.optimizer
-        v.check_choice(optimizer, "optimizer", OPTIMIZERS)
-        if self.nesterov and optimizer == "sgd" and self.momentum == 0:
-            raise ValueError("nesterov=True needs momentum > 0, got momentum=0")
-        epochs = v.check_int(self.epochs, "epochs", low=1)
-        if not callable(self.lr_schedule):
-            v.check_choice(self.lr_schedule, "lr_schedule", LR_SCHEDULES)
-        return TrainingSettings(
-            lr=_DEFAULT_LR[optimizer] if self.lr is None else v.check_real(self.lr, "lr", low=0.0, low_open=True),
-            epochs=epochs,
-            batch_size=v.check_int(self.batch_size, "batch_size", low=1),
-            optimizer=optimizer,
-            momentum=v.check_real(self.momentum, "momentum", low=0.0, high=1.0, high_open=True),
-            nesterov=bool(self.nesterov),
-            weight_decay=v.check_real(self.weight_decay, "weight_decay", low=0.0),
-            label_smoothing=v.check_real(self.label_smoothing, "label_smoothing", low=0.0, high=1.0),
-            lr_schedule=build_schedule(self.lr_schedule, epochs),
-            early_stopping=bool(self.early_stopping),
-            patience=v.check_int(self.patience, "patience", low=1),
-            verbose=bool(self.verbose),
-            callback=self.callback,
-            input_scale=1.0 / 255 if self.raw_pixels else 1.0,
-        )
-
-    def _check_X(self, X, name="X", dtype=None) -> np.ndarray:
-        """2-D features in the model's dtype (or uint8 with ``raw_pixels``), all finite."""
-        dtype = self._dtype() if dtype is None else dtype
-        X = np.asarray(X)
-        v.check_ndim(X, name, 2)
-        if self.raw_pixels:
-            if X.dtype != np.uint8:
-                raise TypeError(f"{name} must be uint8 pixels with raw_pixels=True, got dtype {X.dtype}")
-            return X
-        if np.issubdtype(X.dtype, np.integer) or X.dtype == np.bool_:
-            raise TypeError(
-                f"{name} has integer dtype {X.dtype}; convert raw pixels with "
-                "scratchlin.datasets.to_float(X) (or X.astype(np.float32) / 255), "
-                "or pass raw_pixels=True to scale uint8 pixels batch by batch"
-            )
-        X = v.as_float_array(X, name).astype(dtype, copy=False)
-        v.check_finite(X, name)
-        return X
-
-    def _dtype(self) -> np.dtype:
-        return self.W.dtype if hasattr(self, "W") else _resolve_dtype(self.dtype)
-
-    @staticmethod
-    def _check_labels(y, n_rows, name="y", X_name="X") -> np.ndarray:
-        y = np.asarray(y)
-        v.check_ndim(y, name, 1)
-        if not (np.issubdtype(y.dtype, np.integer)):
-            raise TypeError(f"{name} must hold integer class labels, got dtype {y.dtype}")
-        if y.shape[0] != n_rows:
-            raise ValueError(f"{name} has {y.shape[0]} labels but {X_name} has {n_rows} rows")
-        return y
-
-    @staticmethod
-    def _label_indices(y, classes, name="y") -> np.ndarray:
-        """Map labels to column indices of ``W``; unknown labels raise ``ValueError``."""
-        indices = np.minimum(np.searchsorted(classes, y), len(classes) - 1)
-        unknown = classes[indices] != y
-        if unknown.any():
-            raise ValueError(
-                f"{name} holds label {y[np.flatnonzero(unknown)[0]]} that is not one of the "
-                f"classes seen in fit: {classes.tolist()}"
-            )
-        return indices.astype(np.intp)
-
-    def _check_fitted(self):
-        if not hasattr(self, "W"):
-            raise NotFittedError(
+    def _check_fitted(self) -> None:
+        if not self.__sklearn_is_fitted__():
+            raise not_fitted_error(
                 f"this {type(self).__name__} is not fitted yet: call fit(X, y) or "
                 "LinearClassifier.from_params(W, b) first"
             )
 
-    def _check_predict_X(self, X) -> np.ndarray:
+    @property
+    def W(self) -> np.ndarray:
+        """The weights, shape (n_features, n_classes); updated in place by training."""
         self._check_fitted()
-        X = self._check_X(X)
-        if X.shape[1] != self.n_features_in_:
-            raise ValueError(
-                f"X has {X.shape[1]} features, but this model was fitted with {self.n_features_in_}"
-            )
-        return X
+        return self._params.W
+
+    @property
+    def b(self) -> np.ndarray:
+        """The biases, shape (n_classes,)."""
+        self._check_fitted()
+        return self._params.b
+
+    @property
+    def coef_(self) -> np.ndarray:
+        """``W.T``, shape (n_classes, n_features): scikit-learn's layout, a view."""
+        return self.W.T
+
+    @property
+    def intercept_(self) -> np.ndarray:
+        """``b``, shape (n_classes,)."""
+        return self.b
+
+    # -- hyperparameters ----------------------------------------------------------------------
+
+    def _settings(self) -> TrainingSettings:
+        """Check every training hyperparameter and resolve names through optim's registries."""
+        optimizer = self.optimizer.lower() if isinstance(self.optimizer, str) else self.optimizer
+        v.check_choice(optimizer, "optimizer", OPTIMIZERS)
+        momentum = v.check_real(self.momentum, "momentum", low=0.0, high=1.0, high_open=True)
+        nesterov = v.check_bool(self.nesterov, "nesterov")
+        if nesterov and optimizer == "sgd" and momentum == 0:
+            raise ValueError("nesterov=True needs momentum > 0, got momentum=0")
+        epochs = v.check_int(self.epochs, "epochs", low=1)
+        if not callable(self.lr_schedule):
+            v.check_choice(self.lr_schedule, "lr_schedule", LR_SCHEDULES)
+        lr = (DEFAULT_LR[optimizer] if self.lr is None
+              else v.check_real(self.lr, "lr", low=0.0, low_open=True))
+        return TrainingSettings(
+            lr=lr,
+            batch_size=v.check_int(self.batch_size, "batch_size", low=1),
+            optimizer=optimizer,
+            optimizer_options={"momentum": momentum, "nesterov": nesterov} if optimizer == "sgd" else {},
+            weight_decay=v.check_real(self.weight_decay, "weight_decay", low=0.0),
+            label_smoothing=v.check_real(self.label_smoothing, "label_smoothing", low=0.0, high=1.0),
+            lr_schedule=make_schedule(self.lr_schedule, epochs=epochs),
+            input_scale=self._input_scale(),
+            n_threads=None if self.n_threads is None else v.check_int(self.n_threads, "n_threads", low=1),
+            verbose=v.check_bool(self.verbose, "verbose"),
+            callback=self.callback,
+        )
+
+    def _stopping_rules(self) -> dict:
+        """``Trainer.fit``'s keyword arguments for early stopping and ``tol``."""
+        early_stopping = v.check_bool(self.early_stopping, "early_stopping")
+        tol = None if self.tol is None else v.check_real(self.tol, "tol", low=0.0)
+        return dict(early_stopping=early_stopping,
+                    patience=v.check_int(self.patience, "patience", low=1),
+                    tol=tol,
+                    n_iter_no_change=v.check_int(self.n_iter_no_change, "n_iter_no_change", low=1))
+
+    def _input_scale(self) -> float:
+        return _RAW_PIXEL_SCALE if v.check_bool(self.raw_pixels, "raw_pixels") else 1.0
 
     # -- fitting ------------------------------------------------------------------------------
 
-    def fit(self, X, y, *, X_val=None, y_val=None):
-        """Train from zero weights on ``(X, y)``.
+    def fit(self, X, y, sample_weight=None, *, X_val=None, y_val=None):
+        """Train on ``(X, y)``, from zero weights (or the fitted ones with ``warm_start``).
+
+        If training fails or is interrupted (an error, ``KeyboardInterrupt`` from a
+        callback), the model keeps the fit it had before the call, or stays unfitted.
 
         Parameters
         ----------
-        X : ndarray of shape (N, F), float (or uint8 with ``raw_pixels=True``)
-            Finite features, e.g. ``to_float(flatten(images))``.
-        y : ndarray of shape (N,), int
-            Labels: any integers, at least two distinct ones.
-        X_val : ndarray of shape (M, F), default=None
+        X : array_like of shape (N, F), float (or uint8 with ``raw_pixels=True``)
+            Finite features, e.g. ``to_float(flatten(images))``, or a DataFrame.
+        y : array_like of shape (N,)
+            Class labels (integers, bools, strings or whole floats), at least two distinct.
+        sample_weight : array_like of shape (N,) or None, default=None
+            Non-negative weight of each row in the objective (``w_i`` above); integer weights
+            act as repeated rows (exactly so with full-batch training).
+        X_val : array_like of shape (M, F), default=None
             Validation features, evaluated after each epoch (``history_``).
-        y_val : ndarray of shape (M,), default=None
+        y_val : array_like of shape (M,), default=None
             Validation labels, among those of ``y``.
 
         Returns
         -------
         self
         """
-        settings = self._settings()
-        dtype = _resolve_dtype(self.dtype)
-        seed = _check_seed(self.seed)
-        X = self._check_X(X, dtype=dtype)
-        y = self._check_labels(y, X.shape[0])
+        settings, rules = self._settings(), self._stopping_rules()
+        rng = v.as_generator(self.seed)
+        warm = v.check_bool(self.warm_start, "warm_start") and self.__sklearn_is_fitted__()
+        dtype = self._params.W.dtype if warm else v.check_float_dtype(self.dtype)
+        names = feature_names_of(X)
+        X = check_features(X, dtype, raw_pixels=self.raw_pixels, min_rows=1)
+        y = check_targets(y, X.shape[0], owner=type(self).__name__)
         classes = np.unique(y)
         if classes.shape[0] < 2:
-            raise ValueError(f"y must hold at least 2 classes to train a classifier, got only {classes.tolist()}")
-        rng = np.random.default_rng(seed)
-        labels = self._label_indices(y, classes)
-        X, labels, validation = self._validation_data(X, labels, classes, X_val, y_val, settings, rng, dtype)
-
-        # The optimizer updates these very arrays in place, so a callback sees the current
-        # parameters through the model (e.g. model.score) while training runs.
-        self.W = np.zeros((X.shape[1], classes.shape[0]), dtype)
-        self.b = np.zeros(classes.shape[0], dtype)
-        self.classes_, self.n_features_in_ = classes, X.shape[1]
-        try:
-            self.history_ = train({"W": self.W, "b": self.b}, X, labels, settings, rng, validation)
-        except BaseException:
-            # Never leave a diverged or half-trained model looking fitted.
-            for name in ("W", "b", "classes_", "n_features_in_", "history_"):
-                self.__dict__.pop(name, None)
-            raise
+            raise ValueError(f"y must hold at least 2 classes to train a classifier, got 1 "
+                             f"class: {classes.tolist()}")
+        if warm:
+            self._check_same_problem(classes, X.shape[1])
+        labels = encode(y, classes)
+        weights = row_weights(check_sample_weight(sample_weight, X.shape[0], dtype),
+                              class_weights_of(self.class_weight, classes, labels, dtype), labels)
+        X, labels, weights, validation = self._validation_data(
+            X, labels, weights, classes, X_val, y_val, rules["early_stopping"], rng, dtype)
+        params = (self._params.copy() if warm
+                  else Parameters(X.shape[1], classes.shape[0], dtype))
+        with self._previous_fit_kept_on_error():
+            self._set_fitted(params, classes, names)
+            history = self._train(Trainer(params, settings, rng), X, labels, weights, validation, rules)
+            self.history_, self.n_iter_ = history, len(history)
         return self
 
-    def _validation_data(self, X, labels, classes, X_val, y_val, settings, rng, dtype):
+    def _train(self, trainer, X, labels, weights, validation, rules) -> list:
+        """The one call into the training loop (BLAS threads are set by the trainer)."""
+        epochs = v.check_int(self.epochs, "epochs", low=1)
+        return trainer.fit(X, labels, epochs=epochs, sample_weight=weights,
+                           validation=validation, **rules)
+
+    def _check_same_problem(self, classes, n_features) -> None:
+        if not np.array_equal(classes, self.classes_):
+            raise ValueError(f"warm_start=True needs the classes of the fitted model "
+                             f"{self.classes_.tolist()}, got {classes.tolist()}")
+        self._check_n_features(n_features)
+
+    def _check_n_features(self, n_features, name="X") -> None:
+        if n_features != self.n_features_in_:
+            raise ValueError(f"{name} has {n_features} features, but {type(self).__name__} is "
+                             f"expecting {self.n_features_in_} features as input")
+
+    def _set_fitted(self, params, classes, names) -> None:
+        """Bind the new state (so a callback sees the parameters being trained)."""
+        for name in _FITTED_STATE:
+            self.__dict__.pop(name, None)
+        self._params, self.classes_, self.n_features_in_ = params, classes, params.W.shape[0]
+        if names is not None:
+            self.feature_names_in_ = names
+
+    @contextlib.contextmanager
+    def _previous_fit_kept_on_error(self):
+        """On any exception (``KeyboardInterrupt`` included), put back the fitted state that
+        was there before, or none."""
+        previous = {name: self.__dict__[name] for name in _FITTED_STATE if name in self.__dict__}
+        try:
+            yield
+        except BaseException:
+            for name in _FITTED_STATE:
+                self.__dict__.pop(name, None)
+            self.__dict__.update(previous)
+            raise
+
+    def _validation_data(self, X, labels, weights, classes, X_val, y_val, early_stopping, rng, dtype):
+        """``(X, labels, weights, validation)`` after setting validation rows aside, if any."""
         if (X_val is None) != (y_val is None):
             raise ValueError("X_val and y_val must be given together")
         if X_val is not None:
-            X_val = self._check_X(X_val, "X_val", dtype=dtype)
+            X_val = check_features(X_val, dtype, raw_pixels=self.raw_pixels, name="X_val", min_rows=1)
             if X_val.shape[1] != X.shape[1]:
                 raise ValueError(f"X_val has {X_val.shape[1]} features, X has {X.shape[1]}")
-            if X_val.shape[0] == 0:
-                raise ValueError("X_val must hold at least one row, got 0")
-            y_val = self._check_labels(y_val, X_val.shape[0], "y_val", "X_val")
-            return X, labels, (X_val, self._label_indices(y_val, classes, "y_val"))
-        if not settings.early_stopping:
-            return X, labels, None
+            y_val = check_targets(y_val, X_val.shape[0], name="y_val", X_name="X_val")
+            return X, labels, weights, (X_val, encode(y_val, classes, name="y_val"))
+        if not early_stopping:
+            return X, labels, weights, None
         fraction = v.check_real(self.validation_fraction, "validation_fraction",
                                 low=0.0, high=1.0, low_open=True, high_open=True)
-        n_val = int(round(fraction * X.shape[0]))
-        if n_val < 1 or n_val >= X.shape[0]:
-            raise ValueError(
-                f"validation_fraction={fraction} of {X.shape[0]} rows leaves {n_val} for "
-                "validation; early stopping needs at least one row on each side"
-            )
-        order = rng.permutation(X.shape[0])
-        val_rows, train_rows = np.sort(order[:n_val]), np.sort(order[n_val:])
-        return X[train_rows], labels[train_rows], (X[val_rows], labels[val_rows])
+        train_rows, val_rows = split_validation(X.shape[0], fraction, rng)
+        if weights is None:
+            return X[train_rows], labels[train_rows], None, (X[val_rows], labels[val_rows])
+        return (X[train_rows], labels[train_rows], weights[train_rows],
+                (X[val_rows], labels[val_rows], weights[val_rows]))
 
-    # -- prediction ---------------------------------------------------------------------------
+    def partial_fit(self, X, y, classes=None, sample_weight=None):
+        """One pass over ``(X, y)``, continuing the optimizer state of the previous call.
 
-    @property
-    def coef_(self):
-        self._check_fitted()
-        return self.W.T
-
-    @property
-    def intercept_(self):
-        self._check_fitted()
-        return self.b
-
-    def decision_function(self, X) -> np.ndarray:
-        """Logits ``X @ W + b``.
+        The first call needs ``classes``, every label the coming chunks may hold (as in
+        scikit-learn), unless the model is already fitted (by ``fit`` or ``from_params``):
+        then training continues from its parameters. The first call builds the optimizer
+        and draws the shuffles from ``seed``; each call is one epoch of ``lr_schedule``
+        (set ``epochs`` to the number of calls planned, or use ``lr_schedule="constant"``).
+        Hyperparameters are read on the first call; :meth:`fit` starts over.
 
         Parameters
         ----------
-        X : ndarray of shape (N, F), float (uint8 with ``raw_pixels=True``)
+        X : array_like of shape (N, F)
+        y : array_like of shape (N,)
+        classes : array_like of shape (C,), default=None
+            All the labels, required on the first call.
+        sample_weight : array_like of shape (N,) or None, default=None
 
         Returns
         -------
-        ndarray of shape (N, n_classes), the model's dtype
+        self
         """
+        if "_trainer" not in self.__dict__:
+            return self._first_partial_fit(X, y, classes, sample_weight)
+        self._check_classes_unchanged(classes)
+        X, labels, weights = self._check_more_data(X, y, sample_weight, class_weights=self._trainer_class_weights)
+        record = self._trainer.partial_fit(X, labels, sample_weight=weights)
+        self.history_.append(record)
+        self.n_iter_ = self._trainer.epochs_done
+        return self
+
+    def _first_partial_fit(self, X, y, classes, sample_weight):
+        settings = self._settings()
+        if self.__sklearn_is_fitted__():
+            self._check_classes_unchanged(classes)
+            classes, names, params = self.classes_, getattr(self, "feature_names_in_", None), self._params.copy()
+            X, labels, weights_in = self._check_more_data(X, y, sample_weight, class_weights=None)
+        else:
+            if classes is None:
+                raise ValueError("classes must be passed on the first call to partial_fit: all "
+                                 "the labels the chunks may hold, e.g. classes=np.arange(10)")
+            classes = check_classes(classes)
+            dtype = v.check_float_dtype(self.dtype)
+            names = feature_names_of(X)
+            X = check_features(X, dtype, raw_pixels=self.raw_pixels, min_rows=1)
+            y = check_targets(y, X.shape[0], owner=type(self).__name__)
+            labels = encode(y, classes, where="classes")
+            weights_in = check_sample_weight(sample_weight, X.shape[0], dtype)
+            params = Parameters(X.shape[1], classes.shape[0], dtype)
+        class_weights = class_weights_of(self.class_weight, classes, None, params.W.dtype)
+        weights = row_weights(weights_in, class_weights, labels)
+        trainer = Trainer(params, settings, v.as_generator(self.seed))
+        with self._previous_fit_kept_on_error():
+            self._set_fitted(params, classes, names)
+            self._trainer, self._trainer_class_weights = trainer, class_weights
+            self.history_ = [trainer.partial_fit(X, labels, sample_weight=weights)]
+            self.n_iter_ = trainer.epochs_done
+        return self
+
+    def _check_classes_unchanged(self, classes) -> None:
+        if classes is not None and not np.array_equal(check_classes(classes), self.classes_):
+            raise ValueError(f"classes={np.asarray(classes).tolist()} differs from the classes "
+                             f"of the model {self.classes_.tolist()}")
+
+    def _check_more_data(self, X, y, sample_weight, *, class_weights):
+        """Check a chunk against the fitted model; labels must be among ``classes_``."""
+        check_feature_names(self, X, reset=False)
+        X = check_features(X, self._params.W.dtype, raw_pixels=self.raw_pixels, min_rows=1)
+        self._check_n_features(X.shape[1])
+        y = check_targets(y, X.shape[0], owner=type(self).__name__)
+        labels = encode(y, self.classes_)
+        weights = check_sample_weight(sample_weight, X.shape[0], self._params.W.dtype)
+        return X, labels, row_weights(weights, class_weights, labels)
+
+    # -- prediction ---------------------------------------------------------------------------
+
+    def _check_predict_X(self, X) -> np.ndarray:
+        self._check_fitted()
+        check_feature_names(self, X, reset=False)
+        X = check_features(X, self._params.W.dtype, raw_pixels=self.raw_pixels)
+        self._check_n_features(X.shape[1])
+        return X
+
+    def _logits(self, X) -> np.ndarray:
+        """``s X W + b``, shape (N, n_classes), after checking ``X``."""
         X = self._check_predict_X(X)
-        scale = 1.0 / 255 if self.raw_pixels else 1.0
-        chunks = [decision_chunk(X[s:s + _PREDICT_CHUNK], self.W, self.b, scale)
-                  for s in range(0, X.shape[0], _PREDICT_CHUNK)]
-        return np.concatenate(chunks) if chunks else np.empty((0, len(self.classes_)), self.W.dtype)
+        with self._predict_threads(X.shape[0]):
+            return decision_function(X, self._params, input_scale=self._input_scale())
+
+    def _predict_threads(self, n_rows: int):
+        """The BLAS thread limit for a prediction of ``n_rows`` rows, or none for small ones."""
+        if n_rows < _SMALL_PREDICT_ROWS:
+            return contextlib.nullcontext()
+        n_threads = _threads.choose_n_threads(self.n_threads, batch_size=n_rows,
+                                              n_features=self.n_features_in_,
+                                              n_classes=self.classes_.shape[0])
+        return _threads.blas_threads(n_threads)
+
+    def decision_function(self, X) -> np.ndarray:
+        """Logits ``X @ W + b``, or with two classes the log-odds of ``classes_[1]``.
+
+        Parameters
+        ----------
+        X : array_like of shape (N, F), float (uint8 with ``raw_pixels=True``)
+
+        Returns
+        -------
+        ndarray of shape (N, n_classes), or (N,) with two classes (scikit-learn's
+        convention for binary classifiers: ``logits[:, 1] - logits[:, 0]``, positive where
+        ``classes_[1]`` is predicted); the model's dtype
+        """
+        logits = self._logits(X)
+        return logits[:, 1] - logits[:, 0] if logits.shape[1] == 2 else logits
 
     def predict_proba(self, X) -> np.ndarray:
         """Class probabilities ``softmax(X @ W + b)``, shape (N, n_classes); rows sum to 1."""
-        return F.softmax(self.decision_function(X), axis=1)
+        return F.softmax(self._logits(X), axis=1)
 
     def predict_log_proba(self, X) -> np.ndarray:
         """Log-probabilities ``log_softmax(X @ W + b)``, shape (N, n_classes)."""
-        return F.log_softmax(self.decision_function(X), axis=1)
+        return F.log_softmax(self._logits(X), axis=1)
 
     def predict(self, X) -> np.ndarray:
-        """Most probable label of each row, shape (N,), from ``classes_``."""
-        logits = self.decision_function(X)  # checks fitted and X first
+        """Most probable label of each row, shape (N,), from ``classes_`` (their dtype)."""
+        logits = self._logits(X)  # checks fitted first
         return self.classes_[np.argmax(logits, axis=1)]
 
-    def score(self, X, y) -> float:
-        """Accuracy: the fraction of rows whose predicted label equals ``y``."""
+    def score(self, X, y, sample_weight=None) -> float:
+        """Accuracy: the (weighted) fraction of rows whose predicted label equals ``y``."""
         X = self._check_predict_X(X)
-        y = self._check_labels(y, X.shape[0])
+        y = check_targets(y, X.shape[0], owner=type(self).__name__)
         if X.shape[0] == 0:
             raise ValueError("X must hold at least one row to score, got 0")
-        return float(np.mean(self.predict(X) == y))
+        weights = check_sample_weight(sample_weight, X.shape[0], np.float64)
+        return float(np.average(self.predict(X) == y, weights=weights))
 
     def evaluate(self, X, y):
         """Mean cross-entropy (no smoothing, no penalty) and accuracy on ``(X, y)``."""
         X = self._check_predict_X(X)
-        labels = self._label_indices(self._check_labels(y, X.shape[0]), self.classes_)
+        labels = encode(check_targets(y, X.shape[0]), self.classes_)
         if X.shape[0] == 0:
             raise ValueError("X must hold at least one row to evaluate, got 0")
-        return evaluate(X, labels, self.W, self.b, input_scale=1.0 / 255 if self.raw_pixels else 1.0)
+        return evaluate(X, labels, self._params, input_scale=self._input_scale())
 
     # -- the objective ------------------------------------------------------------------------
 
@@ -403,17 +541,18 @@ class LinearClassifier:
             ``{"W": (F, C) array, "b": (C,) array}`` in the model's dtype.
         """
         X = self._check_predict_X(X)
-        labels = self._label_indices(self._check_labels(y, X.shape[0]), self.classes_)
+        labels = encode(check_targets(y, X.shape[0]), self.classes_)
+        W, b = self._params.W, self._params.b
         if self.raw_pixels:
-            X = X.astype(self.W.dtype) / self.W.dtype.type(255)
+            X = X.astype(W.dtype) * W.dtype.type(_RAW_PIXEL_SCALE)
         weight_decay = v.check_real(self.weight_decay, "weight_decay", low=0.0)
         smoothing = v.check_real(self.label_smoothing, "label_smoothing", low=0.0, high=1.0)
-        loss, grad_logits = F.cross_entropy_and_grad(F.linear(X, self.W, self.b), labels,
+        loss, grad_logits = F.cross_entropy_and_grad(F.linear(X, W, b), labels,
                                                      label_smoothing=smoothing)
         grad_W, grad_b = X.T @ grad_logits, grad_logits.sum(axis=0)  # linear_backward without dX
         if weight_decay:
-            loss = loss + 0.5 * weight_decay * np.vdot(self.W, self.W)
-            grad_W = grad_W + self.W.dtype.type(weight_decay) * self.W
+            loss = loss + 0.5 * weight_decay * np.vdot(W, W)
+            grad_W = grad_W + W.dtype.type(weight_decay) * W
         return float(loss), {"W": grad_W, "b": grad_b}
 
     # -- construction from parameters, persistence --------------------------------------------
@@ -427,13 +566,15 @@ class LinearClassifier:
         W : ndarray of shape (F, C), float32 or float64
         b : ndarray of shape (C,), same dtype
         classes : array_like of shape (C,), default=None
-            Labels of the columns; ``arange(C)`` by default.
+            Labels of the columns, of any label dtype (integers, bools, strings);
+            ``arange(C)`` by default. They are sorted, with the columns.
         **hyperparameters
             Stored as in ``__init__``.
 
         Returns
         -------
         LinearClassifier
+            Fitted, with an empty ``history_`` (which may be set afterwards).
         """
         W = v.as_float_array(W, "W", ndim=2)
         b = v.as_float_array(b, "b", ndim=1)
@@ -441,17 +582,16 @@ class LinearClassifier:
             raise ValueError(f"b must have shape ({W.shape[1]},) to match W {W.shape}, got {b.shape}")
         if W.dtype != b.dtype:
             raise TypeError(f"W and b must share a dtype, got W {W.dtype} and b {b.dtype}")
-        dtype = _resolve_dtype(W.dtype)
-        if "dtype" in hyperparameters and _resolve_dtype(hyperparameters["dtype"]) != dtype:
+        dtype = v.check_float_dtype(W.dtype)
+        if "dtype" in hyperparameters and v.check_float_dtype(hyperparameters["dtype"]) != dtype:
             raise ValueError(f"dtype={hyperparameters['dtype']!r} contradicts W's dtype {dtype}")
         model = cls(**{**hyperparameters, "dtype": dtype.name})
         classes = np.arange(W.shape[1]) if classes is None else np.asarray(classes)
         if classes.shape != (W.shape[1],) or np.unique(classes).shape[0] != W.shape[1]:
             raise ValueError(f"classes must be {W.shape[1]} distinct labels, got {classes!r}")
         order = np.argsort(classes, kind="stable")
-        model.classes_ = classes[order]
-        model.W, model.b = W[:, order].copy(), b[order].copy()
-        model.n_features_in_ = W.shape[0]
+        model._set_fitted(Parameters.from_arrays(W[:, order], b[order]), classes[order], None)
+        model.history_, model.n_iter_ = [], 0
         return model
 
     def save(self, path) -> Path:
