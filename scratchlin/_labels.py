@@ -128,8 +128,10 @@ def encode(y: np.ndarray, classes: np.ndarray, *, name: str = "y",
     indices = np.minimum(np.searchsorted(classes, y), len(classes) - 1)
     unknown = classes[indices] != y
     if np.any(unknown):
+        label = y[np.flatnonzero(unknown)[0]]
+        label = label.item() if isinstance(label, np.generic) else label
         raise ValueError(
-            f"{name} holds label {y[np.flatnonzero(unknown)[0]]!r} that is not one of the "
+            f"{name} holds label {label!r} that is not one of the "
             f"classes seen in {where}: {classes.tolist()}"
         )
     return indices.astype(np.intp)

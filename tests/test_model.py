@@ -72,7 +72,7 @@ INVALID_HYPERPARAMETERS = [
     (dict(optimizer="rmsprop"), ValueError, r"^optimizer must be one of ('sgd', 'adam'|'adam', 'sgd'), got 'rmsprop'$"),
     # The argument is ``lr_schedule``; DESIGN.md: "each message names the argument".
     (dict(lr_schedule="exponential"), ValueError,
-     r"lr_schedule.*'cosine', 'step', 'constant'.*got 'exponential'"),
+     r"^lr_schedule must be one of .*'cosine'.*, got 'exponential'$"),
     (dict(label_smoothing=1.5), ValueError,
      r"^label_smoothing must be a finite number in \[0\.0, 1\.0\], got 1\.5$"),
     (dict(label_smoothing=-0.1), ValueError,
@@ -83,7 +83,14 @@ INVALID_HYPERPARAMETERS = [
     (dict(momentum=1.0), ValueError, r"^momentum must be a finite number in \[0\.0, 1\.0\), got 1\.0$"),
     (dict(weight_decay=-1e-4), ValueError, r"^weight_decay must be a finite number in \[0\.0, inf\)"),
     (dict(patience=0), ValueError, r"^patience must be >= 1, got 0$"),
-    (dict(seed=-1), ValueError, r"^seed must be >= 0, got -1$"),
+    (dict(seed=-1), ValueError, r"^seed must be non-negative, got -1$"),
+    (dict(n_threads=0), ValueError, r"^n_threads must be >= 1, got 0$"),
+    (dict(tol=-1.0), ValueError, r"^tol must be a finite number in \[0\.0, inf\), got -1\.0$"),
+    (dict(tol=1e-3, n_iter_no_change=0), ValueError, r"^n_iter_no_change must be >= 1, got 0$"),
+    (dict(class_weight="uniform"), TypeError, r"^class_weight must be None, 'balanced' or a dict"),
+    (dict(class_weight={7: 2.0}), ValueError, r"^class_weight names label 7, which is not one of the classes \[0, 1, 2\]$"),
+    (dict(class_weight={1: -2.0}), ValueError, r"^class_weight\[1\] must be a finite number >= 0, got -2\.0$"),
+    (dict(warm_start=1), TypeError, r"^warm_start must be True or False, got int 1$"),
     (dict(optimizer="sgd", nesterov=True, momentum=0.0), ValueError, r"^nesterov=True needs momentum > 0, got momentum=0"),
     (dict(early_stopping=True, validation_fraction=1.0), ValueError,
      r"^validation_fraction must be a finite number in \(0\.0, 1\.0\), got 1\.0$"),
@@ -110,7 +117,8 @@ def test_get_params_returns_exactly_what_was_passed_and_set_params_round_trips()
     passed = dict(lr=0.05, epochs=3, batch_size=17, optimizer="ADAM", momentum=0.5, nesterov=False,
                   weight_decay=1e-3, label_smoothing=0.1, lr_schedule=schedule, early_stopping=True,
                   validation_fraction=0.2, patience=2, raw_pixels=True, seed=generator,
-                  dtype=np.float64, verbose=True, callback=callback)
+                  dtype=np.float64, verbose=True, callback=callback, class_weight={0: 2.0},
+                  warm_start=True, tol=1e-4, n_iter_no_change=2, n_threads=1)
     model = LinearClassifier(**passed)
     params = model.get_params()
     assert set(params) == set(passed)
@@ -144,6 +152,13 @@ def test_repr_shows_only_the_changed_hyperparameters():
 # bad input, each with its pinned message
 
 
+class _SparseLike:
+    """Stands for a scipy.sparse matrix (scipy is not a dependency): it has ``tocsr``."""
+
+    def tocsr(self):
+        return self
+
+
 def _with_value(X, index, value):
     X = X.copy()
     X[index] = value
@@ -155,23 +170,45 @@ BAD_FIT_INPUT = {
                  r"^X must be finite; it holds 1 NaN/inf value\(s\), first at index \(3, 2\)$"),
     "inf in X": (lambda X, y: (_with_value(X, (5, 0), -np.inf), y), ValueError,
                  r"^X must be finite; it holds 1 NaN/inf value\(s\), first at index \(5, 0\)$"),
-    "1-D X": (lambda X, y: (X[:, 0], y), ValueError, r"^X must be 2-D, got 1-D array of shape \(40,\)$"),
+    "1-D X": (lambda X, y: (X[:, 0], y), ValueError,
+              r"^X must be 2-D, got 1-D array of shape \(40,\); Reshape your data either using"),
     "3-D X": (lambda X, y: (X.reshape(40, 3, 2), y), ValueError,
               r"^X must be 2-D, got 3-D array of shape \(40, 3, 2\)$"),
     "mismatched lengths": (lambda X, y: (X, y[:-1]), ValueError, r"^y has 39 labels but X has 40 rows$"),
     "single class": (lambda X, y: (X, np.full_like(y, 7)), ValueError,
-                     r"^y must hold at least 2 classes to train a classifier, got only \[7\]$"),
-    "float labels": (lambda X, y: (X, y.astype(np.float64)), TypeError,
-                     r"^y must hold integer class labels, got dtype float64$"),
-    "2-D labels": (lambda X, y: (X, y[:, None]), ValueError, r"^y must be 1-D, got 2-D array"),
-    "int X": (lambda X, y: (np.round(X * 10).astype(np.int64), y), TypeError,
-              r"^X has integer dtype int64; convert raw pixels with scratchlin\.datasets\.to_float\(X\).*"
-              r"or pass raw_pixels=True"),
+                     r"^y must hold at least 2 classes to train a classifier, got 1 class: \[7\]$"),
+    "continuous labels": (lambda X, y: (X, y + 0.5), ValueError,
+                          r"^Unknown label type: continuous\. y holds 0\.5 at index \d+; a classifier"),
+    "nan label": (lambda X, y: (X, _with_value(y.astype(float), 3, np.nan)), ValueError,
+                  r"^y must hold finite labels; it holds nan at index 3$"),
+    "inf label": (lambda X, y: (X, _with_value(y.astype(float), 4, np.inf)), ValueError,
+                  r"^y must hold finite labels; it holds inf at index 4$"),
+    "strings mixed with numbers": (lambda X, y: (X, np.array(["a"] + [1] * 39, dtype=object)), TypeError,
+                                   r"^y mixes strings and other labels \(int, str\)"),
+    "complex labels": (lambda X, y: (X, y + 1j), ValueError, r"^Complex data not supported: y has dtype complex128$"),
+    "2-D labels": (lambda X, y: (X, np.stack([y, y], axis=1)), ValueError,
+                   r"^y must be 1-D, one class label per row, got 2-D array of shape \(40, 2\); multi-output"),
+    "y None": (lambda X, y: (X, None), ValueError,
+               r"^LinearClassifier requires y to be passed, but the target y is None$"),
     "uint8 X": (lambda X, y: (np.zeros(X.shape, np.uint8), y), TypeError,
-                r"^X has integer dtype uint8; .*to_float.*raw_pixels=True"),
-    "bool X": (lambda X, y: (X > 0, y), TypeError, r"^X has integer dtype bool; .*to_float.*raw_pixels=True"),
-    "complex X": (lambda X, y: (X.astype(np.complex128), y), TypeError,
-                  r"^X must be a floating-point array \(float16, float32 or float64\), got dtype complex128$"),
+                r"^X has integer dtype uint8; convert raw pixels with scratchlin\.datasets\.to_float\(X\).*"
+                r"or pass raw_pixels=True"),
+    "complex X": (lambda X, y: (X.astype(np.complex128), y), ValueError,
+                  r"^Complex data not supported: X has dtype complex128$"),
+    "sparse X": (lambda X, y: (_SparseLike(), y), TypeError,
+                 r"^X is a sparse matrix, and sparse input is not supported: pass dense features"),
+    "no rows": (lambda X, y: (X[:0], y[:0]), ValueError,
+                r"^Found array with 0 sample\(s\) \(shape=\(0, 6\)\) while a minimum of 1 is required"),
+    "no columns": (lambda X, y: (X[:, :0], y), ValueError,
+                   r"^Found array with 0 feature\(s\) \(shape=\(40, 0\)\) while a minimum of 1"),
+    "negative sample weight": (lambda X, y: (X, y, _with_value(np.ones(40), 2, -1.0)), ValueError,
+                               r"^sample_weight must be non-negative; it holds -1\.0 at index 2$"),
+    "zero sample weights": (lambda X, y: (X, y, np.zeros(40)), ValueError,
+                            r"^sample_weight must have a positive sum, got all zeros$"),
+    "sample weight length": (lambda X, y: (X, y, np.ones(39)), ValueError,
+                             r"^sample_weight has shape \(39,\), expected \(40,\): one weight per row of X$"),
+    "nan sample weight": (lambda X, y: (X, y, _with_value(np.ones(40), 5, np.nan)), ValueError,
+                          r"^sample_weight must be finite"),
 }
 
 
@@ -179,9 +216,9 @@ BAD_FIT_INPUT = {
 def test_fit_refuses_bad_input_with_a_pinned_message(rng, name):
     make, error, message = BAD_FIT_INPUT[name]
     X, y = blobs(rng, n=40)
-    X, y = make(X, y)
+    X, y, *weights = make(X, y)
     with pytest.raises(error, match=message):
-        LinearClassifier(**FAST).fit(X, y)
+        LinearClassifier(**FAST).fit(X, y, *weights)
 
 
 BAD_VALIDATION_INPUT = {
@@ -194,8 +231,7 @@ BAD_VALIDATION_INPUT = {
                      r"^X_val must be finite; it holds 1 NaN/inf value\(s\), first at index \(1, 1\)$"),
     "X_val feature count": (lambda Xv, yv: (Xv[:, :4], yv), ValueError, r"^X_val has 4 features, X has 6$"),
     "y_val length": (lambda Xv, yv: (Xv, yv[:3]), ValueError, r"^y_val has 3 labels but X_val has 10 rows$"),
-    "float y_val": (lambda Xv, yv: (Xv, yv.astype(float)), TypeError,
-                    r"^y_val must hold integer class labels, got dtype float64$"),
+    "continuous y_val": (lambda Xv, yv: (Xv, yv + 0.25), ValueError, r"^Unknown label type: continuous\. y_val holds"),
     # An empty validation set has no loss or accuracy: it must be refused at the boundary,
     # not crash with ZeroDivisionError after the first epoch.
     "empty validation set": (lambda Xv, yv: (Xv[:0], yv[:0]), ValueError, r"X_val"),
@@ -247,12 +283,12 @@ def fitted(rng):
 
 BAD_PREDICT_INPUT = {
     "wrong number of features": (lambda X: np.zeros((3, 5)), ValueError,
-                                 r"^X has 5 features, but this model was fitted with 4$"),
-    "1-D X": (lambda X: X[0], ValueError, r"^X must be 2-D, got 1-D array of shape \(4,\)$"),
+                                 r"^X has 5 features, but LinearClassifier is expecting 4 features as input$"),
+    "1-D X": (lambda X: X[0], ValueError, r"^X must be 2-D, got 1-D array of shape \(4,\); Reshape your data"),
     "nan in X": (lambda X: _with_value(X, (2, 3), np.nan), ValueError,
                  r"^X must be finite; it holds 1 NaN/inf value\(s\), first at index \(2, 3\)$"),
-    "int X": (lambda X: np.zeros(X.shape, np.int32), TypeError,
-              r"^X has integer dtype int32; convert raw pixels with scratchlin\.datasets\.to_float\(X\)"),
+    "uint8 X": (lambda X: np.zeros(X.shape, np.uint8), TypeError,
+                r"^X has integer dtype uint8; convert raw pixels with scratchlin\.datasets\.to_float\(X\)"),
 }
 
 
@@ -276,8 +312,8 @@ def test_score_refuses_mismatched_lengths_and_float_labels(fitted):
     model, X, y = fitted
     with pytest.raises(ValueError, match=r"^y has 59 labels but X has 60 rows$"):
         model.score(X, y[:-1])
-    with pytest.raises(TypeError, match=r"^y must hold integer class labels, got dtype float64$"):
-        model.score(X, y.astype(float))
+    with pytest.raises(ValueError, match=r"^Unknown label type: continuous\. y holds 0\.5 at index 0"):
+        model.score(X, y + 0.5)
 
 
 def test_loss_and_grad_refuses_a_label_unseen_in_fit(fitted):
@@ -749,3 +785,267 @@ def test_save_gives_the_file_the_permissions_open_would(tmp_path):
     finally:
         os.umask(old_mask)
     assert path.stat().st_mode & 0o777 == 0o644  # not mkstemp's private 0o600
+
+
+# --------------------------------------------------------------------------------------------
+# labels of any kind scikit-learn accepts, in their own dtype
+
+
+LABEL_KINDS = {
+    "str": np.array(["cat", "dog", "eel"]),
+    "object str": np.array(["cat", "dog", "eel"], dtype=object),
+    "bool": np.array([False, True]),
+    "whole floats": np.array([-1.0, 2.0, 7.0]),
+    "int8": np.array([-5, 0, 9], dtype=np.int8),
+}
+
+
+@pytest.mark.parametrize("kind", list(LABEL_KINDS))
+def test_labels_of_any_kind_are_learned_and_predicted_in_their_own_dtype(rng, kind):
+    labels = LABEL_KINDS[kind]
+    X, y = blobs(rng, n=90, labels=labels)
+    model = LinearClassifier(**FAST).fit(X, y)
+    np.testing.assert_array_equal(model.classes_, np.sort(labels))
+    predicted = model.predict(X)
+    assert predicted.dtype == y.dtype
+    np.testing.assert_array_equal(predicted, y)  # separable by a wide margin
+    assert model.score(X, y) == 1.0
+
+
+def test_a_column_vector_y_is_flattened_with_a_warning(rng):
+    X, y = blobs(rng, n=60)
+    with pytest.warns(sl._sklearn_compat.DataConversionWarning, match=r"^A column-vector y was passed"):
+        column = LinearClassifier(**FAST).fit(X, y[:, None])
+    flat = LinearClassifier(**FAST).fit(X, y)
+    assert column.W.tobytes() == flat.W.tobytes()
+
+
+def test_integer_features_other_than_uint8_are_numbers_converted_to_the_model_dtype(rng):
+    X, y = blobs(rng, n=60)
+    X_int = np.round(X * 4).astype(np.int64)
+    from_int = LinearClassifier(**FAST).fit(X_int, y)
+    from_float = LinearClassifier(**FAST).fit(X_int.astype(np.float32), y)
+    assert from_int.W.tobytes() == from_float.W.tobytes()
+    np.testing.assert_array_equal(from_int.predict(X_int.astype(np.int32)), from_float.predict(X_int))
+
+
+def test_binary_decision_function_is_the_log_odds_of_the_second_class(rng):
+    W, b = rng.normal(size=(3, 2)), rng.normal(size=2)
+    X = rng.normal(size=(20, 3))
+    model = LinearClassifier.from_params(W, b, classes=["no", "yes"])
+    Z = X @ W + b
+    np.testing.assert_allclose(model.decision_function(X), Z[:, 1] - Z[:, 0], rtol=1e-12, atol=1e-12)
+    np.testing.assert_array_equal(model.predict(X), np.where(Z[:, 1] > Z[:, 0], "yes", "no"))
+
+
+# --------------------------------------------------------------------------------------------
+# the fitted state: read-only W and b, kept through a failed or interrupted refit
+
+
+def test_W_and_b_are_read_only_properties_and_fit_adds_only_trailing_underscore_names(fitted):
+    model, _, _ = fitted
+    with pytest.raises(AttributeError):
+        model.W = np.zeros((4, 3))
+    with pytest.raises(AttributeError):
+        model.b = np.zeros(3)
+    hyperparameters = set(LinearClassifier().get_params())
+    public = {name for name in vars(model) if not name.startswith("_")}
+    assert all(name.endswith("_") for name in public - hyperparameters), public
+
+
+class _Interrupt:
+    """A callback pressing Ctrl-C at the given epoch."""
+
+    def __init__(self, at_epoch):
+        self.at_epoch = at_epoch
+
+    def __call__(self, record):
+        if record["epoch"] == self.at_epoch:
+            raise KeyboardInterrupt
+
+
+def test_an_interrupted_refit_keeps_the_previous_model(rng):
+    X, y = blobs(rng, n=60)
+    model = LinearClassifier(**FAST).fit(X, y)
+    W, b, history = model.W.copy(), model.b.copy(), list(model.history_)
+    model.set_params(callback=_Interrupt(at_epoch=2))
+    with pytest.raises(KeyboardInterrupt):
+        model.fit(X[:, :3] * 2, np.array(["a", "b", "c"])[y])  # new features, new labels
+    assert model.W.tobytes() == W.tobytes() and model.b.tobytes() == b.tobytes()
+    np.testing.assert_array_equal(model.classes_, [0, 1, 2])
+    assert model.n_features_in_ == 6 and model.history_ == history
+    np.testing.assert_array_equal(model.predict(X), y)
+
+
+def test_an_interrupted_first_fit_leaves_the_model_unfitted(rng):
+    X, y = blobs(rng, n=60)
+    model = LinearClassifier(callback=_Interrupt(at_epoch=1), **FAST)
+    with pytest.raises(KeyboardInterrupt):
+        model.fit(X, y)
+    assert not hasattr(model, "W") and not hasattr(model, "classes_") and not hasattr(model, "history_")
+
+
+def test_a_diverged_refit_keeps_the_previous_model(rng):
+    X, y = blobs(rng, n=60)
+    model = LinearClassifier(**FAST).fit(X, y)
+    W = model.W.copy()
+    with pytest.raises(sl.TrainingDivergedError):
+        model.set_params(lr=1e6, momentum=0.0).fit(X * 1e3, y)
+    assert model.W.tobytes() == W.tobytes()
+
+
+# --------------------------------------------------------------------------------------------
+# warm_start, partial_fit, sample and class weights against full-batch gradient descent in
+# float64 NumPy: with batch_size >= N, SGD without momentum and a constant schedule, one epoch
+# is exactly W <- W - lr * grad J(W) (the shuffle only reorders the sum).
+
+
+GD = dict(optimizer="sgd", momentum=0.0, lr=0.5, lr_schedule="constant", batch_size=1000,
+          dtype="float64", seed=0)
+
+
+def np_objective_grad(X, labels, W, b, weights=None, weight_decay=0.0):
+    """Gradient of sum_i w_i CE_i / sum_i w_i + wd/2 |W|^2, written out in float64."""
+    weights = np.ones(X.shape[0]) if weights is None else np.asarray(weights, np.float64)
+    P = np.exp(np_log_softmax(np_logits(X, W, b)))
+    P[np.arange(X.shape[0]), labels] -= 1.0
+    G = P * (weights / weights.sum())[:, None]
+    return X.T @ G + weight_decay * W, G.sum(axis=0)
+
+
+def np_gradient_descent(X, labels, n_classes, steps, lr, W=None, b=None, weights=None):
+    W = np.zeros((X.shape[1], n_classes)) if W is None else W.astype(np.float64)
+    b = np.zeros(n_classes) if b is None else b.astype(np.float64)
+    for _ in range(steps):
+        grad_W, grad_b = np_objective_grad(X, labels, W, b, weights)
+        W, b = W - lr * grad_W, b - lr * grad_b
+    return W, b
+
+
+# float64 gradient descent of a few steps on 6 features: the two computations sum the same
+# terms in different orders, differences of a few ulp of values around 1.
+GD_TOLERANCE = dict(rtol=1e-11, atol=1e-12)
+
+
+def test_fit_is_full_batch_gradient_descent_under_these_settings(rng):
+    # The reference the following tests stand on.
+    X, y = blobs(rng, n=60)
+    model = LinearClassifier(epochs=3, **GD).fit(X, y)
+    W, b = np_gradient_descent(X, y, 3, steps=3, lr=0.5)
+    np.testing.assert_allclose(model.W, W, **GD_TOLERANCE)
+    np.testing.assert_allclose(model.b, b, **GD_TOLERANCE)
+
+
+def test_warm_start_continues_from_the_fitted_parameters(rng):
+    X, y = blobs(rng, n=60)
+    model = LinearClassifier(epochs=2, warm_start=True, **GD).fit(X, y)
+    W0, b0 = model.W.copy(), model.b.copy()
+    model.fit(X, y)
+    W, b = np_gradient_descent(X, y, 3, steps=2, lr=0.5, W=W0, b=b0)
+    np.testing.assert_allclose(model.W, W, **GD_TOLERANCE)
+    cold = LinearClassifier(epochs=2, **GD).fit(X, y).fit(X, y)
+    np.testing.assert_allclose(cold.W, W0, **GD_TOLERANCE)  # without warm_start: from zero
+    with pytest.raises(ValueError, match=r"^warm_start=True needs the classes of the fitted model \[0, 1, 2\], got \[0, 1\]$"):
+        model.fit(X[y < 2], y[y < 2])
+
+
+def test_partial_fit_takes_one_gradient_step_per_call_and_keeps_its_state(rng):
+    X, y = blobs(rng, n=60, labels=("a", "b", "c"))
+    labels = np.searchsorted(["a", "b", "c"], y)
+    model = LinearClassifier(**GD)
+    with pytest.raises(ValueError, match=r"^classes must be passed on the first call to partial_fit"):
+        model.partial_fit(X, y)
+    model.partial_fit(X[:30], y[:30], classes=["c", "b", "a"])
+    model.partial_fit(X[30:], y[30:])
+    W, b = np_gradient_descent(X[:30], labels[:30], 3, steps=1, lr=0.5)
+    W, b = np_gradient_descent(X[30:], labels[30:], 3, steps=1, lr=0.5, W=W, b=b)
+    np.testing.assert_allclose(model.W, W, **GD_TOLERANCE)
+    np.testing.assert_allclose(model.b, b, **GD_TOLERANCE)
+    assert model.n_iter_ == 2 and [r["epoch"] for r in model.history_] == [1, 2]
+    with pytest.raises(ValueError, match=r"^y holds label 'd' that is not one of the classes seen in fit"):
+        model.partial_fit(X[:3], np.array(["a", "b", "d"]))
+    with pytest.raises(ValueError, match=r"^classes=\['a', 'b'\] differs from the classes of the model"):
+        model.partial_fit(X[:3], y[:3], classes=["a", "b"])
+    with pytest.raises(ValueError, match=r"^X has 2 features, but LinearClassifier is expecting 6"):
+        model.partial_fit(X[:3, :2], y[:3])
+
+
+def test_partial_fit_after_fit_continues_from_the_fitted_parameters(rng):
+    X, y = blobs(rng, n=60)
+    model = LinearClassifier(epochs=2, **GD).fit(X, y)
+    W0, b0 = model.W.copy(), model.b.copy()
+    model.partial_fit(X, y)
+    W, _ = np_gradient_descent(X, y, 3, steps=1, lr=0.5, W=W0, b=b0)
+    np.testing.assert_allclose(model.W, W, **GD_TOLERANCE)
+
+
+def test_integer_sample_weights_equal_repeated_rows_in_full_batch_training(rng):
+    X, y = blobs(rng, n=40)
+    weights = rng.integers(0, 4, 40)
+    weights[:3] = 1  # every class keeps a row
+    weighted = LinearClassifier(epochs=4, **GD).fit(X, y, sample_weight=weights)
+    repeated = LinearClassifier(epochs=4, **GD).fit(np.repeat(X, weights, axis=0), np.repeat(y, weights))
+    np.testing.assert_allclose(weighted.W, repeated.W, **GD_TOLERANCE)
+    np.testing.assert_allclose(weighted.b, repeated.b, **GD_TOLERANCE)
+    W, _ = np_gradient_descent(X, y, 3, steps=4, lr=0.5, weights=weights)
+    np.testing.assert_allclose(weighted.W, W, **GD_TOLERANCE)
+
+
+def test_class_weight_multiplies_the_sample_weights(rng):
+    X, y = blobs(rng, n=45)
+    sample_weight = rng.uniform(0.5, 2.0, 45)
+    model = LinearClassifier(epochs=3, class_weight={0: 3.0, 2: 0.5}, **GD).fit(X, y, sample_weight=sample_weight)
+    W, _ = np_gradient_descent(X, y, 3, steps=3, lr=0.5,
+                               weights=sample_weight * np.array([3.0, 1.0, 0.5])[y])
+    np.testing.assert_allclose(model.W, W, **GD_TOLERANCE)
+    balanced = LinearClassifier(epochs=3, class_weight="balanced", **GD).fit(X, y)
+    counts = np.bincount(y)
+    W, _ = np_gradient_descent(X, y, 3, steps=3, lr=0.5, weights=(45 / (3 * counts))[y])
+    np.testing.assert_allclose(balanced.W, W, **GD_TOLERANCE)
+    with pytest.raises(ValueError, match=r"^class_weight='balanced' needs the whole training set"):
+        LinearClassifier(class_weight="balanced", **GD).partial_fit(X, y, classes=[0, 1, 2])
+
+
+def test_score_with_sample_weight_is_the_weighted_fraction_correct(rng):
+    W, b = rng.normal(size=(3, 3)), rng.normal(size=3)
+    X, y = rng.normal(size=(50, 3)), rng.integers(0, 3, 50)
+    weights = rng.uniform(0, 1, 50)
+    correct = np.argmax(X @ W + b, axis=1) == y
+    model = LinearClassifier.from_params(W, b)
+    assert model.score(X, y, sample_weight=weights) == pytest.approx(weights[correct].sum() / weights.sum(), rel=1e-12)
+
+
+def test_tol_stops_after_n_iter_no_change_epochs_without_improvement(rng):
+    X, y = blobs(rng, n=60)
+    # Any decrease is smaller than tol=100: epoch 1 sets the best loss, epochs 2 and 3 do not
+    # improve it by tol, and scikit-learn's rule stops after n_iter_no_change=2 of them.
+    model = LinearClassifier(epochs=10, tol=100.0, n_iter_no_change=2, **GD).fit(X, y)
+    assert model.n_iter_ == 3 == len(model.history_)
+    assert LinearClassifier(epochs=10, **GD).fit(X, y).n_iter_ == 10
+
+
+# --------------------------------------------------------------------------------------------
+# training from a memory map of raw pixels makes no copy of X
+
+
+def test_fit_on_a_memmap_of_uint8_pixels_allocates_far_less_than_the_data(rng, tmp_path):
+    import tracemalloc
+
+    n_rows, n_features = 20000, 784  # 15.7 MB of pixels on disk
+    pixels = np.lib.format.open_memmap(tmp_path / "pixels.npy", mode="w+", dtype=np.uint8,
+                                       shape=(n_rows, n_features))
+    pixels[:] = rng.integers(0, 256, size=(n_rows, n_features), dtype=np.uint8)
+    pixels.flush()
+    X = np.load(tmp_path / "pixels.npy", mmap_mode="r")
+    y = rng.integers(0, 10, n_rows)
+    tracemalloc.start()
+    try:
+        LinearClassifier(raw_pixels=True, epochs=1, seed=0).fit(X, y)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    # What is allocated: the shuffle order and labels (8 bytes a row each), the parameters,
+    # the optimizer's state and a few batch buffers: about 0.6 MB here. A float32 copy of X
+    # would be 63 MB, a uint8 copy 15.7 MB; 2 MB leaves room for allocator noise only.
+    print(f"\npeak traced allocation while fitting {X.nbytes / 1e6:.1f} MB of memmapped pixels: {peak / 1e6:.2f} MB")
+    assert peak < 2e6
