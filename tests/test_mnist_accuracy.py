@@ -93,3 +93,21 @@ def test_raw_pixel_training_reaches_the_same_accuracy_and_agrees_with_the_float_
     # grow a little, and a test row whose top two logits are that close can flip. 99.9% allows
     # 10 of the 10000 rows to do so.
     assert agreement >= 0.999
+
+
+def test_partial_fit_over_ten_passes_of_shuffled_chunks_reaches_fits_accuracy(mnist, float_model, test_split):
+    train_images, train_labels, _, _ = mnist
+    X, (X_test, _, y_test) = to_float(flatten(train_images)), test_split
+    passes, n_chunks = 10, 6
+    # One partial_fit call is one epoch of the schedule: epochs = the number of calls, so the
+    # cosine anneals over the whole run (see LinearClassifier.partial_fit).
+    model = LinearClassifier(seed=0, epochs=passes * n_chunks)
+    rng = np.random.default_rng(1)
+    for _ in range(passes):
+        for chunk in np.array_split(rng.permutation(len(X)), n_chunks):
+            model.partial_fit(X[chunk], train_labels[chunk], classes=np.arange(10))
+    accuracy, reference = model.score(X_test, y_test), float_model.score(X_test, y_test)
+    print(f"\npartial_fit, {passes} passes of {n_chunks} shuffled chunks: {accuracy:.4f} "
+          f"(fit: {reference:.4f})")
+    assert model.n_iter_ == passes * n_chunks
+    assert accuracy >= reference - 0.003
