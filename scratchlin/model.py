@@ -21,17 +21,16 @@ from pathlib import Path
 
 import numpy as np
 
-from . import _threads
+from . import _threads, objective, optim
 from . import _validation as v
 from . import functional as F
 from ._files import atomic_write
 from ._inputs import check_features, check_sample_weight
-from ._interim_training import (DEFAULT_LR, OPTIMIZERS, SCHEDULES, Parameters, Trainer,
-                                TrainingSettings, decision_function, evaluate, make_schedule,
-                                split_validation)
 from ._labels import check_classes, check_targets, class_weights_of, encode, row_weights
 from ._sklearn_compat import (EstimatorParams, NotFittedError, check_feature_names,
                               classifier_tags, feature_names_of, not_fitted_error)
+from .training import (Parameters, Trainer, TrainingSettings, decision_function, evaluate,
+                       split_validation)
 
 __all__ = ["LinearClassifier", "NotFittedError"]
 
@@ -40,8 +39,8 @@ FORMAT_VERSION = 1
 # TODO: preprocessing.RAW_PIXEL_SCALE (the data helper's module), the one definition.
 _RAW_PIXEL_SCALE = 1.0 / 255
 # Names kept for scratchlin.cli, read from optim's registries (the one list of each).
-LR_SCHEDULES = tuple(SCHEDULES)
-OPTIMIZERS = tuple(OPTIMIZERS)
+LR_SCHEDULES = tuple(optim.SCHEDULES)
+OPTIMIZERS = tuple(optim.OPTIMIZERS)
 # What fit (or partial_fit) sets; an interrupted or failed call puts back what was there.
 _FITTED_STATE = ("_params", "_trainer", "classes_", "n_features_in_", "feature_names_in_",
                  "history_", "n_iter_")
@@ -236,7 +235,7 @@ class LinearClassifier(EstimatorParams):
         epochs = v.check_int(self.epochs, "epochs", low=1)
         if not callable(self.lr_schedule):
             v.check_choice(self.lr_schedule, "lr_schedule", LR_SCHEDULES)
-        lr = (DEFAULT_LR[optimizer] if self.lr is None
+        lr = (optim.DEFAULT_LR[optimizer] if self.lr is None
               else v.check_real(self.lr, "lr", low=0.0, low_open=True))
         return TrainingSettings(
             lr=lr,
@@ -245,7 +244,7 @@ class LinearClassifier(EstimatorParams):
             optimizer_options={"momentum": momentum, "nesterov": nesterov} if optimizer == "sgd" else {},
             weight_decay=v.check_real(self.weight_decay, "weight_decay", low=0.0),
             label_smoothing=v.check_real(self.label_smoothing, "label_smoothing", low=0.0, high=1.0),
-            lr_schedule=make_schedule(self.lr_schedule, epochs=epochs),
+            lr_schedule=optim.make_schedule(self.lr_schedule, epochs=epochs),
             input_scale=self._input_scale(),
             n_threads=None if self.n_threads is None else v.check_int(self.n_threads, "n_threads", low=1),
             verbose=v.check_bool(self.verbose, "verbose"),
@@ -308,6 +307,7 @@ class LinearClassifier(EstimatorParams):
                               class_weights_of(self.class_weight, classes, labels, dtype), labels)
         X, labels, weights, validation = self._validation_data(
             X, labels, weights, classes, X_val, y_val, rules["early_stopping"], rng, dtype)
+        X, labels, weights = _without_zero_weights(X, labels, weights)
         params = (self._params.copy() if warm
                   else Parameters(X.shape[1], classes.shape[0], dtype))
         with self._previous_fit_kept_on_error():
@@ -400,7 +400,7 @@ class LinearClassifier(EstimatorParams):
             return self._first_partial_fit(X, y, classes, sample_weight)
         self._check_classes_unchanged(classes)
         X, labels, weights = self._check_more_data(X, y, sample_weight, class_weights=self._trainer_class_weights)
-        record = self._trainer.partial_fit(X, labels, sample_weight=weights)
+        record = self._trainer.partial_fit(*_without_zero_weights(X, labels, weights))
         self.history_.append(record)
         self.n_iter_ = self._trainer.epochs_done
         return self
@@ -429,7 +429,7 @@ class LinearClassifier(EstimatorParams):
         with self._previous_fit_kept_on_error():
             self._set_fitted(params, classes, names)
             self._trainer, self._trainer_class_weights = trainer, class_weights
-            self.history_ = [trainer.partial_fit(X, labels, sample_weight=weights)]
+            self.history_ = [trainer.partial_fit(*_without_zero_weights(X, labels, weights))]
             self.n_iter_ = trainer.epochs_done
         return self
 
@@ -542,17 +542,10 @@ class LinearClassifier(EstimatorParams):
         """
         X = self._check_predict_X(X)
         labels = encode(check_targets(y, X.shape[0]), self.classes_)
-        W, b = self._params.W, self._params.b
-        if self.raw_pixels:
-            X = X.astype(W.dtype) * W.dtype.type(_RAW_PIXEL_SCALE)
-        weight_decay = v.check_real(self.weight_decay, "weight_decay", low=0.0)
-        smoothing = v.check_real(self.label_smoothing, "label_smoothing", low=0.0, high=1.0)
-        loss, grad_logits = F.cross_entropy_and_grad(F.linear(X, W, b), labels,
-                                                     label_smoothing=smoothing)
-        grad_W, grad_b = X.T @ grad_logits, grad_logits.sum(axis=0)  # linear_backward without dX
-        if weight_decay:
-            loss = loss + 0.5 * weight_decay * np.vdot(W, W)
-            grad_W = grad_W + W.dtype.type(weight_decay) * W
+        loss, grad_W, grad_b = objective.loss_and_grad(
+            self._params.W, self._params.b, X, labels, input_scale=self._input_scale(),
+            weight_decay=v.check_real(self.weight_decay, "weight_decay", low=0.0),
+            label_smoothing=v.check_real(self.label_smoothing, "label_smoothing", low=0.0, high=1.0))
         return float(loss), {"W": grad_W, "b": grad_b}
 
     # -- construction from parameters, persistence --------------------------------------------
@@ -654,6 +647,19 @@ class LinearClassifier(EstimatorParams):
             raise ValueError(f"{path} holds an inconsistent model: {error}") from None
         model.history_ = json.loads(str(contents["history"]))
         return model
+
+
+def _without_zero_weights(X, labels, weights):
+    """``(X, labels, weights)`` without the rows of weight 0.
+
+    They change nothing in the objective, but a minibatch made only of them would have a
+    weighted mean of 0/0. Leaving them out costs a copy of the other rows, made only when
+    some weight is 0.
+    """
+    if weights is None or weights.all():
+        return X, labels, weights
+    keep = np.flatnonzero(weights)
+    return X[keep], labels[keep], weights[keep]
 
 
 _UNSAVEABLE = object()
