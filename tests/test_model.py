@@ -1049,3 +1049,13 @@ def test_fit_on_a_memmap_of_uint8_pixels_allocates_far_less_than_the_data(rng, t
     # A copy of X would be 15.7 MB (uint8) or 63 MB (float32); a quarter of X catches either.
     print(f"\npeak traced allocation while fitting {X.nbytes / 1e6:.1f} MB of memmapped pixels: {peak / 1e6:.2f} MB")
     assert peak < X.nbytes / 4
+
+
+def test_rows_of_weight_zero_are_left_out_so_no_minibatch_weighs_nothing(rng):
+    X, y = blobs(rng, n=40)
+    weights = np.where(np.arange(40) % 4 < 2, 0.0, rng.uniform(0.5, 2.0, 40))  # half are 0
+    keep = weights > 0
+    hyper = dict(FAST, batch_size=2)  # with the zeros in, some pairs would weigh 0 in total
+    with_zeros = LinearClassifier(**hyper).fit(X, y, sample_weight=weights)
+    without = LinearClassifier(**hyper).fit(X[keep], y[keep], sample_weight=weights[keep])
+    assert with_zeros.W.tobytes() == without.W.tobytes()
