@@ -13,11 +13,12 @@ does).
 from __future__ import annotations
 
 import numbers
+
 import numpy as np
 
 from ._sklearn_compat import warn_data_conversion
 
-__all__ = ["check_targets", "check_classes", "encode", "class_weights_of", "row_weights"]
+__all__ = ["check_classes", "check_targets", "class_weights_of", "encode", "row_weights"]
 
 
 def check_targets(y, n_rows: int, *, name: str = "y", X_name: str = "X",
@@ -163,8 +164,9 @@ def class_weights_of(class_weight, classes: np.ndarray, labels: np.ndarray | Non
         if column.size == 0:
             raise ValueError(f"class_weight names label {label!r}, which is not one of the "
                              f"classes {classes.tolist()}")
-        if isinstance(weight, bool) or not isinstance(weight, numbers.Real) or not (
-                np.isfinite(weight) and weight >= 0):
+        is_number = isinstance(weight, numbers.Real) and not isinstance(weight, bool)
+        value = float(weight) if is_number else float("nan")
+        if not (np.isfinite(value) and value >= 0):
             raise ValueError(f"class_weight[{label!r}] must be a finite number >= 0, got {weight!r}")
         weights[column[0]] = weight
     return weights

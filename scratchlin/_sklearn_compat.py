@@ -17,8 +17,16 @@ import warnings
 
 import numpy as np
 
-__all__ = ["NotFittedError", "DataConversionWarning", "EstimatorParams", "classifier_tags",
-           "not_fitted_error", "warn_data_conversion", "feature_names_of", "check_feature_names"]
+__all__ = [
+    "DataConversionWarning",
+    "EstimatorParams",
+    "NotFittedError",
+    "check_feature_names",
+    "classifier_tags",
+    "feature_names_of",
+    "not_fitted_error",
+    "warn_data_conversion",
+]
 
 
 class NotFittedError(ValueError, AttributeError):

@@ -27,10 +27,22 @@ from . import functional as F
 from ._files import atomic_write
 from ._inputs import check_features, check_sample_weight
 from ._labels import check_classes, check_targets, class_weights_of, encode, row_weights
-from ._sklearn_compat import (EstimatorParams, NotFittedError, check_feature_names,
-                              classifier_tags, feature_names_of, not_fitted_error)
-from .training import (Parameters, Trainer, TrainingSettings, decision_function, evaluate,
-                       split_validation)
+from ._sklearn_compat import (
+    EstimatorParams,
+    NotFittedError,
+    check_feature_names,
+    classifier_tags,
+    feature_names_of,
+    not_fitted_error,
+)
+from .training import (
+    Parameters,
+    Trainer,
+    TrainingSettings,
+    decision_function,
+    evaluate,
+    split_validation,
+)
 
 __all__ = ["LinearClassifier", "NotFittedError"]
 
@@ -508,7 +520,7 @@ class LinearClassifier(EstimatorParams):
         y = check_targets(y, X.shape[0], owner=type(self).__name__)
         if X.shape[0] == 0:
             raise ValueError("X must hold at least one row to score, got 0")
-        weights = check_sample_weight(sample_weight, X.shape[0], np.float64)
+        weights = check_sample_weight(sample_weight, X.shape[0], np.dtype(np.float64))
         return float(np.average(self.predict(X) == y, weights=weights))
 
     def evaluate(self, X, y):

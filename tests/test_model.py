@@ -111,8 +111,8 @@ def test_invalid_hyperparameter_is_stored_by_init_and_reported_by_fit(rng, hyper
 
 
 def test_get_params_returns_exactly_what_was_passed_and_set_params_round_trips():
-    callback = lambda record: None  # noqa: E731
-    schedule = lambda base, epoch: base  # noqa: E731
+    callback = lambda record: None
+    schedule = lambda base, epoch: base
     generator = np.random.default_rng(1)
     passed = dict(lr=0.05, epochs=3, batch_size=17, optimizer="ADAM", momentum=0.5, nesterov=False,
                   weight_decay=1e-3, label_smoothing=0.1, lr_schedule=schedule, early_stopping=True,
@@ -191,8 +191,8 @@ BAD_FIT_INPUT = {
     "y None": (lambda X, y: (X, None), ValueError,
                r"^LinearClassifier requires y to be passed, but the target y is None$"),
     "uint8 X": (lambda X, y: (np.zeros(X.shape, np.uint8), y), TypeError,
-                r"^X has integer dtype uint8; convert raw pixels with scratchlin\.datasets\.to_float\(X\).*"
-                r"or pass raw_pixels=True"),
+                (r"^X has integer dtype uint8; convert raw pixels with scratchlin\.datasets\.to_float\(X\).*"
+                 r"or pass raw_pixels=True")),
     "complex X": (lambda X, y: (X.astype(np.complex128), y), ValueError,
                   r"^Complex data not supported: X has dtype complex128$"),
     "sparse X": (lambda X, y: (_SparseLike(), y), TypeError,
@@ -941,7 +941,7 @@ def test_warm_start_continues_from_the_fitted_parameters(rng):
     model = LinearClassifier(epochs=2, warm_start=True, **GD).fit(X, y)
     W0, b0 = model.W.copy(), model.b.copy()
     model.fit(X, y)
-    W, b = np_gradient_descent(X, y, 3, steps=2, lr=0.5, W=W0, b=b0)
+    W, _ = np_gradient_descent(X, y, 3, steps=2, lr=0.5, W=W0, b=b0)
     np.testing.assert_allclose(model.W, W, **GD_TOLERANCE)
     cold = LinearClassifier(epochs=2, **GD).fit(X, y).fit(X, y)
     np.testing.assert_allclose(cold.W, W0, **GD_TOLERANCE)  # without warm_start: from zero

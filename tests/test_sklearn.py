@@ -15,18 +15,18 @@ import scratchlin as sl
 from scratchlin import LinearClassifier
 
 sklearn = pytest.importorskip("sklearn")
-from sklearn.base import clone, is_classifier  # noqa: E402
-from sklearn.calibration import CalibratedClassifierCV  # noqa: E402
-from sklearn.exceptions import NotFittedError as SklearnNotFittedError  # noqa: E402
-from sklearn.model_selection import GridSearchCV, cross_val_score  # noqa: E402
-from sklearn.pipeline import make_pipeline  # noqa: E402
-from sklearn.preprocessing import StandardScaler  # noqa: E402
-from sklearn.utils.estimator_checks import (  # noqa: E402
+from sklearn.base import clone, is_classifier
+from sklearn.calibration import CalibratedClassifierCV
+from sklearn.exceptions import NotFittedError as SklearnNotFittedError
+from sklearn.model_selection import GridSearchCV, cross_val_score
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+from sklearn.utils.estimator_checks import (
     check_class_weight_classifiers,
     check_estimator,
     check_sample_weight_equivalence_on_dense_data,
 )
-from sklearn.utils.validation import check_is_fitted  # noqa: E402
+from sklearn.utils.validation import check_is_fitted
 
 # The checks of scikit-learn's suite that LinearClassifier fails on purpose, each with its
 # reason; the README's "scikit-learn and Dask" section lists the same ones.
