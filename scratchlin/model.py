@@ -54,8 +54,8 @@ _RAW_PIXEL_SCALE = 1.0 / 255
 LR_SCHEDULES = tuple(optim.SCHEDULES)
 OPTIMIZERS = tuple(optim.OPTIMIZERS)
 # What fit (or partial_fit) sets; an interrupted or failed call puts back what was there.
-_FITTED_STATE = ("_params", "_trainer", "classes_", "n_features_in_", "feature_names_in_",
-                 "history_", "n_iter_")
+_FITTED_STATE = ("_params", "_trainer", "_trainer_class_weights", "classes_", "n_features_in_",
+                 "feature_names_in_", "history_", "n_iter_")
 # Below this many rows, prediction runs in whatever BLAS pool the caller has: entering and
 # leaving threadpoolctl's limits took 2.9-3.7 ms (OpenBLAS, 2 cores, shared machine), more than
 # X @ W itself up to a few hundred rows (8 us at 32 rows), against ~18 ms for 2048 rows.
@@ -533,19 +533,23 @@ class LinearClassifier(EstimatorParams):
 
     # -- the objective ------------------------------------------------------------------------
 
-    def loss_and_grad(self, X, y):
+    def loss_and_grad(self, X, y, sample_weight=None):
         r"""The training objective and its gradient at the current parameters.
 
-        .. math:: J = \frac{1}{N}\sum_i \ell_i + \frac{\lambda}{2}\lVert W\rVert_F^2, \quad
-                  \nabla_W J = X^\top G + \lambda W, \quad \nabla_b J = \textstyle\sum_i G_i
+        .. math:: J = \frac{\sum_i w_i \ell_i}{\sum_i w_i} + \frac{\lambda}{2}\lVert W\rVert_F^2,
+                  \quad \nabla_W J = s X^\top G + \lambda W, \quad \nabla_b J = \textstyle\sum_i G_i
 
-        with :math:`G` the gradient of the mean cross-entropy (label smoothing included) with
-        respect to the logits: one forward pass serves the loss and both gradients.
+        with :math:`G` the gradient of the weighted mean cross-entropy (label smoothing
+        included) with respect to the logits, :math:`s` the raw-pixel scale (1 without
+        ``raw_pixels``): :func:`scratchlin.objective.loss_and_grad`, the one implementation
+        training uses.
 
         Parameters
         ----------
-        X : ndarray of shape (N, F)
-        y : ndarray of shape (N,), labels from ``classes_``
+        X : array_like of shape (N, F)
+        y : array_like of shape (N,), labels from ``classes_``
+        sample_weight : array_like of shape (N,) or None, default=None
+            :math:`w_i`; ``None`` weighs every row 1 (the plain mean).
 
         Returns
         -------
@@ -555,8 +559,10 @@ class LinearClassifier(EstimatorParams):
         """
         X = self._check_predict_X(X)
         labels = encode(check_targets(y, X.shape[0]), self.classes_)
+        weights = check_sample_weight(sample_weight, X.shape[0], self._params.W.dtype)
         loss, grad_W, grad_b = objective.loss_and_grad(
-            self._params.W, self._params.b, X, labels, input_scale=self._input_scale(),
+            self._params.W, self._params.b, X, labels, sample_weight=weights,
+            input_scale=self._input_scale(),
             weight_decay=v.check_real(self.weight_decay, "weight_decay", low=0.0),
             label_smoothing=v.check_real(self.label_smoothing, "label_smoothing", low=0.0, high=1.0))
         return float(loss), {"W": grad_W, "b": grad_b}

@@ -1059,3 +1059,19 @@ def test_rows_of_weight_zero_are_left_out_so_no_minibatch_weighs_nothing(rng):
     with_zeros = LinearClassifier(**hyper).fit(X, y, sample_weight=weights)
     without = LinearClassifier(**hyper).fit(X[keep], y[keep], sample_weight=weights[keep])
     assert with_zeros.W.tobytes() == without.W.tobytes()
+
+
+@pytest.mark.parametrize("weight_decay", [0.0, 0.01])
+def test_weighted_loss_and_grad_matches_numpy(rng, weight_decay):
+    W, b = rng.normal(size=(6, 3)), rng.normal(size=3)
+    X, y = blobs(rng, n=30)
+    weights = rng.uniform(0, 3, 30)
+    model = LinearClassifier.from_params(W, b, weight_decay=weight_decay)
+    loss, grads = model.loss_and_grad(X, y, sample_weight=weights)
+    log_p = np_log_softmax(np_logits(X, W, b))
+    expected = -np.sum(weights * log_p[np.arange(30), y]) / weights.sum() + 0.5 * weight_decay * np.sum(W * W)
+    grad_W, grad_b = np_objective_grad(X, y, W, b, weights, weight_decay)
+    # float64 sums of 30 terms: a few ulp
+    assert loss == pytest.approx(expected, rel=1e-12)
+    np.testing.assert_allclose(grads["W"], grad_W, rtol=1e-11, atol=1e-13)
+    np.testing.assert_allclose(grads["b"], grad_b, rtol=1e-11, atol=1e-13)
