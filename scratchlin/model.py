@@ -395,7 +395,8 @@ class LinearClassifier(EstimatorParams):
         then training continues from its parameters. The first call builds the optimizer
         and draws the shuffles from ``seed``; each call is one epoch of ``lr_schedule``
         (set ``epochs`` to the number of calls planned, or use ``lr_schedule="constant"``).
-        Hyperparameters are read on the first call; :meth:`fit` starts over.
+        Hyperparameters are read on the first call; early stopping and ``tol`` do not apply
+        (each call is one pass); :meth:`fit` starts over.
 
         Parameters
         ----------
