@@ -121,7 +121,7 @@ def check_classes(classes, *, name: str = "classes") -> np.ndarray:
 
 
 def encode(y: np.ndarray, classes: np.ndarray, *, name: str = "y",
-           where: str = "fit") -> np.ndarray:
+           known_as: str = "the classes seen in fit") -> np.ndarray:
     """The column index of each label in the sorted ``classes``, shape (N,), intp.
 
     Raises ``ValueError`` naming the first label of ``y`` that is not in ``classes``.
@@ -132,8 +132,7 @@ def encode(y: np.ndarray, classes: np.ndarray, *, name: str = "y",
         label = y[np.flatnonzero(unknown)[0]]
         label = label.item() if isinstance(label, np.generic) else label
         raise ValueError(
-            f"{name} holds label {label!r} that is not one of the "
-            f"classes seen in {where}: {classes.tolist()}"
+            f"{name} holds label {label!r} that is not one of {known_as}: {classes.tolist()}"
         )
     return indices.astype(np.intp)
 

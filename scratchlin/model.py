@@ -434,7 +434,7 @@ class LinearClassifier(EstimatorParams):
             names = feature_names_of(X)
             X = check_features(X, dtype, raw_pixels=self.raw_pixels, min_rows=1)
             y = check_targets(y, X.shape[0], owner=type(self).__name__)
-            labels = encode(y, classes, where="classes")
+            labels = encode(y, classes, known_as="the classes passed to partial_fit")
             weights_in = check_sample_weight(sample_weight, X.shape[0], dtype)
             params = Parameters(X.shape[1], classes.shape[0], dtype)
         class_weights = class_weights_of(self.class_weight, classes, None, params.W.dtype)
@@ -458,7 +458,7 @@ class LinearClassifier(EstimatorParams):
         X = check_features(X, self._params.W.dtype, raw_pixels=self.raw_pixels, min_rows=1)
         self._check_n_features(X.shape[1])
         y = check_targets(y, X.shape[0], owner=type(self).__name__)
-        labels = encode(y, self.classes_)
+        labels = encode(y, self.classes_, known_as="the model's classes")
         weights = check_sample_weight(sample_weight, X.shape[0], self._params.W.dtype)
         return X, labels, row_weights(weights, class_weights, labels)
 

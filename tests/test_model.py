@@ -962,8 +962,10 @@ def test_partial_fit_takes_one_gradient_step_per_call_and_keeps_its_state(rng):
     np.testing.assert_allclose(model.W, W, **GD_TOLERANCE)
     np.testing.assert_allclose(model.b, b, **GD_TOLERANCE)
     assert model.n_iter_ == 2 and [r["epoch"] for r in model.history_] == [1, 2]
-    with pytest.raises(ValueError, match=r"^y holds label 'd' that is not one of the classes seen in fit"):
+    with pytest.raises(ValueError, match=r"^y holds label 'd' that is not one of the model's classes: \['a', 'b', 'c'\]$"):
         model.partial_fit(X[:3], np.array(["a", "b", "d"]))
+    with pytest.raises(ValueError, match=r"^y holds label 'd' that is not one of the classes passed to partial_fit"):
+        LinearClassifier(**GD).partial_fit(X[:3], np.array(["a", "b", "d"]), classes=["a", "b", "c"])
     with pytest.raises(ValueError, match=r"^classes=\['a', 'b'\] differs from the classes of the model"):
         model.partial_fit(X[:3], y[:3], classes=["a", "b"])
     with pytest.raises(ValueError, match=r"^X has 2 features, but LinearClassifier is expecting 6"):
