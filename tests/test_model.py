@@ -1077,3 +1077,24 @@ def test_weighted_loss_and_grad_matches_numpy(rng, weight_decay):
     assert loss == pytest.approx(expected, rel=1e-12)
     np.testing.assert_allclose(grads["W"], grad_W, rtol=1e-11, atol=1e-13)
     np.testing.assert_allclose(grads["b"], grad_b, rtol=1e-11, atol=1e-13)
+
+
+def test_n_threads_reaches_the_thread_policy_in_fit_and_in_large_predictions(rng, monkeypatch):
+    from scratchlin import _threads
+
+    asked = []
+    choose = _threads.choose_n_threads
+
+    def recording(n_threads, **sizes):
+        asked.append((n_threads, sizes["batch_size"]))
+        return choose(n_threads, **sizes)
+
+    monkeypatch.setattr(_threads, "choose_n_threads", recording)
+    X, y = blobs(rng, n=60)
+    model = LinearClassifier(n_threads=1, **FAST).fit(X, y)
+    assert asked and all(n == 1 for n, _ in asked)
+    asked.clear()
+    model.predict(X)  # 60 rows: entering a thread limit would cost more than the product
+    assert asked == []
+    model.predict(np.repeat(X, 50, axis=0))  # 3000 rows
+    assert asked == [(1, 3000)]
