@@ -1098,3 +1098,16 @@ def test_n_threads_reaches_the_thread_policy_in_fit_and_in_large_predictions(rng
     assert asked == []
     model.predict(np.repeat(X, 50, axis=0))  # 3000 rows
     assert asked == [(1, 3000)]
+
+
+@pytest.mark.parametrize("classes", [np.array(["b", "a", "c"]), np.array([True, False]),
+                                     np.array([2.0, -1.0, 0.5])], ids=["str", "bool", "float"])
+def test_from_params_takes_classes_of_any_label_dtype_and_history_can_be_set(rng, classes):
+    W, b = rng.normal(size=(4, classes.size)), rng.normal(size=classes.size)
+    X = rng.normal(size=(20, 4))
+    model = LinearClassifier.from_params(W, b, classes=classes, class_weight={"x": 1.0}, lr=0.5)
+    assert model.classes_.dtype == classes.dtype
+    np.testing.assert_array_equal(model.predict(X), classes[np.argmax(X @ W + b, axis=1)])
+    assert model.get_params()["class_weight"] == {"x": 1.0} and model.history_ == []
+    model.history_ = [{"epoch": 1, "train_loss": 0.5}]
+    assert model.history_[0]["epoch"] == 1
