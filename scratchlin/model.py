@@ -62,6 +62,19 @@ _FITTED_STATE = ("_params", "_trainer", "_trainer_class_weights", "classes_", "n
 _SMALL_PREDICT_ROWS = 2048
 
 
+def _without_zero_weights(X, labels, weights):
+    """``(X, labels, weights)`` without the rows of weight 0.
+
+    They change nothing in the objective, but a minibatch made only of them would have a
+    weighted mean of 0/0. Leaving them out costs a copy of the other rows, made only when
+    some weight is 0.
+    """
+    if weights is None or weights.all():
+        return X, labels, weights
+    keep = np.flatnonzero(weights)
+    return X[keep], labels[keep], weights[keep]
+
+
 class LinearClassifier(EstimatorParams):
     r"""Softmax-regression classifier trained by minibatch SGD or Adam, in pure NumPy.
 
@@ -667,19 +680,6 @@ class LinearClassifier(EstimatorParams):
             raise ValueError(f"{path} holds an inconsistent model: {error}") from None
         model.history_ = json.loads(str(contents["history"]))
         return model
-
-
-def _without_zero_weights(X, labels, weights):
-    """``(X, labels, weights)`` without the rows of weight 0.
-
-    They change nothing in the objective, but a minibatch made only of them would have a
-    weighted mean of 0/0. Leaving them out costs a copy of the other rows, made only when
-    some weight is 0.
-    """
-    if weights is None or weights.all():
-        return X, labels, weights
-    keep = np.flatnonzero(weights)
-    return X[keep], labels[keep], weights[keep]
 
 
 _UNSAVEABLE = object()
