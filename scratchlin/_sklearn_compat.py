@@ -37,6 +37,11 @@ class NotFittedError(ValueError, AttributeError):
     also an instance of ``sklearn.exceptions.NotFittedError`` (see :func:`not_fitted_error`).
     """
 
+    def __reduce__(self):
+        # Its class may be one made at run time, which pickle cannot find by name (e.g. when
+        # joblib sends the error between processes): rebuild it through the factory.
+        return not_fitted_error, self.args
+
 
 class DataConversionWarning(UserWarning):
     """Input was converted to the expected layout (scikit-learn's warning of the same name),

@@ -111,6 +111,16 @@ def test_not_fitted_errors_are_sklearns_too_and_check_is_fitted_agrees():
     check_is_fitted(model.fit(X, y))
 
 
+def test_a_not_fitted_error_survives_pickling_between_processes():
+    import pickle
+
+    with pytest.raises(sl.NotFittedError) as caught:
+        LinearClassifier().predict(np.eye(3))
+    copy = pickle.loads(pickle.dumps(caught.value))
+    assert isinstance(copy, SklearnNotFittedError) and isinstance(copy, sl.NotFittedError)
+    assert str(copy) == str(caught.value)
+
+
 def test_string_labels_through_a_pipeline_and_cross_validation():
     X, y = classification_data()
     names = np.array(["cat", "dog", "eel"])[y]
