@@ -359,7 +359,7 @@ def test_uint8_labels_like_mnist_keep_their_dtype(rng):
 
 
 def test_coef_is_W_transposed_and_intercept_is_b(fitted):
-    model, X, _ = fitted
+    model, _, _ = fitted
     assert model.W.shape == (4, 3) and model.b.shape == (3,)
     assert model.coef_.shape == (3, 4)
     np.testing.assert_array_equal(model.coef_, model.W.T)
