@@ -68,7 +68,10 @@ MEMBERS = ("format", "format_version", "W", "b", "classes", "hyperparameters", "
 _MAX_EXPANSION = 20
 _EXPANSION_FLOOR = 1 << 20
 _MAX_ZIP_ENTRIES = 64  # checked in the end record, before the zip module reads the directory
-_MAX_TEXT_CHARS = {"format": 64, "hyperparameters": 1 << 20, "history": 1 << 24}
+# JSON text is bounded by what parsing it may allocate: 2 Mi characters of "{}," parse to
+# 700,000 empty dicts, measured ~140 MB resident. A history record is ~150 characters, so
+# this holds 14,000 epochs.
+_MAX_TEXT_CHARS = {"format": 64, "hyperparameters": 1 << 20, "history": 1 << 21}
 _MAX_LABEL_CHARS = 1024
 _MAX_JSON_DEPTH = 32
 _MAX_NPY_HEADER = 10_000  # numpy's own default limit
@@ -109,6 +112,10 @@ def save_model(model, path) -> Path:
     TypeError
         If ``classes_`` are not integers, booleans or strings, or a hyperparameter or history
         value is of a type the format cannot hold (see the module docstring).
+    ValueError
+        If the file would exceed a bound :func:`load_model` enforces: more than 2 Mi
+        characters of history JSON (about 14,000 epochs), 1 Mi of hyperparameters, labels
+        longer than 1024 characters. Nothing is written then.
 
     Notes
     -----
@@ -131,10 +138,19 @@ def save_model(model, path) -> Path:
         "W": W,
         "b": b,
         "classes": _saveable_classes(model.classes_),
-        "hyperparameters": np.array(json.dumps(hyperparameters, allow_nan=True)),
-        "history": np.array(json.dumps(history, allow_nan=True)),
+        "hyperparameters": _json_text(hyperparameters, "hyperparameters"),
+        "history": _json_text(history, "history"),
     }
     return atomic_write(path, lambda file: np.savez(file, **arrays))
+
+
+def _json_text(value, name: str) -> np.ndarray:
+    """``value`` as JSON in a 0-d unicode array; a ValueError if load would refuse its size."""
+    text = json.dumps(value, allow_nan=True)
+    if len(text) > _MAX_TEXT_CHARS[name]:
+        raise ValueError(f"{name} is {len(text)} characters as JSON; a model file holds at most "
+                         f"{_MAX_TEXT_CHARS[name]} (load refuses more, to bound its memory)")
+    return np.array(text)
 
 
 class _Unsaveable(Exception):
@@ -181,6 +197,9 @@ def _saveable_classes(classes) -> np.ndarray:
     if classes.dtype.kind not in "iubU":
         raise TypeError(f"classes_ must hold integers, booleans or strings to be saved, "
                         f"got dtype {classes.dtype}")
+    if classes.dtype.kind == "U" and classes.dtype.itemsize // 4 > _MAX_LABEL_CHARS:
+        raise ValueError(f"classes_ holds labels of up to {classes.dtype.itemsize // 4} "
+                         f"characters; a model file holds at most {_MAX_LABEL_CHARS}")
     return classes
 
 
@@ -219,7 +238,7 @@ def load_model(cls, path):
     -----
     Nothing in the file is executed. Memory is bounded by the file's size: at most
     ``_MAX_EXPANSION`` (20) times the compressed size of each member (1 MiB for tiny ones),
-    1 MiB of hyperparameter text and 16 Mi characters of history.
+    1 Mi characters of hyperparameter JSON and 2 Mi of history.
     """
     path = Path(path)
     with _open_regular_file(path) as file:
@@ -465,31 +484,42 @@ def _build_model(cls, arrays: dict):
 
 
 def _decode_json(text_array: np.ndarray, name: str):
+    """Parse a JSON member, undoing :func:`_encode` as it goes (no second copy of the data)."""
     text = str(text_array[()])
     try:
-        raw = json.loads(text)
-    except RecursionError:
+        value = json.loads(text, object_hook=lambda obj: _untag(obj, name))
+    except RecursionError:  # the parser's own guard, at about 1000 levels
         raise _Refused(f"holds {name} nested too deeply (at most {_MAX_JSON_DEPTH} levels)") from None
     except ValueError as error:  # JSONDecodeError, or an integer of more than 4300 digits
         raise _Refused(f"holds {name} that are not valid JSON: {error}") from None
-    return _decode(raw, name, depth=0)
-
-
-def _decode(value, name: str, depth: int):
-    """Undo :func:`_encode` on parsed JSON."""
-    if depth > _MAX_JSON_DEPTH:
+    if _nesting_depth(value) > _MAX_JSON_DEPTH:
         raise _Refused(f"holds {name} nested too deeply (at most {_MAX_JSON_DEPTH} levels)")
-    if isinstance(value, list):
-        return [_decode(item, name, depth + 1) for item in value]
-    if not isinstance(value, dict):
-        return value
-    if len(value) == 1 and next(iter(value)) in _TAGS:
-        tag, content = next(iter(value.items()))
-        if not isinstance(content, list):
-            raise _Refused(f"holds {name} with a malformed {tag!r} value: {content!r:.80}")
-        items = [_decode(item, name, depth + 1) for item in content]
-        return tuple(items) if tag == _TAG_TUPLE else _decode_items(items, name)
-    return {key: _decode(item, name, depth + 1) for key, item in value.items()}
+    return value
+
+
+def _untag(obj: dict, name: str):
+    """One parsed JSON object: a tagged value (see the module docstring) or a plain dict."""
+    if len(obj) != 1 or next(iter(obj)) not in _TAGS:
+        return obj
+    tag, content = next(iter(obj.items()))
+    if not isinstance(content, list):
+        raise _Refused(f"holds {name} with a malformed {tag!r} value: {content!r:.80}")
+    return tuple(content) if tag == _TAG_TUPLE else _decode_items(content, name)
+
+
+def _nesting_depth(value) -> int:
+    """How many containers deep ``value`` goes (stops counting past the limit), level by
+    level: no recursion, and no copies of the data beyond one list of references."""
+    depth, level = 0, [value]
+    while depth <= _MAX_JSON_DEPTH:
+        containers = [item for item in level if isinstance(item, (list, tuple, dict))]
+        if not containers:
+            break
+        depth += 1
+        level = []
+        for item in containers:
+            level.extend(item.values() if isinstance(item, dict) else item)
+    return depth
 
 
 def _decode_items(pairs: list, name: str) -> dict:

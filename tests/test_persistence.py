@@ -293,6 +293,20 @@ def test_float_classes_are_refused_at_save_not_at_load(rng, tmp_path):
         model.save(tmp_path / "m.npz")
 
 
+@pytest.mark.parametrize("what", ["history", "labels"])
+def test_save_refuses_what_load_would_refuse_and_writes_nothing(rng, tmp_path, what):
+    if what == "history":
+        model = LinearClassifier.from_params(rng.normal(size=(3, 2)), np.zeros(2))
+        model.history_ = [{"epoch": e, "train_loss": 0.123456789} for e in range(200_000)]
+        message = r"history is \d+ characters as JSON; a model file holds at most 2097152"
+    else:
+        model = LinearClassifier.from_params(rng.normal(size=(3, 2)), np.zeros(2), classes=["a", "b" * 1025])
+        message = r"classes_ holds labels of up to 1025 characters; a model file holds at most 1024"
+    with pytest.raises(ValueError, match=message):
+        model.save(tmp_path / "m.npz")
+    assert os.listdir(tmp_path) == []
+
+
 def test_object_string_classes_are_saved_as_unicode(rng, tmp_path):
     model = LinearClassifier.from_params(rng.normal(size=(3, 2)), np.zeros(2),
                                          classes=np.array(["b", "a"], dtype=object))
@@ -800,6 +814,21 @@ def test_a_zip_bomb_is_refused_without_reading_it(rng, tmp_path, normal_load, ki
     assert result["outcome"].startswith(f"ValueError: {path} ")
     assert re.search(BOMBS[kind], result["outcome"]), result["outcome"]
     # The bound: no attack costs more than 300 MB beyond a normal load.
+    assert result["traced_peak_mb"] - normal_load["traced_peak_mb"] < 300, result
+    if result["peak_rss_mb"] is not None:
+        assert result["peak_rss_mb"] - normal_load["peak_rss_mb"] < 300, result
+
+
+def test_the_largest_accepted_history_costs_less_than_300_mb(rng, tmp_path, normal_load):
+    # The worst history the text bound admits: 2 Mi characters of empty records, each a dict.
+    model = LinearClassifier.from_params(rng.normal(size=(3, 2)), np.zeros(2))
+    members = _members(model)
+    records = (2 * 2**20 - 2) // 3
+    members["history"] = _npy(np.array("[" + "{}," * (records - 1) + "{}]"))
+    path = tmp_path / "records.npz"
+    path.write_bytes(_zip(_stored(members)))  # 8 MB: UCS-4 text, stored
+    result = measure_load(path)
+    assert result["outcome"] == "loaded", result
     assert result["traced_peak_mb"] - normal_load["traced_peak_mb"] < 300, result
     if result["peak_rss_mb"] is not None:
         assert result["peak_rss_mb"] - normal_load["peak_rss_mb"] < 300, result
