@@ -15,16 +15,13 @@ to columns (:mod:`scratchlin._labels`), speaks scikit-learn's protocol
 from __future__ import annotations
 
 import contextlib
-import json
-import zipfile
 from pathlib import Path
 
 import numpy as np
 
-from . import _threads, objective, optim
+from . import _threads, objective, optim, persistence
 from . import _validation as v
 from . import functional as F
-from ._files import atomic_write
 from ._inputs import check_features, check_sample_weight
 from ._labels import check_classes, check_targets, class_weights_of, encode, row_weights
 from ._sklearn_compat import (
@@ -46,8 +43,6 @@ from .training import (
 
 __all__ = ["LinearClassifier", "NotFittedError"]
 
-FORMAT_NAME = "scratchlin.LinearClassifier"
-FORMAT_VERSION = 1
 # TODO: preprocessing.RAW_PIXEL_SCALE (the data helper's module), the one definition.
 _RAW_PIXEL_SCALE = 1.0 / 255
 # Names kept for scratchlin.cli, read from optim's registries (the one list of each).
@@ -636,23 +631,7 @@ class LinearClassifier(EstimatorParams):
         pathlib.Path
         """
         self._check_fitted()
-        path = Path(path)
-        # Values JSON cannot hold (a callback, a Generator seed, a callable schedule) are
-        # left out: the loaded model takes their defaults.
-        hyper = {k: _json_value(val) for k, val in self.get_params().items()}
-        hyper = {k: val for k, val in hyper.items() if val is not _UNSAVEABLE}
-        hyper["dtype"] = self.W.dtype.name
-        arrays = {
-            "format": np.array(FORMAT_NAME),
-            "format_version": np.array(FORMAT_VERSION),
-            "W": self.W,
-            "b": self.b,
-            "classes": self.classes_,
-            "hyperparameters": np.array(json.dumps(hyper)),
-            "history": np.array(json.dumps(getattr(self, "history_", []))),
-        }
-        atomic_write(path, lambda file: np.savez(file, **arrays))
-        return path
+        return persistence.save_model(self, path)
 
     @classmethod
     def load(cls, path):
@@ -669,69 +648,4 @@ class LinearClassifier(EstimatorParams):
         Hyperparameters JSON cannot hold (a callback, a ``Generator`` seed, a callable
         schedule) are not saved; the loaded model has their defaults.
         """
-        path = Path(path)
-        contents = _read_npz(path)
-        _check_model_contents(contents, path)
-        hyper = json.loads(str(contents["hyperparameters"]))
-        known = {k: val for k, val in hyper.items() if k in cls._param_names()}
-        try:
-            model = cls.from_params(contents["W"], contents["b"], classes=contents["classes"], **known)
-        except (TypeError, ValueError) as error:
-            raise ValueError(f"{path} holds an inconsistent model: {error}") from None
-        model.history_ = json.loads(str(contents["history"]))
-        return model
-
-
-_UNSAVEABLE = object()
-
-
-def _json_value(value):
-    """``value`` as JSON can hold it (NumPy scalars become Python ones), or ``_UNSAVEABLE``."""
-    if isinstance(value, np.generic):
-        value = value.item()
-    if value is None or isinstance(value, (bool, int, float, str)):
-        return value
-    if isinstance(value, type) and issubclass(value, np.generic):  # e.g. dtype=np.float32
-        return np.dtype(value).name
-    return _UNSAVEABLE
-
-
-def _read_npz(path: Path) -> dict:
-    with open(path, "rb") as file:  # FileNotFoundError passes through unchanged
-        magic = file.read(4)
-    if magic != b"PK\x03\x04":  # np.load would treat any other content as a pickle
-        raise ValueError(f"{path} is not a scratchlin model file (.npz): it is not a zip archive")
-    try:
-        with np.load(path, allow_pickle=False) as archive:
-            return {name: archive[name] for name in archive.files}
-    except FileNotFoundError:
-        raise
-    except (zipfile.BadZipFile, OSError, EOFError) as error:
-        raise ValueError(f"{path} is not a scratchlin model file (.npz): {error}") from None
-    except ValueError as error:
-        if "allow_pickle" in str(error):
-            raise ValueError(
-                f"{path} holds pickled Python objects, which are never loaded (they could run "
-                "code); it is not a scratchlin model file"
-            ) from None
-        raise ValueError(f"{path} is not a scratchlin model file: {error}") from None
-
-
-def _check_model_contents(contents: dict, path: Path) -> None:
-    required = ("format", "format_version", "W", "b", "classes", "hyperparameters", "history")
-    missing = [k for k in required if k not in contents]
-    if missing or str(contents["format"]) != FORMAT_NAME:
-        raise ValueError(f"{path} is not a scratchlin model file (missing {missing or 'format name'})")
-    if int(contents["format_version"]) != FORMAT_VERSION:
-        raise ValueError(
-            f"{path} has model format version {int(contents['format_version'])}; "
-            f"this scratchlin reads version {FORMAT_VERSION}"
-        )
-    W, b, classes = contents["W"], contents["b"], contents["classes"]
-    if W.ndim != 2 or b.shape != (W.shape[1],) or classes.shape != (W.shape[1],):
-        raise ValueError(
-            f"{path} has inconsistent shapes: W {W.shape}, b {b.shape}, classes {classes.shape}; "
-            "expected (F, C), (C,), (C,)"
-        )
-    if not (np.isfinite(W).all() and np.isfinite(b).all()):
-        raise ValueError(f"{path} holds non-finite parameters")
+        return persistence.load_model(cls, path)
