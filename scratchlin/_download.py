@@ -144,6 +144,7 @@ def _fetch(url: str, target: Path, *, max_bytes: int, timeout: float, deadline: 
            progress=None) -> None:
     """Write the resource at ``url`` to ``target``: at most ``max_bytes``, within ``deadline``
     seconds in all, each network wait at most ``timeout`` seconds."""
+    started = time.monotonic()
     watchdog = _Watchdog(deadline)
     opener = urllib.request.build_opener(_HTTPHandler(watchdog), _HTTPSHandler(watchdog))
     try:
@@ -153,7 +154,7 @@ def _fetch(url: str, target: Path, *, max_bytes: int, timeout: float, deadline: 
             out.flush()
             os.fsync(out.fileno())
     except (OSError, http.client.HTTPException):
-        if watchdog.expired:
+        if watchdog.expired or time.monotonic() - started >= deadline:
             raise _late(url, deadline) from None
         raise
     finally:
