@@ -24,6 +24,7 @@ import json
 import logging
 import os
 import stat
+import time
 from pathlib import Path
 
 import numpy as np
@@ -32,7 +33,8 @@ from . import idx
 from ._catalog import DataFile, user_cache_root
 from ._files import atomic_write
 
-__all__ = ["holds_published_content", "load", "save"]
+__all__ = ["STALE_TEMPORARY_SECONDS", "holds_published_content", "load",
+           "remove_stale_temporaries", "save"]
 
 log = logging.getLogger("scratchlin.datasets")
 
@@ -102,7 +104,7 @@ def holds_published_content(array: np.ndarray, info: DataFile) -> bool:
     if array.dtype != np.uint8 or array.shape != info.shape or not array.flags.c_contiguous:
         return False
     digest = hashlib.sha256(idx.idx_header(info.shape, np.uint8))
-    digest.update(memoryview(array.reshape(-1)))
+    digest.update(array.reshape(-1).data)
     return digest.hexdigest() == info.raw_sha256
 
 
@@ -130,6 +132,25 @@ def load(src: Path, info: DataFile, cache):
     return np.asarray(array)
 
 
+#: A temporary file older than this was left by an interrupted write (atomic_write's
+#: ``.<name>.<random>.tmp``): the next write into the same cache folder removes it.
+STALE_TEMPORARY_SECONDS = 3600.0
+
+
+def remove_stale_temporaries(folder: Path, *, older_than=STALE_TEMPORARY_SECONDS) -> list:
+    """Remove the leftover temporary files of interrupted cache writes in ``folder``."""
+    removed: list = []
+    now = time.time()
+    for entry in os.scandir(folder):
+        if not (entry.name.startswith(".") and entry.name.endswith(".tmp")):
+            continue
+        st = entry.stat(follow_symlinks=False)
+        if stat.S_ISREG(st.st_mode) and now - st.st_mtime > older_than:
+            os.unlink(entry.path)
+            removed.append(Path(entry.path))
+    return removed
+
+
 def _write_private(path: Path, write) -> None:
     atomic_write(path, write)
     os.chmod(path, stat.S_IMODE(os.lstat(path).st_mode) & ~0o022)
@@ -143,6 +164,7 @@ def save(src: Path, info: DataFile, array: np.ndarray, cache) -> None:
         folder = _folder(src, cache, create=True)
         if folder is None:
             return
+        remove_stale_temporaries(folder)
         npy = folder / f"{info.stem}.npy"
         _write_private(npy, lambda f: np.save(f, array, allow_pickle=False))
         stamp = json.dumps(_stamp(src, info, src_stat)).encode()

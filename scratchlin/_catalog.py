@@ -87,7 +87,7 @@ class IDXDataset:
     @property
     def splits(self) -> dict:
         """``split -> (images file name, labels file name)``."""
-        out = {}
+        out: dict = {}
         for f in self.files:
             out.setdefault(f.split, {})[f.kind] = f.name
         return {split: (kinds["images"], kinds["labels"]) for split, kinds in out.items()}

@@ -75,7 +75,7 @@ class _Watchdog:
 
     def __init__(self, seconds: float):
         self.expired = False
-        self._sockets = []
+        self._sockets: list = []
         self._lock = threading.Lock()
         self._timer = threading.Timer(max(seconds, 0.0), self._expire)
         self._timer.daemon = True
@@ -207,7 +207,7 @@ def _part_prefix(info: DataFile) -> str:
 def remove_stale_parts(folder: Path, info: DataFile, *, older_than=STALE_PART_SECONDS) -> list:
     """Remove the ``.part`` folders of interrupted downloads of ``info`` in ``folder`` (those
     older than ``older_than`` seconds and owned by the current user); return their paths."""
-    removed = []
+    removed: list = []
     now = time.time()
     try:
         entries = list(os.scandir(folder))
@@ -269,7 +269,8 @@ def download(info: DataFile, where: Location, mirrors: tuple, *, timeout: float,
     folder, target = where.folder, where.folder / info.name
     remove_stale_parts(folder, info)
     report = None if progress is None else functools.partial(progress, info.name)
-    errors, attempts = [], []
+    errors: list = []
+    attempts: list = []
     for base in mirrors:
         url = base + info.name
         try:

@@ -30,7 +30,7 @@ __all__ = [
 ]
 
 #: IDX type code -> dtype (big-endian as stored; parsed arrays come back in native order).
-IDX_DTYPES = {
+IDX_DTYPES: dict[int, np.dtype] = {
     0x08: np.dtype(np.uint8),
     0x09: np.dtype(np.int8),
     0x0B: np.dtype(">i2"),

@@ -371,6 +371,22 @@ def test_stale_part_folders_are_removed_fresh_ones_kept(mnist_root, tmp_path):
     assert fresh.exists() and other.exists()
 
 
+@pytest.mark.mnist
+def test_stale_cache_temporaries_are_removed_fresh_ones_kept(test_copy, tmp_path):
+    """atomic_write cleans up after an exception, not after a kill: the next cache write
+    removes temporaries older than an hour (the cache folder is private: all of it is ours)."""
+    cache = tmp_path / "mine"
+    cache.mkdir(mode=0o700)
+    stale = cache / ".t10k-labels-idx1-ubyte.npy.k1ll3d.tmp"
+    fresh = cache / ".t10k-labels-idx1-ubyte.npy.wr1t1ng.tmp"
+    for path in (stale, fresh):
+        path.write_bytes(b"half a cache file")
+    old = time.time() - _cache.STALE_TEMPORARY_SECONDS - 60
+    os.utime(stale, (old, old))
+    ds.load_mnist("test", root=test_copy, cache=cache)
+    assert not stale.exists() and fresh.exists()
+
+
 # ------------------------------------------------------------------------------------------
 # a dataset is a table entry; mutants of the verification (issue 13)
 # ------------------------------------------------------------------------------------------
