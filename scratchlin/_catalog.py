@@ -154,24 +154,29 @@ class Location:
     """The folder a dataset is read from, and how it was chosen."""
 
     folder: Path
-    origin: str  # "root argument", "$<env_var>" or "per-user cache"
-    how: str     # the phrase used in messages
+    origin: str   # "root argument", "$<env_var>" or "per-user cache"
+    how: str      # the phrase used in messages
+    label: str    # the dataset's name in messages, e.g. "MNIST"
+    env_var: str  # the dataset's environment variable, e.g. "SCRATCHLIN_DATA"
 
 
 def locate(dataset: IDXDataset, root=None) -> Location:
     """``root`` if given, else ``$<dataset.env_var>`` if set and non-empty, else the per-user
     cache folder ``user_cache_root() / dataset.name``. Absolute; not created."""
+    label = dataset.name.upper()
     if root is not None:
         if not isinstance(root, (str, os.PathLike)):
             raise TypeError(f"root must be a str, a path or None, got {type(root).__name__}")
         return Location(Path(root).expanduser().absolute(), "root argument",
-                        f"root={os.fspath(root)!r}")
+                        f"root={os.fspath(root)!r}", label, dataset.env_var)
     env = os.environ.get(dataset.env_var, "")
     if env:
         variable = f"${dataset.env_var}"
-        return Location(Path(env).expanduser().absolute(), variable, variable)
+        return Location(Path(env).expanduser().absolute(), variable, variable, label,
+                        dataset.env_var)
     return Location(user_cache_root() / dataset.name, "per-user cache",
-                    f"the per-user cache (root=None, ${dataset.env_var} unset)")
+                    f"the per-user cache (root=None, ${dataset.env_var} unset)", label,
+                    dataset.env_var)
 
 
 def find_file(folder: Path, info: DataFile):

@@ -241,7 +241,7 @@ def _looks_writable(folder: Path) -> bool:
 def _prepare_folder(info: DataFile, where: Location) -> dict:
     """Create ``where.folder`` if needed; raise DownloadError when it cannot be written."""
     folder, target = where.folder, where.folder / info.name
-    details = dict(folder=folder, origin=where.origin, missing=[info.name])
+    details = {"folder": folder, "origin": where.origin, "missing": [info.name]}
     try:
         if where.origin == "per-user cache":
             user_cache_root().parent.mkdir(parents=True, exist_ok=True)
@@ -249,14 +249,14 @@ def _prepare_folder(info: DataFile, where: Location) -> dict:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise DownloadError(
-            f"MNIST file {target} is missing and cannot be downloaded: cannot create the folder "
-            f"{folder} (chosen by {where.how}): {exc}. Set SCRATCHLIN_DATA (or root=) to a "
-            f"writable folder, or one that holds the files.", **details) from None
+            f"{where.label} file {target} is missing and cannot be downloaded: cannot create "
+            f"the folder {folder} (chosen by {where.how}): {exc}. Set {where.env_var} (or "
+            f"root=) to a writable folder, or one that holds the files.", **details) from None
     if not _looks_writable(folder):
         raise DownloadError(
-            f"MNIST file {target} is missing and cannot be downloaded: the folder {folder} "
-            f"(chosen by {where.how}) is read-only. Set SCRATCHLIN_DATA (or root=) to a "
-            f"writable folder, or one that holds the files.", **details)
+            f"{where.label} file {target} is missing and cannot be downloaded: the folder "
+            f"{folder} (chosen by {where.how}) is read-only. Set {where.env_var} (or root=) "
+            f"to a writable folder, or one that holds the files.", **details)
     return details
 
 
@@ -276,9 +276,9 @@ def download(info: DataFile, where: Location, mirrors: tuple, *, timeout: float,
         try:
             part_dir = tempfile.mkdtemp(prefix=_part_prefix(info), suffix=".part", dir=folder)
         except OSError as exc:
-            raise DownloadError(f"MNIST file {target} is missing and cannot be downloaded: "
-                                f"cannot write into {folder}: {exc}", attempts=attempts,
-                                **details) from None
+            raise DownloadError(f"{where.label} file {target} is missing and cannot be "
+                                f"downloaded: cannot write into {folder}: {exc}",
+                                attempts=attempts, **details) from None
         try:
             log.info("downloading %s", url)
             part = Path(part_dir) / info.name
@@ -296,10 +296,11 @@ def download(info: DataFile, where: Location, mirrors: tuple, *, timeout: float,
         finally:
             shutil.rmtree(part_dir, ignore_errors=True)
     raise DownloadError(
-        f"MNIST file {target} is missing (looked in {folder}, chosen by {where.how}) and could "
-        f"not be downloaded; every mirror failed:\n" + "\n".join(errors) + "\nNo file was "
-        f"written. Check the network, or copy the published file into {folder}, or set "
-        f"SCRATCHLIN_DATA (or root=) to a folder that holds the four MNIST files.",
+        f"{where.label} file {target} is missing (looked in {folder}, chosen by {where.how}) "
+        f"and could not be downloaded; every mirror failed:\n" + "\n".join(errors)
+        + f"\nNo file was written. Check the network, or copy the published file into "
+        f"{folder}, or set {where.env_var} (or root=) to a folder that holds the "
+        f"{where.label} files.",
         attempts=attempts, **details)
 
 

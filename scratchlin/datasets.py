@@ -133,14 +133,17 @@ def _download(info, where, mirrors, progress):
 
 def _not_found(where, info: DataFile, why) -> MNISTNotFoundError:
     folder = where.folder
+    fetch = ("download_mnist()" if where.label == "MNIST"
+             else f"download_idx_dataset(<{where.label} dataset>)")
     names = ", ".join(info.names)
     state = "" if folder.is_dir() else " (the folder does not exist)"
     return MNISTNotFoundError(
-        f"MNIST file {folder / info.name} not found: looked in {folder}{state}, chosen by "
-        f"{where.how}, for {names}; {why}. To fix: pass download=True (the download is verified "
-        f"against the published checksum), or run scratchlin.datasets.download_mnist(), or put "
-        f"the MNIST files in that folder, or set SCRATCHLIN_DATA (or root=) to a folder that "
-        f"holds them.", folder=folder, origin=where.origin, missing=[info.name])
+        f"{where.label} file {folder / info.name} not found: looked in {folder}{state}, chosen "
+        f"by {where.how}, for {names}; {why}. To fix: pass download=True (the download is "
+        f"verified against the published checksum), or run "
+        f"scratchlin.datasets.{fetch}, or put the {where.label} files in that folder, or set "
+        f"{where.env_var} (or root=) to a folder that holds them.",
+        folder=folder, origin=where.origin, missing=[info.name])
 
 
 # --------------------------------------------------------------------------------------------

@@ -436,6 +436,12 @@ def test_a_new_idx_dataset_is_one_table_entry(tmp_path, monkeypatch):
     assert isinstance(warm.base, np.memmap) and np.array_equal(warm, images)
     with pytest.raises(ValueError, match="split must be 'train' or 'test', got 'val'"):
         ds.load_idx_dataset(dataset, "val")
+    with pytest.raises(ds.MNISTNotFoundError, match=r"TOY file .* chosen by "
+                                                    r"\$SCRATCHLIN_TOY_DATA.*set "
+                                                    r"SCRATCHLIN_TOY_DATA \(or root=\)") as info:
+        monkeypatch.setenv("SCRATCHLIN_TOY_DATA", str(tmp_path / "nowhere"))
+        ds.load_idx_dataset(dataset, "test", download=False)
+    assert info.value.origin == "$SCRATCHLIN_TOY_DATA"
 
 
 @pytest.mark.parametrize("name", ["train-images-idx3-ubyte", "train-labels-idx1-ubyte"])
