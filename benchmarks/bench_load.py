@@ -18,13 +18,18 @@ and the ratio mnist / scratchlin:
 - ``load_mnist cold``: the full public loader with the decoded cache off: sha256 verification,
   decompression, parsing and the label checks.
 - ``load_mnist warm``: from the decoded ``.npy`` cache (built first, in a temporary folder),
-  memory-mapped, so pages are read lazily; ``warm + full read`` also copies every pixel once.
+  memory-mapped, with both cache checks (the default): the private-folder checks (``lstat`` of
+  the folder chain and files) and the content sha256 against the published digest (which reads
+  every page). ``warm + full read`` also copies every pixel once.
+- ``warm: stamp only`` / ``warm: + private checks`` / ``warm: + content sha256``: the same
+  warm load with checks switched off (patched out), to show what each costs.
 
 Both parsers are first checked to give identical arrays (dtype, shape, values) on all four files.
 """
 from __future__ import annotations
 
 import argparse
+import contextlib
 import gzip
 import io
 import os
@@ -34,14 +39,15 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from unittest import mock
 
 import numpy as np
 
 try:
-    from scratchlin import datasets
+    from scratchlin import _cache, datasets
 except ImportError:  # run from a checkout without installing
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-    from scratchlin import datasets
+    from scratchlin import _cache, datasets
 
 import mnist
 
@@ -119,6 +125,14 @@ def run(root, repeat):
             rows.append(("load_mnist warm (mmap)", split,
                          _time(lambda: datasets.load_mnist(split, cache=cache_dir, **load), repeat),
                          None))
+            for step, checks in (("warm: stamp only", ()),
+                                 ("warm: + private checks", ("private",)),
+                                 ("warm: + content sha256", ("content",))):
+                with _cache_checks(checks):
+                    rows.append((step, split,
+                                 _time(lambda: datasets.load_mnist(split, cache=cache_dir,
+                                                                   **load), repeat),
+                                 None))
             rows.append(("warm + full read", split,
                          _time(lambda: [np.array(a) for a in
                                         datasets.load_mnist(split, cache=cache_dir, **load)],
@@ -128,6 +142,18 @@ def run(root, repeat):
         import shutil
         shutil.rmtree(cache_dir, ignore_errors=True)
     return rows
+
+
+@contextlib.contextmanager
+def _cache_checks(keep):
+    """Switch the decoded cache's checks off, except those named in ``keep``."""
+    with contextlib.ExitStack() as stack:
+        if "private" not in keep:
+            stack.enter_context(mock.patch.object(_cache, "_is_private", lambda *a, **k: True))
+        if "content" not in keep:
+            stack.enter_context(mock.patch.object(_cache, "holds_published_content",
+                                                  lambda *a: True))
+        yield
 
 
 def _mnist_file(path):

@@ -32,6 +32,7 @@ from ._sklearn_compat import (
     feature_names_of,
     not_fitted_error,
 )
+from .preprocessing import RAW_PIXEL_SCALE
 from .training import (
     Parameters,
     Trainer,
@@ -43,8 +44,6 @@ from .training import (
 
 __all__ = ["LinearClassifier", "NotFittedError"]
 
-# TODO: preprocessing.RAW_PIXEL_SCALE (the data helper's module), the one definition.
-_RAW_PIXEL_SCALE = 1.0 / 255
 # Names kept for scratchlin.cli, read from optim's registries (the one list of each).
 LR_SCHEDULES = tuple(optim.SCHEDULES)
 OPTIMIZERS = tuple(optim.OPTIMIZERS)
@@ -282,7 +281,7 @@ class LinearClassifier(EstimatorParams):
                     n_iter_no_change=v.check_int(self.n_iter_no_change, "n_iter_no_change", low=1))
 
     def _input_scale(self) -> float:
-        return _RAW_PIXEL_SCALE if v.check_bool(self.raw_pixels, "raw_pixels") else 1.0
+        return RAW_PIXEL_SCALE if v.check_bool(self.raw_pixels, "raw_pixels") else 1.0
 
     # -- fitting ------------------------------------------------------------------------------
 

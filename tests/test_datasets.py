@@ -9,13 +9,11 @@ import gzip
 import hashlib
 import http.server
 import importlib.util
-import math
 import os
 import shutil
 import socket
 import stat
 import struct
-import tempfile
 import threading
 import time
 import urllib.request
@@ -24,8 +22,6 @@ from pathlib import Path
 import mnist
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
 
 from scratchlin import datasets as ds
 from scratchlin.datasets import (
@@ -211,7 +207,7 @@ def test_data_dir_resolution_order(tmp_path, monkeypatch):
 def test_bad_arguments_are_named():
     with pytest.raises(ValueError, match="split must be 'train' or 'test', got 'val'"):
         ds.load_mnist("val")
-    with pytest.raises(TypeError, match="download must be True or False, got 'no'"):
+    with pytest.raises(TypeError, match="download must be True or False, got str 'no'"):
         ds.load_mnist("test", download="no")
     with pytest.raises(TypeError, match="cache must be True, False or a folder path, got 3"):
         ds.load_mnist("test", cache=3)
@@ -228,6 +224,23 @@ def test_missing_file_with_downloads_off(tmp_path):
                  "SCRATCHLIN_DATA", "download=False"):
         assert part in message
     assert not folder.exists()  # looking never creates anything
+
+
+def test_missing_file_error_attributes(tmp_path, monkeypatch):
+    with pytest.raises(MNISTNotFoundError) as info:
+        ds.load_mnist("test", root=tmp_path / "a", download=False)
+    assert (info.value.folder, info.value.origin, info.value.missing) == (
+        tmp_path / "a", "root argument", [TEST_IMAGES])
+    monkeypatch.setenv("SCRATCHLIN_DATA", str(tmp_path / "b"))
+    with pytest.raises(MNISTNotFoundError) as info:
+        ds.load_mnist("train", download=False)
+    assert (info.value.folder, info.value.origin, info.value.missing) == (
+        tmp_path / "b", "$SCRATCHLIN_DATA", [TRAIN_IMAGES])
+    monkeypatch.delenv("SCRATCHLIN_DATA")
+    with pytest.raises(MNISTNotFoundError) as info:
+        ds.load_mnist("test", download=False)
+    assert (info.value.folder, info.value.origin) == (
+        tmp_path / "xdg" / "scratchlin" / "mnist", "per-user cache")
 
 
 def test_missing_file_message_names_env(tmp_path, monkeypatch):
@@ -301,7 +314,8 @@ def test_truncated_gzip(test_copy):
 def test_corrupt_and_empty_gzip(tmp_path):
     path = tmp_path / "x.gz"
     path.write_bytes(b"this is not gzip data")
-    with pytest.raises(GzipError, match=rf"{path}: corrupt gzip file: Not a gzipped file"):
+    with pytest.raises(GzipError, match=rf"{path}: corrupt gzip file: not gzip data \(starts "
+                                        rf"with b'th', not the gzip magic"):
         ds.read_idx(path)
     path.write_bytes(b"")
     with pytest.raises(GzipError, match=rf"{path}: empty file \(0 bytes\)"):
@@ -386,11 +400,22 @@ def test_verify_file_refuses_unknown_names(tmp_path):
 # the decoded (.npy) cache
 # ------------------------------------------------------------------------------------------
 
+def decoded_dir(tmp_path):
+    return tmp_path / "xdg" / "scratchlin" / "decoded"
+
+
 @pytest.mark.mnist
-def test_decoded_cache_next_to_writable_data(test_copy, real):
+def test_decoded_cache_lives_in_the_per_user_cache(test_copy, tmp_path, real):
+    before = listing(test_copy)
     cold = ds.load_mnist("test", root=test_copy)
-    assert npy_files(test_copy) == [test_copy / "decoded" / "t10k-images-idx3-ubyte.npy",
-                                    test_copy / "decoded" / "t10k-labels-idx1-ubyte.npy"]
+    assert listing(test_copy) == before  # nothing written next to the data, even writable
+    cached = npy_files(decoded_dir(tmp_path))
+    assert [p.name for p in cached] == ["t10k-images-idx3-ubyte.npy",
+                                        "t10k-labels-idx1-ubyte.npy"]
+    for path in [*cached, cached[0].parent, decoded_dir(tmp_path),
+                 tmp_path / "xdg" / "scratchlin"]:
+        assert not path.stat().st_mode & 0o022  # nobody else may write any of it
+    assert stat.S_IMODE(cached[0].parent.stat().st_mode) == 0o700
     warm = ds.load_mnist("test", root=test_copy)
     for a, b, c in zip(cold, warm, real["test"]):
         assert isinstance(b.base, np.memmap) and type(b) is np.ndarray
@@ -404,8 +429,8 @@ def test_decoded_cache_is_invalidated_when_the_source_changes(test_copy, monkeyp
     ds.load_mnist("test", root=test_copy)
     path = test_copy / TEST_LABELS
     calls = []
-    original = ds._verified_content
-    monkeypatch.setattr(ds, "_verified_content",
+    original = ds._verify.verified_content
+    monkeypatch.setattr(ds._verify, "verified_content",
                         lambda *a: calls.append(a[0].name) or original(*a))
     ds.load_mnist("test", root=test_copy)
     assert calls == []  # stamps current: nothing re-read
@@ -423,13 +448,14 @@ def test_decoded_cache_is_invalidated_when_the_source_changes(test_copy, monkeyp
 
 
 @pytest.mark.mnist
-def test_decoded_cache_damage_is_repaired(test_copy, real):
+def test_decoded_cache_damage_is_repaired(test_copy, tmp_path, real):
     ds.load_mnist("test", root=test_copy)
-    npy = test_copy / "decoded" / "t10k-images-idx3-ubyte.npy"
+    folder = npy_files(decoded_dir(tmp_path))[0].parent
+    npy = folder / "t10k-images-idx3-ubyte.npy"
     npy.write_bytes(npy.read_bytes()[:1000])
     images, _ = ds.load_mnist("test", root=test_copy)
     assert np.array_equal(images, real["test"][0])
-    (test_copy / "decoded" / "t10k-images-idx3-ubyte.json").write_text("{not json")
+    (folder / "t10k-images-idx3-ubyte.json").write_text("{not json")
     images, _ = ds.load_mnist("test", root=test_copy)
     assert np.array_equal(images, real["test"][0])
     assert isinstance(ds.load_mnist("test", root=test_copy)[0].base, np.memmap)
@@ -457,6 +483,8 @@ def test_cache_off_or_elsewhere(test_copy, tmp_path):
     ds.load_mnist("test", root=test_copy, cache=tmp_path / "mine")
     assert len(npy_files(tmp_path / "mine")) == 2
     assert npy_files(test_copy, tmp_path / "xdg") == []
+    warm = ds.load_mnist("test", root=test_copy, cache=tmp_path / "mine")
+    assert isinstance(warm[0].base, np.memmap)
     ds.load_mnist("test", root=test_copy, verify=False)  # unverified data is never cached
     assert npy_files(test_copy, tmp_path / "xdg") == []
 
@@ -471,7 +499,7 @@ class _MirrorHandler(http.server.SimpleHTTPRequestHandler):
     requests = None
     hang_seconds = 2.0
 
-    def do_GET(self):  # noqa: N802 (http.server naming)
+    def do_GET(self):
         self.requests.append(self.path)
         kind, _, name = self.path.strip("/").partition("/")
         if kind == "hang":
@@ -543,7 +571,7 @@ def test_download_tries_mirrors_in_order(mirror, closed_port_url, tmp_path, monk
     expected = [f"/{m}/{name}" for name in ds.SPLITS["test"]
                 for m in ("corrupt", "big", "truncated", "hang", "good")]
     assert mirror["requests"] == expected
-    assert sorted(p.name for p in folder.iterdir()) == sorted([*ds.SPLITS["test"], "decoded"])
+    assert sorted(p.name for p in folder.iterdir()) == sorted(ds.SPLITS["test"])
     for name in ds.SPLITS["test"]:
         ds.verify_file(folder / name)
     assert (mnist.datasets_url, mnist.urlretrieve) == saved
@@ -565,14 +593,57 @@ def test_download_fails_cleanly_when_every_mirror_fails(mirror, closed_port_url,
                  f"{base}corrupt/{TRAIN_IMAGES}: ChecksumError: checksum mismatch for "
                  f"{base}corrupt/{TRAIN_IMAGES}: expected the published gz sha256 "
                  f"{ds.FILES[TRAIN_IMAGES].gz_sha256}",
-                 f"{base}big/{TRAIN_IMAGES}: MNISTError: {base}big/{TRAIN_IMAGES}: the server "
-                 f"announces 9912435 bytes, more than the 9912422",
-                 f"{base}truncated/{TRAIN_IMAGES}: MNISTError: {base}truncated/{TRAIN_IMAGES}: "
+                 f"{base}big/{TRAIN_IMAGES}: DataFileError: {base}big/{TRAIN_IMAGES}: the "
+                 f"server announces 9912435 bytes, more than the 9912422",
+                 f"{base}truncated/{TRAIN_IMAGES}: DataFileError: {base}truncated/"
+                 f"{TRAIN_IMAGES}: "
                  f"download interrupted after 4956211 of 9912422 bytes",
                  "No file was written", "SCRATCHLIN_DATA"):
         assert part in message
     assert list(folder.iterdir()) == []  # no partial file, no temporary folder
     assert (mnist.datasets_url, mnist.urlretrieve) == saved
+    error = info.value
+    assert (error.folder, error.origin, error.missing) == (folder, "root argument",
+                                                           [TRAIN_IMAGES])
+    urls = [url for url, _ in error.attempts]
+    assert urls == [closed_port_url + TRAIN_IMAGES, base + "corrupt/" + TRAIN_IMAGES,
+                    base + "big/" + TRAIN_IMAGES, base + "truncated/" + TRAIN_IMAGES]
+    reasons = [reason for _, reason in error.attempts]
+    assert reasons[0].startswith("URLError") and reasons[1].startswith("ChecksumError")
+    assert "download interrupted after 4956211 of 9912422 bytes" in reasons[3]
+
+
+@pytest.mark.mnist
+def test_download_reports_progress(mirror, tmp_path):
+    calls = []
+    folder = tmp_path / "cache"
+    ds.download_mnist(folder, mirrors=[mirror["base"] + "good/"],
+                      progress=lambda *args: calls.append(args))
+    for info in ds.FILES.values():
+        mine = [(done, total) for name, done, total in calls if name == info.name]
+        assert mine[0] == (0, info.gz_size) and mine[-1] == (info.gz_size, info.gz_size)
+        done = [d for d, _ in mine]
+        assert done == sorted(done) and len(done) >= 2
+        assert all(b - a <= (1 << 20) for a, b in zip(done, done[1:]))  # as bytes arrive
+    assert {name for name, _, _ in calls} == set(ds.FILES)
+    calls.clear()
+    ds.download_mnist(folder, mirrors=[mirror["base"] + "good/"],
+                      progress=lambda *args: calls.append(args))
+    assert calls == []  # nothing to download, nothing reported
+    with pytest.raises(TypeError, match="progress must be a callable .* got int 3"):
+        ds.download_mnist(folder, progress=3)
+
+
+@pytest.mark.mnist
+def test_load_mnist_passes_progress_to_downloads(mirror, tmp_path, monkeypatch):
+    monkeypatch.setattr(ds, "MIRRORS", (mirror["base"] + "good/",))
+    calls = []
+    ds.load_mnist("test", root=tmp_path / "d", cache=False,
+                  progress=lambda *args: calls.append(args))
+    assert {name for name, _, _ in calls} == set(ds.SPLITS["test"])
+    assert (TEST_LABELS, 4542, 4542) in calls
+    with pytest.raises(TypeError, match="progress must be a callable"):
+        ds.load_mnist("test", root=tmp_path / "d", progress="yes")
 
 
 @pytest.mark.mnist
@@ -615,8 +686,10 @@ def test_no_download_into_read_only_folder(tmp_path, closed_port_url):
     try:
         with pytest.raises(DownloadError, match=rf"{folder / TEST_IMAGES} is missing and cannot "
                                                 rf"be downloaded: the folder {folder} \(chosen "
-                                                rf"by root=.*\) is read-only"):
+                                                rf"by root=.*\) is read-only") as info:
             ds.load_mnist("test", root=folder)
+        assert (info.value.folder, info.value.missing, info.value.attempts) == (
+            folder, [TEST_IMAGES], [])
     finally:
         folder.chmod(0o755)
     assert list(folder.iterdir()) == []
@@ -628,260 +701,6 @@ def test_missing_file_and_no_network(tmp_path, closed_port_url, monkeypatch):
                                             r"Connection refused"):
         ds.load_mnist("test", root=tmp_path / "cache")
     assert list((tmp_path / "cache").iterdir()) == []
-
-
-# ------------------------------------------------------------------------------------------
-# the IDX parser
-# ------------------------------------------------------------------------------------------
-
-IDX_DTYPES = {0x08: ">u1", 0x09: ">i1", 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
-
-
-def expected_parse(data):
-    """An independent reading of the IDX format: (shape, big-endian dtype) or None if invalid."""
-    if len(data) < 4 or data[0] or data[1] or data[2] not in IDX_DTYPES:
-        return None
-    ndim = data[3]
-    if not 1 <= ndim <= 32 or len(data) < 4 + 4 * ndim:
-        return None
-    shape = struct.unpack_from(f">{ndim}I", data, 4)
-    dtype = np.dtype(IDX_DTYPES[data[2]])
-    if len(data) - 4 - 4 * ndim != math.prod(shape) * dtype.itemsize:
-        return None
-    return shape, dtype
-
-
-def check_parse(data):
-    expected = expected_parse(data)
-    if expected is None:
-        with pytest.raises(IDXFormatError):
-            ds.parse_idx(data)
-        return
-    shape, dtype = expected
-    array = ds.parse_idx(data)
-    assert array.shape == shape
-    assert array.dtype == dtype.newbyteorder("=")
-    assert array.astype(dtype).tobytes() == bytes(data[4 + 4 * len(shape):])
-
-
-@st.composite
-def mutated_idx(draw):
-    code = draw(st.sampled_from(sorted(IDX_DTYPES) + [0x00, 0x07, 0x0A, 0x0F, 0xFF]))
-    ndim = draw(st.one_of(st.integers(0, 4), st.sampled_from([32, 33, 255])))
-    size = st.integers(0, 3) if ndim <= 4 else st.integers(0, 1)  # keeps payloads small
-    sizes = draw(st.lists(size, min_size=min(ndim, 40), max_size=min(ndim, 40)))
-    itemsize = np.dtype(IDX_DTYPES.get(code, ">u1")).itemsize
-    count = math.prod(sizes[:ndim]) if ndim <= 40 else 0
-    payload = draw(st.binary(min_size=count * itemsize, max_size=count * itemsize))
-    data = bytearray(bytes([0, 0, code, ndim]) + b"".join(s.to_bytes(4, "big") for s in sizes)
-                     + payload)
-    action = draw(st.sampled_from(["none", "flip", "cut", "extend", "huge", "magic"]))
-    if action == "flip" and data:
-        i = draw(st.integers(0, min(len(data), 4 + 4 * min(ndim, 40)) - 1))
-        data[i] ^= draw(st.integers(1, 255))
-    elif action == "cut" and data:
-        del data[draw(st.integers(0, len(data) - 1)):]
-    elif action == "extend":
-        data += draw(st.binary(min_size=1, max_size=9))
-    elif action == "huge" and 1 <= ndim <= 40:
-        i = draw(st.integers(0, ndim - 1))
-        data[4 + 4 * i: 8 + 4 * i] = b"\xff\xff\xff\xff"
-    elif action == "magic":
-        data[: 2] = draw(st.binary(min_size=2, max_size=2))
-    return bytes(data)
-
-
-@settings(max_examples=300, deadline=1000)
-@given(st.binary(max_size=80))
-def test_parse_idx_random_bytes(data):
-    check_parse(data)
-
-
-@settings(max_examples=300, deadline=1000)
-@given(mutated_idx())
-def test_parse_idx_mutated_headers(data):
-    check_parse(data)
-
-
-@settings(max_examples=50, deadline=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(data=st.binary(max_size=200), gz=st.booleans())
-def test_read_idx_random_files(data, gz):
-    with tempfile.TemporaryDirectory() as folder:
-        path = Path(folder) / ("f.gz" if gz else "f")
-        path.write_bytes(gzip.compress(data) if gz and data[:1] == b"\0" else data)
-        try:
-            ds.read_idx(path)
-        except (IDXFormatError, GzipError) as exc:
-            assert str(path) in str(exc)
-
-
-def test_parse_idx_examples():
-    a = np.arange(24, dtype=np.int32).reshape(2, 3, 4) - 7
-    out = ds.parse_idx(idx_bytes(a, 0x0C))
-    assert out.dtype == np.dtype("=i4") and np.array_equal(out, a)
-    f = np.array([0.5, -1.25, np.inf])
-    assert np.array_equal(ds.parse_idx(bytearray(idx_bytes(f, 0x0E))), f)
-    u = np.array([[1, 2], [3, 250]], dtype=np.uint8)
-    view = ds.parse_idx(memoryview(idx_bytes(u)))
-    assert np.array_equal(view, u) and view.dtype == np.uint8
-    assert ds.parse_idx(idx_bytes(np.zeros((0, 5), np.uint8))).shape == (0, 5)
-
-
-@pytest.mark.parametrize("data, pattern", [
-    (b"\0\0\x08", r"not an IDX file: 3 bytes, fewer than the 4-byte magic number"),
-    (b"\x1f\x8b\x08\x00", r"wrong magic number 0x1F8B0800: an IDX file starts with two zero"),
-    (b"\0\0\x0a\x01", r"unknown IDX type code 0x0A in magic number 0x00000A01; expected one of "
-                      r"0x08 \(uint8\), 0x09 \(int8\), 0x0B \(int16\)"),
-    (b"\0\0\x08\x00", r"magic number 0x00000800 gives 0 dimensions, expected 1 to 32"),
-    (b"\0\0\x08\x03\0\0\0\x01", r"truncated header: 3 dimensions need a 16-byte header, the "
-                                r"data has only 8 bytes"),
-    (b"\0\0\x08\x01\xff\xff\xff\xff", r"payload is shorter than the header says: shape "
-                                      r"\(4294967295,\) of uint8 needs 4294967295 bytes"),
-])
-def test_parse_idx_errors(data, pattern):
-    with pytest.raises(IDXFormatError, match=pattern):
-        ds.parse_idx(data)
-    with pytest.raises(IDXFormatError, match="some/file: " + pattern):
-        ds.parse_idx(data, name="some/file")
-
-
-def test_parse_idx_refuses_non_bytes():
-    with pytest.raises(TypeError, match="data must be a bytes-like object .* got str"):
-        ds.parse_idx("\0\0\x08\x01")
-
-
-# ------------------------------------------------------------------------------------------
-# preprocessing
-# ------------------------------------------------------------------------------------------
-
-def test_flatten_is_a_view_when_possible(rng):
-    images = rng.integers(0, 256, size=(5, 28, 28), dtype=np.uint8)
-    flat = ds.flatten(images)
-    assert flat.shape == (5, 784) and np.shares_memory(flat, images)
-    assert np.array_equal(flat[3], images[3].ravel())
-    strided = images[:, ::2, :]
-    assert np.array_equal(ds.flatten(strided), strided.reshape(5, -1))
-    assert ds.flatten(np.zeros((0, 28, 28), np.uint8)).shape == (0, 784)
-
-
-@pytest.mark.parametrize("shape", [(784,), (5, 784), (1, 5, 28, 28)])
-def test_flatten_refuses_non_3d(shape):
-    with pytest.raises(ValueError, match=rf"images must be a 3-D array of shape \(N, height, "
-                                         rf"width\), got shape {re_shape(shape)}"):
-        ds.flatten(np.zeros(shape, np.uint8))
-
-
-def re_shape(shape):
-    return str(shape).replace("(", r"\(").replace(")", r"\)")
-
-
-@pytest.mark.parametrize("dtype", [np.float16, np.float32, np.float64])
-def test_to_float_of_pixels_is_exact(dtype):
-    x = np.arange(256, dtype=np.uint8).reshape(16, 4, 4)
-    out = ds.to_float(x, dtype)
-    assert out.dtype == dtype and out.shape == x.shape
-    np.testing.assert_array_equal(out, x.astype(dtype) / 255)
-    assert out.max() == 1.0 and out.min() == 0.0
-    assert out.reshape(-1)[255] == 1.0
-    wide = ds.to_float(x.astype(np.int64), dtype)
-    np.testing.assert_array_equal(wide, out)
-
-
-def test_to_float_of_floats_checks_the_range():
-    x = np.array([0.0, 0.25, 1.0], dtype=np.float64)
-    out = ds.to_float(x)
-    assert out.dtype == np.float32 and not np.shares_memory(out, x)
-    np.testing.assert_array_equal(ds.to_float(out, np.float64), x)
-    with pytest.raises(ValueError, match=r"float images must be finite and within \[0, 1\], got "
-                                         r"values from 0\.0 to 255\.0 \(raw 0\.\.255 pixels\?"):
-        ds.to_float(np.array([0.0, 255.0]))
-    with pytest.raises(ValueError, match=r"float images must be finite"):
-        ds.to_float(np.array([0.5, np.nan]))
-
-
-def test_to_float_errors():
-    with pytest.raises(TypeError, match="dtype must be float16, float32 or float64, got int32"):
-        ds.to_float(np.zeros(3, np.uint8), np.int32)
-    with pytest.raises(TypeError, match="dtype must be float16, float32 or float64, got 'x'"):
-        ds.to_float(np.zeros(3, np.uint8), "x")
-    with pytest.raises(TypeError, match="images must be integer pixels .* got dtype bool"):
-        ds.to_float(np.zeros(3, bool))
-    with pytest.raises(ValueError, match="images must hold pixel values 0..255, got values from "
-                                         "-1 to 256"):
-        ds.to_float(np.array([-1, 256]))
-
-
-# ------------------------------------------------------------------------------------------
-# minibatches
-# ------------------------------------------------------------------------------------------
-
-def _epoch_ids(**kwargs):
-    X = np.arange(23)[:, None] * np.ones((1, 3), dtype=np.int64)
-    y = np.arange(23)
-    ids = []
-    for Xb, yb in ds.iter_minibatches(X, y, **kwargs):
-        assert Xb.flags.c_contiguous and yb.flags.c_contiguous
-        assert np.array_equal(Xb[:, 0], yb)  # rows stay paired with their labels
-        ids.append(yb.tolist())
-    return ids
-
-
-@pytest.mark.parametrize("batch_size", [1, 4, 5, 23, 100])
-def test_minibatches_visit_every_sample_once(batch_size):
-    batches = _epoch_ids(batch_size=batch_size, seed=0)
-    assert sorted(sum(batches, [])) == list(range(23))
-    assert all(len(b) == batch_size for b in batches[:-1])
-    kept = _epoch_ids(batch_size=batch_size, seed=0, drop_last=True)
-    assert all(len(b) == batch_size for b in kept)
-    assert len(kept) == 23 // batch_size
-    assert kept == batches[: len(kept)]
-
-
-def test_minibatches_are_reproducible():
-    assert _epoch_ids(batch_size=4, seed=7) == _epoch_ids(batch_size=4, seed=7)
-    assert _epoch_ids(batch_size=4, seed=7) != _epoch_ids(batch_size=4, seed=8)
-    gen_a, gen_b = np.random.default_rng(3), np.random.default_rng(3)
-    first_a, second_a = _epoch_ids(batch_size=4, seed=gen_a), _epoch_ids(batch_size=4, seed=gen_a)
-    assert first_a != second_a  # a Generator advances: each epoch is a new order
-    assert [first_a, second_a] == [_epoch_ids(batch_size=4, seed=gen_b),
-                                   _epoch_ids(batch_size=4, seed=gen_b)]
-    assert _epoch_ids(batch_size=5, shuffle=False) == [list(range(i, min(i + 5, 23)))
-                                                       for i in range(0, 23, 5)]
-
-
-def test_minibatches_without_labels_and_views():
-    X = np.asfortranarray(np.arange(20.0).reshape(10, 2))
-    batches = list(ds.iter_minibatches(X, batch_size=4, shuffle=False))
-    assert [b.shape for b in batches] == [(4, 2), (4, 2), (2, 2)]
-    assert all(b.flags.c_contiguous for b in batches)
-    C = np.arange(20.0).reshape(10, 2)
-    assert all(np.shares_memory(b, C)
-               for b in ds.iter_minibatches(C, batch_size=4, shuffle=False))
-    assert list(ds.iter_minibatches(np.zeros((0, 2)), batch_size=3)) == []
-
-
-@pytest.mark.parametrize("kwargs, error, pattern", [
-    (dict(batch_size=0), ValueError, "batch_size must be >= 1, got 0"),
-    (dict(batch_size=2.0), TypeError, "batch_size must be an int, got 2.0"),
-    (dict(batch_size=True), TypeError, "batch_size must be an int, got True"),
-    (dict(batch_size=2, seed="a"), TypeError, "seed must be None, a non-negative int or a "
-                                              "numpy.random.Generator, got 'a'"),
-    (dict(batch_size=2, seed=-1), ValueError, "seed must be non-negative, got -1"),
-    (dict(batch_size=2, shuffle=1), TypeError, "shuffle must be True or False, got 1"),
-    (dict(batch_size=2, drop_last=None), TypeError, "drop_last must be True or False"),
-])
-def test_minibatch_argument_errors_are_raised_at_call(kwargs, error, pattern):
-    with pytest.raises(error, match=pattern):
-        ds.iter_minibatches(np.zeros((4, 2)), **kwargs)  # no next(): checked eagerly
-
-
-def test_minibatch_length_mismatch():
-    with pytest.raises(ValueError, match=r"y must have one entry per row of X: X has 4 rows, "
-                                         r"y has shape \(3,\)"):
-        ds.iter_minibatches(np.zeros((4, 2)), np.zeros(3), batch_size=2)
-    with pytest.raises(ValueError, match=r"X must have at least 1 dimension"):
-        ds.iter_minibatches(np.float64(1.0), batch_size=2)
 
 
 # ------------------------------------------------------------------------------------------
