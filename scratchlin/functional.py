@@ -24,7 +24,13 @@ import numpy as np
 
 from . import _validation as v
 
+__all__ = [
+    "logsumexp", "softmax", "softmax_backward", "log_softmax", "log_softmax_backward", "one_hot",
+    "cross_entropy", "cross_entropy_backward", "cross_entropy_and_grad", "linear", "linear_backward",
+]
+
 REDUCTIONS = ("mean", "sum", "none")
+_FAST_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 
 
 # --------------------------------------------------------------------------------------------
@@ -532,11 +538,74 @@ def cross_entropy_and_grad(logits, target, *, weight=None, ignore_index: int = -
         ``cross_entropy_backward(1.0, logits, target, ...)``.
     """
     v.check_choice(reduction, "reduction", ("mean", "sum"))
+    if weight is None and ignore_index == -100:
+        fast = _index_cross_entropy_and_grad(logits, target, reduction, label_smoothing)
+        if fast is not None:
+            return fast
     inputs = _CrossEntropyInputs(logits, target, weight, ignore_index, reduction, label_smoothing)
     log_p = inputs.logits - _logsumexp(inputs.logits, axis=1)
     loss = _reduce(inputs, _per_sample_loss(inputs, log_p))
     grad = _per_sample_grad(inputs, log_p) * _grad_scale(inputs, np.ones((), inputs.logits.dtype))
     return inputs.out_dtype.type(loss), grad.astype(inputs.out_dtype, copy=False)
+
+
+def _index_cross_entropy_and_grad(logits, target, reduction, label_smoothing):
+    """The common case of :func:`cross_entropy_and_grad` in a few passes, or None if it is not
+    that case (then the general path checks everything and handles the rest).
+
+    The common case: (N, C) float32/float64 finite logits, N >= 1 class indices all in
+    ``[0, C)``, no class weight, nothing ignored. Measured with ``bench_ops.py`` (B=256, C=10,
+    float32), the general path took 2.7x the textbook forward + gradient; this one is about
+    1x, from three choices:
+
+    * every check is O(N) or a by-product of the computation: NaN or infinite logits make the
+      total non-finite, and only then does the general path run (and report them);
+    * the one (N, C) buffer, ``logits - shift``, becomes the gradient in place;
+    * the shift is the largest logit of the whole batch (one contiguous reduction, ~10x faster
+      than a max over each row of 10), with a per-row shift as fallback when a row lies so far
+      below that its sum of exponentials nears underflow (see :mod:`scratchlin.objective`).
+    """
+    if not (type(logits) is np.ndarray and logits.ndim == 2 and logits.dtype in _FAST_DTYPES
+            and type(target) is np.ndarray and target.ndim == 1 and target.dtype.kind in "iu"
+            and 0 < target.shape[0] == logits.shape[0]):
+        return None
+    eps = label_smoothing
+    if not (type(eps) is float and 0.0 <= eps <= 1.0):
+        eps = v.check_real(label_smoothing, "label_smoothing", low=0.0, high=1.0)
+    n_rows, n_classes = logits.shape
+    # One reduction checks 0 <= y < C: negative indices wrap to huge unsigned values.
+    unsigned = target.view(np.uintp) if target.dtype == np.intp else target
+    if unsigned.max() >= n_classes or (unsigned is target and target.min() < 0):
+        return None
+    label_index = np.arange(0, n_rows * n_classes, n_classes)
+    label_index += target
+    with np.errstate(all="ignore"):  # non-finite logits are left to the general path, below
+        grad, row_sum, label_logit_sum, logit_sum = _exp_shifted(logits, label_index, eps, per_row=False)
+        if not row_sum.min() >= np.sqrt(np.finfo(logits.dtype).tiny):
+            grad, row_sum, label_logit_sum, logit_sum = _exp_shifted(logits, label_index, eps, per_row=True)
+        # l_i = log sum_c exp(z_ic) - (1 - eps) z_iy - (eps / C) sum_c z_ic, on shifted logits
+        total = float(np.log(row_sum).sum()) - (1 - eps) * label_logit_sum - (eps / n_classes) * logit_sum
+    if not np.isfinite(total):
+        return None
+    scale = 1.0 / n_rows if reduction == "mean" else 1.0
+    row_sum *= 1.0 / scale
+    grad /= row_sum[:, None]  # P * scale
+    grad.reshape(-1)[label_index] -= (1 - eps) * scale
+    if eps > 0:
+        grad -= (eps / n_classes) * scale
+    return logits.dtype.type(total * scale), grad
+
+
+def _exp_shifted(logits, label_index, eps, per_row):
+    """``exp(logits - shift)`` (a new array), its row sums, and the sums of the shifted label
+    logits and (with smoothing) of all shifted logits."""
+    grad = np.subtract(logits, logits.max(axis=1, keepdims=True) if per_row else logits.max())
+    label_logit_sum = float(grad.reshape(-1)[label_index].sum())
+    logit_sum = float(grad.sum()) if eps > 0 else 0.0
+    np.exp(grad, out=grad)
+    # A row sum as a matrix-vector product: 2x faster than sum(axis=1) on rows of 10.
+    row_sum = grad @ np.ones(grad.shape[1], grad.dtype)
+    return grad, row_sum, label_logit_sum, logit_sum
 
 
 # --------------------------------------------------------------------------------------------

@@ -5,6 +5,7 @@ Expected values are worked by hand; where a number has many digits the comment s
 formula it came from (evaluated with Python's ``math``, not with scratchlin).
 """
 import math
+import tracemalloc
 import warnings
 
 import numpy as np
@@ -619,3 +620,82 @@ def test_one_hot_and_cross_entropy_accept_mnist_uint8_labels(dtype):
     # float16 is computed in float32 and rounded once: relative error <= eps16 / 2 = 4.9e-4
     rtol = 1e-3 if dtype == np.float16 else RTOL[dtype]
     np.testing.assert_allclose(loss, (L0 + L1) / 2, rtol=rtol)
+
+
+# --------------------------------------------------------------------------------------------
+# cross_entropy_and_grad's fast path (index targets, no weight, nothing ignored)
+
+
+def float64_ce_and_grad(logits, target, eps=0.0, reduction="mean"):
+    """Mean (or sum) label-smoothed cross-entropy and its logit gradient, float64, per-row max."""
+    z = np.asarray(logits, np.float64)
+    z = z - z.max(axis=1, keepdims=True)
+    log_p = z - np.log(np.exp(z).sum(axis=1, keepdims=True))
+    T = (1 - eps) * np.eye(z.shape[1])[target] + eps / z.shape[1]
+    scale = 1 / z.shape[0] if reduction == "mean" else 1.0
+    return -np.sum(T * log_p) * scale, (np.exp(log_p) - T) * scale
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum"])
+@pytest.mark.parametrize("eps", [0.0, 0.2])
+@pytest.mark.parametrize("gap", [0.0, 1e4], ids=["near", "one-row-1e4-below"])
+@pytest.mark.parametrize("dtype", FLOATS)
+def test_cross_entropy_and_grad_equals_the_float64_formula(dtype, gap, eps, reduction):
+    rng = np.random.default_rng(0)
+    logits = (3 * rng.standard_normal((64, 10))).astype(dtype)
+    logits[0] -= dtype(gap)  # far below the batch's max: the per-row shift must take over
+    target = rng.integers(0, 10, 64)
+    loss, grad = sl.cross_entropy_and_grad(logits, target, label_smoothing=eps, reduction=reduction)
+    want_loss, want_grad = float64_ce_and_grad(logits, target, eps, reduction)
+    assert loss.dtype == dtype and grad.dtype == dtype and grad.shape == (64, 10)
+    # 10-term sums and a 64-term total, in dtype: within 2 * 64 eps relative; the 1e4 row's
+    # logits carry their own rounding, 1e4 * u absolute, on a loss of ~1e4 / 64 per row.
+    tol = 128 * float(np.finfo(dtype).eps)
+    assert float(loss) == pytest.approx(want_loss, rel=tol)
+    np.testing.assert_allclose(grad, want_grad, rtol=tol, atol=tol / 64)
+
+
+def test_cross_entropy_and_grad_of_huge_float32_logits_is_finite_and_exact():
+    # logits in the hundreds (exp overflows float32 above ~88.7): the shift must be applied
+    rng = np.random.default_rng(1)
+    logits = (200 * rng.standard_normal((256, 10))).astype(np.float32)
+    target = rng.integers(0, 10, 256)
+    loss, grad = sl.cross_entropy_and_grad(logits, target)
+    want_loss, want_grad = float64_ce_and_grad(logits, target)
+    assert np.isfinite(loss) and want_loss > 50
+    assert float(loss) == pytest.approx(want_loss, rel=1e-5)  # 256-term float32 total
+    np.testing.assert_allclose(grad, want_grad, atol=1e-6)
+
+
+def test_cross_entropy_and_grad_hands_unusual_inputs_to_the_general_path():
+    logits = np.array([[0.0, LN2, LN3], [1.0, 1.0, 1.0]])
+    # an ignored row counts neither in the loss nor in the mean: the loss is row 0's alone
+    loss, grad = sl.cross_entropy_and_grad(logits, np.array([2, -100]))
+    assert float(loss) == pytest.approx(math.log(6) - LN3, rel=1e-14)  # -log(3/6)
+    np.testing.assert_allclose(grad[1], 0.0)
+    np.testing.assert_allclose(grad[0], [1 / 6, 2 / 6, 3 / 6 - 1], rtol=1e-14)
+    with pytest.raises(ValueError, match=r"^logits contains NaN \(first at index \(1, 2\)\)$"):
+        sl.cross_entropy_and_grad(np.array([[0.0, 1.0, 2.0], [0.0, 1.0, np.nan]]), np.array([0, 1]))
+    with pytest.raises(ValueError, match=r"^target holds class index 3 at position 1; expected indices in \[0, 2\]"):
+        sl.cross_entropy_and_grad(logits, np.array([0, 3]))
+    with pytest.raises(ValueError, match=r"^target holds class index -1 at position 0"):
+        sl.cross_entropy_and_grad(logits, np.array([-1, 0]))
+    # a -inf logit that is not the label: probability 0, finite loss, as in the general path
+    loss, grad = sl.cross_entropy_and_grad(np.array([[0.0, -np.inf, 0.0]]), np.array([0]))
+    assert float(loss) == pytest.approx(LN2, rel=1e-14) and grad[0, 1] == 0
+
+
+def test_cross_entropy_and_grad_makes_one_logits_sized_buffer_in_its_dtype():
+    logits = np.random.default_rng(2).standard_normal((20_000, 10)).astype(np.float32)
+    target = np.arange(20_000) % 10
+    sl.cross_entropy_and_grad(logits, target)
+    tracemalloc.start()
+    try:
+        _, grad = sl.cross_entropy_and_grad(logits, target)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    # the gradient itself (1x) and a (N,) index (0.2x for int64 at C=10); a float64 copy of
+    # the logits alone would be 2x
+    assert grad.dtype == np.float32
+    assert peak < 1.6 * logits.nbytes, peak / logits.nbytes
