@@ -176,7 +176,7 @@ def bench_epochs(data, batch_sizes, repeat, n_threads=None):
         order = np.random.default_rng(batch_size).permutation(X.shape[0])
         agreement = check_same_work(contenders, order)
         timings = common.measure_interleaved(
-            {name: (lambda c=c: c.run(order)) for name, c in contenders.items()},
+            {name: (lambda c=c, order=order: c.run(order)) for name, c in contenders.items()},
             setups={name: c.reset for name, c in contenders.items()}, repeat=repeat)
         best = min(("scratchlin", "scratchlin raw_pixels"), key=lambda n: timings[n]["median"])
         record = {
@@ -344,7 +344,8 @@ def main(argv=None):
             print(f"{key}: {value}")
         data = common.load_data(args.root, args.n_train)
         epoch_records, epoch_table = bench_epochs(data, args.batch_sizes, args.repeat, n_threads=args.threads)
-        markdown = f"### One epoch of SGD (momentum {MOMENTUM}, lr {LR}), float32, median (min..max) of {args.repeat}\n\n"
+        markdown = (f"### One epoch of SGD (momentum {MOMENTUM}, lr {LR}), float32, "
+                    f"median (min..max) of {args.repeat}\n\n")
         markdown += epoch_table
         results = {"epoch": epoch_records}
         if not args.skip_accuracy:

@@ -248,13 +248,13 @@ NOTEBOOK_LOGITS = np.array([  # In [59], printed to 4 decimals
 NOTEBOOK_LABELS = np.array([5, 0, 4, 1, 9, 2, 1, 3], dtype=np.uint8)  # In [76]; MNIST's uint8
 NOTEBOOK_ARGMAX = [3, 3, 0, 6, 3, 6, 0, 9]  # In [60]
 NOTEBOOK_Q_ROWS_0_TO_6 = np.array([  # In [68], softmax printed to 5 significant digits
-    [2.3831e-09, 1.1380e-07, 8.4191e-11, 9.9812e-01, 2.7760e-11, 1.6116e-16, 6.1907e-06, 5.1550e-13, 2.8453e-04, 1.5868e-03],
-    [5.4323e-09, 2.6468e-07, 1.6810e-15, 6.0311e-01, 3.9689e-01, 4.2004e-14, 2.1563e-07, 4.0979e-12, 5.2528e-14, 9.5074e-13],
-    [1.0000e+00, 1.3407e-08, 7.6360e-10, 1.3698e-10, 1.4889e-08, 1.8832e-13, 3.5390e-07, 6.7585e-11, 3.3792e-09, 8.8018e-08],
-    [2.6599e-05, 8.5258e-02, 1.7302e-05, 2.6783e-02, 1.1131e-05, 4.1335e-04, 8.8493e-01, 3.6760e-04, 3.2878e-05, 2.1613e-03],
-    [3.3475e-05, 7.8224e-09, 3.2760e-17, 9.9995e-01, 5.3667e-10, 1.0354e-08, 1.5624e-05, 9.5487e-12, 5.9129e-07, 1.0433e-08],
-    [1.3423e-05, 1.1287e-08, 3.0789e-10, 1.0632e-03, 3.4942e-07, 9.1712e-06, 5.2324e-01, 4.2841e-14, 8.8567e-04, 4.7479e-01],
-    [4.8212e-01, 5.7096e-03, 9.9265e-08, 4.6387e-01, 1.0688e-07, 3.2181e-04, 6.0999e-07, 5.8538e-14, 4.5053e-04, 4.7529e-02],
+    [2.3831e-09, 1.1380e-07, 8.4191e-11, 9.9812e-01, 2.7760e-11, 1.6116e-16, 6.1907e-06, 5.1550e-13, 2.8453e-04, 1.5868e-03],  # noqa: E501 (the printed row)
+    [5.4323e-09, 2.6468e-07, 1.6810e-15, 6.0311e-01, 3.9689e-01, 4.2004e-14, 2.1563e-07, 4.0979e-12, 5.2528e-14, 9.5074e-13],  # noqa: E501 (the printed row)
+    [1.0000e+00, 1.3407e-08, 7.6360e-10, 1.3698e-10, 1.4889e-08, 1.8832e-13, 3.5390e-07, 6.7585e-11, 3.3792e-09, 8.8018e-08],  # noqa: E501 (the printed row)
+    [2.6599e-05, 8.5258e-02, 1.7302e-05, 2.6783e-02, 1.1131e-05, 4.1335e-04, 8.8493e-01, 3.6760e-04, 3.2878e-05, 2.1613e-03],  # noqa: E501 (the printed row)
+    [3.3475e-05, 7.8224e-09, 3.2760e-17, 9.9995e-01, 5.3667e-10, 1.0354e-08, 1.5624e-05, 9.5487e-12, 5.9129e-07, 1.0433e-08],  # noqa: E501 (the printed row)
+    [1.3423e-05, 1.1287e-08, 3.0789e-10, 1.0632e-03, 3.4942e-07, 9.1712e-06, 5.2324e-01, 4.2841e-14, 8.8567e-04, 4.7479e-01],  # noqa: E501 (the printed row)
+    [4.8212e-01, 5.7096e-03, 9.9265e-08, 4.6387e-01, 1.0688e-07, 3.2181e-04, 6.0999e-07, 5.8538e-14, 4.5053e-04, 4.7529e-02],  # noqa: E501 (the printed row)
 ])
 
 # Why 16.0491 only to ~1.5e-4: every logit was rounded to 4 decimals, |dz| <= 5e-5. The mean
@@ -420,11 +420,13 @@ ERRORS = [
                  r"target \(class probabilities\) must have the shape of logits \(2, 3\), got \(2, 4\)",
                  id="probability-target-shape-differs"),
     pytest.param(_ce(target=np.zeros((2, 3, 1))), ValueError,
-                 r"target must be class indices of shape \(N,\) or class probabilities of shape \(N, C\), got shape \(2, 3, 1\)",
+                 r"target must be class indices of shape \(N,\) or class probabilities of shape \(N, C\), "
+                 r"got shape \(2, 3, 1\)",
                  id="target-3d"),
     # target kinds
     pytest.param(_ce(target=np.array([0.0, 1.0])), TypeError,
-                 r"a 1-D target must hold integer class indices, got dtype float64; convert with target\.astype\(np\.int64\)",
+                 r"a 1-D target must hold integer class indices, got dtype float64; "
+                 r"convert with target\.astype\(np\.int64\)",
                  id="float-index-target"),
     pytest.param(_ce(target=np.array([[0.5, 0.5, 0.0], [-0.5, 1.0, 0.5]])), ValueError,
                  r"target probabilities must be non-negative, got minimum -0\.5", id="negative-probability"),
@@ -482,7 +484,8 @@ ERRORS = [
                  TypeError, r"x must be a floating-point array .*got dtype uint8.*/ 255",
                  id="linear-backward-uint8"),
     pytest.param(lambda: sl.linear(np.zeros((2, 3)), np.zeros((4, 2))), ValueError,
-                 r"x has 3 features \(shape \(2, 3\)\) but W expects 4 \(shape \(4, 2\), i\.e\. \(n_features, n_classes\)\)",
+                 r"x has 3 features \(shape \(2, 3\)\) but W expects 4 "
+                 r"\(shape \(4, 2\), i\.e\. \(n_features, n_classes\)\)",
                  id="linear-feature-mismatch"),
     pytest.param(lambda: sl.linear(np.zeros((2, 3)), np.zeros((3, 2)), np.zeros(3)), ValueError,
                  r"b must have shape \(2,\) to match W \(3, 2\), got \(3,\)", id="linear-bias-shape"),
