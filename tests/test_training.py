@@ -593,3 +593,20 @@ def test_parameters_are_views_of_one_vector_and_the_trainer_updates_them_in_plac
     copy = params.copy()
     copy.W[...] = 0
     assert np.abs(params.W).sum() > 0
+
+
+def test_adamw_applies_weight_decay_in_the_update_like_torch_adamw(rng):
+    X, labels = blobs(rng, n=40, n_features=4, n_classes=3)
+    model = LinearClassifier(optimizer="adamw", lr=0.05, weight_decay=0.1, lr_schedule="constant", batch_size=40,
+                             epochs=4, seed=0, dtype="float64").fit(X, labels)
+    W = torch.zeros(4, 3, dtype=torch.float64, requires_grad=True)
+    b = torch.zeros(3, dtype=torch.float64, requires_grad=True)
+    optimizer = torch.optim.AdamW([W, b], lr=0.05, weight_decay=0.1)  # torch decays b too
+    Xt, yt = torch.from_numpy(X), torch.from_numpy(labels.astype(np.int64))
+    for _ in range(4):
+        optimizer.zero_grad()
+        torch.nn.functional.cross_entropy(Xt @ W + b, yt).backward()
+        optimizer.step()
+    # float64, four steps of a dozen operations: ~1e-15; no decay or a coupled one moves W by ~1e-3
+    np.testing.assert_allclose(model.W, W.detach().numpy(), rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(model.b, b.detach().numpy(), rtol=1e-10, atol=1e-12)
