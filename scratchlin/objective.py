@@ -30,8 +30,9 @@ The code is that formula, plus speed choices each measured with ``benchmarks/ben
 * **row sums as matrix-vector products** (``Z @ ones``, ``ones @ G``): several times faster than
   ``sum(axis=...)`` on rows of 10.
 * **the weight gradient as** ``(G^T X)^T``: a (C, F) product that reads the batch row by row,
-  then one transposing copy into the (F, C) gradient: 25-30% faster
-  than ``X^T G`` at B=256 and 1024 (float32, one thread).
+  then one transposing copy into the (F, C) gradient: that product 25-30% faster than
+  ``X^T G`` at B=256 and 1024 (float32, one thread); a whole epoch gained 0-10%, within the
+  noise of the shared machine it was measured on.
 * **one pass for the gradient's row scale**: ``P`` and the ``w_i / sum w`` factor are one
   multiplication by a (B,) vector, not a divide then a scale.
 * **no temporaries** when ``out=`` is given: a :class:`Workspace` holds every buffer, and the
