@@ -155,7 +155,8 @@ def loss_and_grad(W, b, X, labels, *, sample_weight=None, input_scale=1.0, weigh
     labels : ndarray of shape (B,), intp
         Class indices in ``[0, C)``.
     sample_weight : ndarray of shape (B,), W's dtype, default=None
-        Non-negative weights :math:`w_i` with a positive sum; None means ones.
+        Non-negative weights :math:`w_i`; None means ones. If they are all 0 the data term
+        and its gradient are 0 (only the decay remains).
     input_scale : float, default=1.0
         :math:`s`, e.g. 1/255 for raw pixels.
     weight_decay : float, default=0.0
@@ -199,7 +200,8 @@ def loss_and_grad(W, b, X, labels, *, sample_weight=None, input_scale=1.0, weigh
         loss = float(row_loss.sum()) / n_rows
         row_factor = 1.0 / n_rows  # w_i / sum w, the same for every row
     else:
-        total_weight = float(sample_weight.sum())
+        # A batch whose weights are all 0 carries no data: loss 0 and no gradient from it.
+        total_weight = float(sample_weight.sum()) or 1.0
         loss = float(np.dot(sample_weight, row_loss)) / total_weight
         row_factor = sample_weight * (1.0 / total_weight)
 
