@@ -199,7 +199,12 @@ def run_targets(repeat=15, batch_size=256, calls=200):
     X, W, b, y, _ = make_problem(batch_size, np.float32)
     logits = X @ W + b
     model = sl.LinearClassifier.from_params(W, b)
+    workspace = objective.Workspace(N_FEATURES, N_CLASSES, batch_size, np.float32)
     pairs = {
+        "objective.loss_and_grad": (lambda: objective.loss_and_grad(W, b, X, y),
+                                    lambda: textbook_loss_and_grad(X, W, b, y)),
+        "objective.loss_and_grad out=": (lambda: objective.loss_and_grad(W, b, X, y, out=workspace),
+                                         lambda: textbook_loss_and_grad(X, W, b, y)),
         "LinearClassifier.loss_and_grad": (lambda: model.loss_and_grad(X, y),
                                            lambda: textbook_loss_and_grad(X, W, b, y)),
         "cross_entropy_and_grad": (lambda: sl.cross_entropy_and_grad(logits, y),

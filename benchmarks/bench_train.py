@@ -53,10 +53,10 @@ class ScratchlinEpoch:
     """scratchlin's own loop: ``training.Trainer.partial_fit`` (the public objective, the SGD
     of ``scratchlin.optim`` on the flat parameters), with the benchmark's thread count."""
 
-    def __init__(self, X, labels, batch_size, input_scale=1.0, n_threads=None):
+    def __init__(self, X, labels, batch_size, input_scale=1.0, n_threads=None, momentum=MOMENTUM):
         self.X, self.labels = X, labels
         self.settings = TrainingSettings(lr=LR, batch_size=batch_size, optimizer="sgd",
-                                         optimizer_options={"momentum": MOMENTUM},
+                                         optimizer_options={"momentum": momentum},
                                          input_scale=input_scale, n_threads=n_threads)
 
     def reset(self):
@@ -74,8 +74,9 @@ class ScratchlinEpoch:
 class NumpyReferenceEpoch:
     """The loop a NumPy user writes first: gather, matmul, softmax, one-hot, update."""
 
-    def __init__(self, X, labels, batch_size):
+    def __init__(self, X, labels, batch_size, momentum=MOMENTUM):
         self.X, self.labels, self.batch_size = X, labels, batch_size
+        self.momentum = momentum
 
     def reset(self):
         self.W = np.zeros((self.X.shape[1], 10), np.float32)
@@ -95,8 +96,8 @@ class NumpyReferenceEpoch:
             if self.first:  # torch's SGD: the first momentum buffer is the gradient itself
                 self.vW, self.vb, self.first = gW, gb, False
             else:
-                self.vW = MOMENTUM * self.vW + gW
-                self.vb = MOMENTUM * self.vb + gb
+                self.vW = self.momentum * self.vW + gW
+                self.vb = self.momentum * self.vb + gb
             self.W -= LR * self.vW
             self.b -= LR * self.vb
 
@@ -107,10 +108,11 @@ class NumpyReferenceEpoch:
 class TorchEpoch:
     """PyTorch autograd + ``nn.functional.cross_entropy`` + ``torch.optim.SGD``."""
 
-    def __init__(self, X, labels, batch_size):
+    def __init__(self, X, labels, batch_size, momentum=MOMENTUM):
         import torch
 
         self.torch = torch
+        self.momentum = momentum
         self.X, self.labels = torch.from_numpy(X), torch.from_numpy(labels.astype(np.int64))
         self.batch_size = batch_size
 
@@ -118,7 +120,7 @@ class TorchEpoch:
         torch = self.torch
         self.W = torch.zeros((self.X.shape[1], 10), requires_grad=True)
         self.b = torch.zeros(10, requires_grad=True)
-        self.optimizer = torch.optim.SGD([self.W, self.b], lr=LR, momentum=MOMENTUM)
+        self.optimizer = torch.optim.SGD([self.W, self.b], lr=LR, momentum=self.momentum)
 
     def run(self, order):
         torch, F = self.torch, self.torch.nn.functional
@@ -159,7 +161,7 @@ def check_same_work(contenders: dict, order) -> float:
     return worst / scale
 
 
-def bench_epochs(data, batch_sizes, repeat, n_threads=None):
+def bench_epochs(data, batch_sizes, repeat, n_threads=None, momentum=MOMENTUM):
     X_uint8, X, labels = data["train"]
     floor = common.read_floor(X, repeat=max(repeat, 5))
     epoch_flops = 2 * 2 * X.shape[0] * X.shape[1] * 10  # two (N x F) by (F x C) products
@@ -167,16 +169,16 @@ def bench_epochs(data, batch_sizes, repeat, n_threads=None):
     rows, records = [], []
     for batch_size in batch_sizes:
         contenders = {
-            "scratchlin": ScratchlinEpoch(X, labels, batch_size, n_threads=n_threads),
+            "scratchlin": ScratchlinEpoch(X, labels, batch_size, n_threads=n_threads, momentum=momentum),
             "scratchlin raw_pixels": ScratchlinEpoch(X_uint8, labels, batch_size, input_scale=1 / 255,
-                                                     n_threads=n_threads),
-            "numpy reference": NumpyReferenceEpoch(X, labels, batch_size),
-            "torch": TorchEpoch(X, labels, batch_size),
+                                                     n_threads=n_threads, momentum=momentum),
+            "numpy reference": NumpyReferenceEpoch(X, labels, batch_size, momentum=momentum),
+            "torch": TorchEpoch(X, labels, batch_size, momentum=momentum),
         }
         order = np.random.default_rng(batch_size).permutation(X.shape[0])
         agreement = check_same_work(contenders, order)
         timings = common.measure_interleaved(
-            {name: (lambda c=c: c.run(order)) for name, c in contenders.items()},
+            {name: (lambda c=c, order=order: c.run(order)) for name, c in contenders.items()},
             setups={name: c.reset for name, c in contenders.items()}, repeat=repeat)
         best = min(("scratchlin", "scratchlin raw_pixels"), key=lambda n: timings[n]["median"])
         record = {
@@ -329,6 +331,8 @@ def parse_args(argv):
     parser.add_argument("--root", default=None, help="MNIST folder (default: the loader's)")
     parser.add_argument("--n-train", type=int, default=None, help="use only the first N rows")
     parser.add_argument("--skip-accuracy", action="store_true", help="only the epoch timings")
+    parser.add_argument("--momentum", type=float, default=MOMENTUM,
+                        help="SGD momentum of the epoch timings (0: plain SGD, issue 12's yardstick)")
     parser.add_argument("--out", default="bench-results", help="folder for JSON and markdown")
     args = parser.parse_args(argv)
     if args.quick:
@@ -343,8 +347,10 @@ def main(argv=None):
         for key, value in env.items():
             print(f"{key}: {value}")
         data = common.load_data(args.root, args.n_train)
-        epoch_records, epoch_table = bench_epochs(data, args.batch_sizes, args.repeat, n_threads=args.threads)
-        markdown = f"### One epoch of SGD (momentum {MOMENTUM}, lr {LR}), float32, median (min..max) of {args.repeat}\n\n"
+        epoch_records, epoch_table = bench_epochs(data, args.batch_sizes, args.repeat, n_threads=args.threads,
+                                                   momentum=args.momentum)
+        markdown = (f"### One epoch of SGD (momentum {args.momentum}, lr {LR}), float32, "
+                    f"median (min..max) of {args.repeat}\n\n")
         markdown += epoch_table
         results = {"epoch": epoch_records}
         if not args.skip_accuracy:

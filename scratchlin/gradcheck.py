@@ -15,6 +15,7 @@ import numpy as np
 
 from . import _validation as v
 
+__all__ = ["GradcheckError", "GradientComparison", "numerical_gradient", "gradcheck"]
 
 class GradcheckError(AssertionError):
     """An analytic gradient disagrees with the finite-difference one."""

@@ -7,6 +7,8 @@ is 0.0, as with sklearn's ``zero_division=0``, and no warning is issued.
 """
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from . import _validation as v
@@ -167,7 +169,7 @@ def classification_report(y_true, y_pred, *, labels=None) -> dict:
         "recall": _ratio(true_positives, support),
         "f1-score": _ratio(2 * true_positives, predicted + support),
     }
-    report = {
+    report: dict[str, Any] = {
         str(label): {**{m: float(per_class[m][i]) for m in per_class}, "support": int(support[i])}
         for i, label in enumerate(labels.tolist())
     }

@@ -29,6 +29,10 @@ The code is that formula, plus speed choices each measured with ``benchmarks/ben
   flat view, 2-3x faster to index than ``Z[rows, y]``.
 * **row sums as matrix-vector products** (``Z @ ones``, ``ones @ G``): several times faster than
   ``sum(axis=...)`` on rows of 10.
+* **the weight gradient as** ``(G^T X)^T``: a (C, F) product that reads the batch row by row,
+  then one transposing copy into the (F, C) gradient: that product 25-30% faster than
+  ``X^T G`` at B=256 and 1024 (float32, one thread); a whole epoch gained 0-10%, within the
+  noise of the shared machine it was measured on.
 * **one pass for the gradient's row scale**: ``P`` and the ``w_i / sum w`` factor are one
   multiplication by a (B,) vector, not a divide then a scale.
 * **no temporaries** when ``out=`` is given: a :class:`Workspace` holds every buffer, and the
@@ -85,6 +89,7 @@ class Workspace:
         self.grad = np.empty(n_features * n_classes + n_classes, self.dtype)
         self.grad_W = self.grad[: n_features * n_classes].reshape(n_features, n_classes)
         self.grad_b = self.grad[n_features * n_classes:]
+        self.grad_W_transposed = np.empty((n_classes, n_features), self.dtype)
         self._batches: list[np.ndarray] = []  # made on first use: not needed for float input
         self._next_batch = 0
         self._staging: np.ndarray | None = None
@@ -150,7 +155,8 @@ def loss_and_grad(W, b, X, labels, *, sample_weight=None, input_scale=1.0, weigh
     labels : ndarray of shape (B,), intp
         Class indices in ``[0, C)``.
     sample_weight : ndarray of shape (B,), W's dtype, default=None
-        Non-negative weights :math:`w_i` with a positive sum; None means ones.
+        Non-negative weights :math:`w_i`; None means ones. If they are all 0 the data term
+        and its gradient are 0 (only the decay remains).
     input_scale : float, default=1.0
         :math:`s`, e.g. 1/255 for raw pixels.
     weight_decay : float, default=0.0
@@ -194,7 +200,8 @@ def loss_and_grad(W, b, X, labels, *, sample_weight=None, input_scale=1.0, weigh
         loss = float(row_loss.sum()) / n_rows
         row_factor = 1.0 / n_rows  # w_i / sum w, the same for every row
     else:
-        total_weight = float(sample_weight.sum())
+        # A batch whose weights are all 0 carries no data: loss 0 and no gradient from it.
+        total_weight = float(sample_weight.sum()) or 1.0
         loss = float(np.dot(sample_weight, row_loss)) / total_weight
         row_factor = sample_weight * (1.0 / total_weight)
 
@@ -205,9 +212,12 @@ def loss_and_grad(W, b, X, labels, *, sample_weight=None, input_scale=1.0, weigh
     if eps > 0:
         grad_logits -= (smooth * np.asarray(row_factor, exps.dtype)).reshape(-1, 1)
 
-    grad_W = np.matmul(X.T, grad_logits, out=ws.grad_W)
+    # X^T G computed as (G^T X)^T: the product then reads X in its natural row order.
+    grad_W_transposed = np.matmul(grad_logits.T, X, out=ws.grad_W_transposed)
     if input_scale != 1.0:
-        grad_W *= input_scale
+        grad_W_transposed *= input_scale
+    grad_W = ws.grad_W
+    np.copyto(grad_W, grad_W_transposed.T)  # (np.multiply would buffer the strided read)
     grad_b = np.matmul(ws.ones_rows[:n_rows], grad_logits, out=ws.grad_b)
     if weight_decay:
         grad_W += weight_decay * W

@@ -65,12 +65,15 @@ class _Optimizer:
     gradient whose dtype differs from the parameter's).
     """
 
+    _hyperparameters: tuple[str, ...] = ()
+    default_lr: float  # the learning rate ``make_optimizer`` uses when none is given
+
     def __init__(self, params, lr, weight_decay, decoupled_weight_decay):
         self.params = _check_params(params)
         self.lr = v.check_real(lr, "lr", low=0.0, low_open=True)
         self.weight_decay = v.check_real(weight_decay, "weight_decay", low=0.0)
         self.decoupled_weight_decay = v.check_bool(decoupled_weight_decay, "decoupled_weight_decay")
-        self.state = {name: {"step": 0} for name in self.params}
+        self.state: dict[str, dict[str, Any]] = {name: {"step": 0} for name in self.params}
         self._work = {name: (self._zeros_like(p), self._zeros_like(p))
                       for name, p in self.params.items()}
 
@@ -143,6 +146,9 @@ class _Optimizer:
         np.multiply(param, self.weight_decay, out=out)
         out += grad
         return out
+
+    def _update(self, param, grad, state, work, lr) -> None:
+        raise NotImplementedError  # each optimizer's rule
 
     def __repr__(self) -> str:
         hyper = ", ".join(f"{k}={getattr(self, k)!r}" for k in self._hyperparameters)
@@ -312,10 +318,9 @@ class Adam(_Optimizer):
     def _check_betas(betas) -> tuple[float, float]:
         if not isinstance(betas, (tuple, list)) or len(betas) != 2:
             raise TypeError(f"betas must be a pair (beta1, beta2), got {betas!r}")
-        return tuple(
-            v.check_real(beta, f"betas[{i}]", low=0.0, high=1.0, high_open=True)
-            for i, beta in enumerate(betas)
-        )
+        beta1, beta2 = (v.check_real(beta, f"betas[{i}]", low=0.0, high=1.0, high_open=True)
+                        for i, beta in enumerate(betas))
+        return beta1, beta2
 
     def _update(self, param, grad, state, work, lr):
         decayed, scratch = work

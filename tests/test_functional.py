@@ -5,6 +5,7 @@ Expected values are worked by hand; where a number has many digits the comment s
 formula it came from (evaluated with Python's ``math``, not with scratchlin).
 """
 import math
+import tracemalloc
 import warnings
 
 import numpy as np
@@ -247,13 +248,13 @@ NOTEBOOK_LOGITS = np.array([  # In [59], printed to 4 decimals
 NOTEBOOK_LABELS = np.array([5, 0, 4, 1, 9, 2, 1, 3], dtype=np.uint8)  # In [76]; MNIST's uint8
 NOTEBOOK_ARGMAX = [3, 3, 0, 6, 3, 6, 0, 9]  # In [60]
 NOTEBOOK_Q_ROWS_0_TO_6 = np.array([  # In [68], softmax printed to 5 significant digits
-    [2.3831e-09, 1.1380e-07, 8.4191e-11, 9.9812e-01, 2.7760e-11, 1.6116e-16, 6.1907e-06, 5.1550e-13, 2.8453e-04, 1.5868e-03],
-    [5.4323e-09, 2.6468e-07, 1.6810e-15, 6.0311e-01, 3.9689e-01, 4.2004e-14, 2.1563e-07, 4.0979e-12, 5.2528e-14, 9.5074e-13],
-    [1.0000e+00, 1.3407e-08, 7.6360e-10, 1.3698e-10, 1.4889e-08, 1.8832e-13, 3.5390e-07, 6.7585e-11, 3.3792e-09, 8.8018e-08],
-    [2.6599e-05, 8.5258e-02, 1.7302e-05, 2.6783e-02, 1.1131e-05, 4.1335e-04, 8.8493e-01, 3.6760e-04, 3.2878e-05, 2.1613e-03],
-    [3.3475e-05, 7.8224e-09, 3.2760e-17, 9.9995e-01, 5.3667e-10, 1.0354e-08, 1.5624e-05, 9.5487e-12, 5.9129e-07, 1.0433e-08],
-    [1.3423e-05, 1.1287e-08, 3.0789e-10, 1.0632e-03, 3.4942e-07, 9.1712e-06, 5.2324e-01, 4.2841e-14, 8.8567e-04, 4.7479e-01],
-    [4.8212e-01, 5.7096e-03, 9.9265e-08, 4.6387e-01, 1.0688e-07, 3.2181e-04, 6.0999e-07, 5.8538e-14, 4.5053e-04, 4.7529e-02],
+    [2.3831e-09, 1.1380e-07, 8.4191e-11, 9.9812e-01, 2.7760e-11, 1.6116e-16, 6.1907e-06, 5.1550e-13, 2.8453e-04, 1.5868e-03],  # noqa: E501 (the printed row)
+    [5.4323e-09, 2.6468e-07, 1.6810e-15, 6.0311e-01, 3.9689e-01, 4.2004e-14, 2.1563e-07, 4.0979e-12, 5.2528e-14, 9.5074e-13],  # noqa: E501 (the printed row)
+    [1.0000e+00, 1.3407e-08, 7.6360e-10, 1.3698e-10, 1.4889e-08, 1.8832e-13, 3.5390e-07, 6.7585e-11, 3.3792e-09, 8.8018e-08],  # noqa: E501 (the printed row)
+    [2.6599e-05, 8.5258e-02, 1.7302e-05, 2.6783e-02, 1.1131e-05, 4.1335e-04, 8.8493e-01, 3.6760e-04, 3.2878e-05, 2.1613e-03],  # noqa: E501 (the printed row)
+    [3.3475e-05, 7.8224e-09, 3.2760e-17, 9.9995e-01, 5.3667e-10, 1.0354e-08, 1.5624e-05, 9.5487e-12, 5.9129e-07, 1.0433e-08],  # noqa: E501 (the printed row)
+    [1.3423e-05, 1.1287e-08, 3.0789e-10, 1.0632e-03, 3.4942e-07, 9.1712e-06, 5.2324e-01, 4.2841e-14, 8.8567e-04, 4.7479e-01],  # noqa: E501 (the printed row)
+    [4.8212e-01, 5.7096e-03, 9.9265e-08, 4.6387e-01, 1.0688e-07, 3.2181e-04, 6.0999e-07, 5.8538e-14, 4.5053e-04, 4.7529e-02],  # noqa: E501 (the printed row)
 ])
 
 # Why 16.0491 only to ~1.5e-4: every logit was rounded to 4 decimals, |dz| <= 5e-5. The mean
@@ -419,11 +420,13 @@ ERRORS = [
                  r"target \(class probabilities\) must have the shape of logits \(2, 3\), got \(2, 4\)",
                  id="probability-target-shape-differs"),
     pytest.param(_ce(target=np.zeros((2, 3, 1))), ValueError,
-                 r"target must be class indices of shape \(N,\) or class probabilities of shape \(N, C\), got shape \(2, 3, 1\)",
+                 r"target must be class indices of shape \(N,\) or class probabilities of shape \(N, C\), "
+                 r"got shape \(2, 3, 1\)",
                  id="target-3d"),
     # target kinds
     pytest.param(_ce(target=np.array([0.0, 1.0])), TypeError,
-                 r"a 1-D target must hold integer class indices, got dtype float64; convert with target\.astype\(np\.int64\)",
+                 r"a 1-D target must hold integer class indices, got dtype float64; "
+                 r"convert with target\.astype\(np\.int64\)",
                  id="float-index-target"),
     pytest.param(_ce(target=np.array([[0.5, 0.5, 0.0], [-0.5, 1.0, 0.5]])), ValueError,
                  r"target probabilities must be non-negative, got minimum -0\.5", id="negative-probability"),
@@ -481,7 +484,8 @@ ERRORS = [
                  TypeError, r"x must be a floating-point array .*got dtype uint8.*/ 255",
                  id="linear-backward-uint8"),
     pytest.param(lambda: sl.linear(np.zeros((2, 3)), np.zeros((4, 2))), ValueError,
-                 r"x has 3 features \(shape \(2, 3\)\) but W expects 4 \(shape \(4, 2\), i\.e\. \(n_features, n_classes\)\)",
+                 r"x has 3 features \(shape \(2, 3\)\) but W expects 4 "
+                 r"\(shape \(4, 2\), i\.e\. \(n_features, n_classes\)\)",
                  id="linear-feature-mismatch"),
     pytest.param(lambda: sl.linear(np.zeros((2, 3)), np.zeros((3, 2)), np.zeros(3)), ValueError,
                  r"b must have shape \(2,\) to match W \(3, 2\), got \(3,\)", id="linear-bias-shape"),
@@ -619,3 +623,82 @@ def test_one_hot_and_cross_entropy_accept_mnist_uint8_labels(dtype):
     # float16 is computed in float32 and rounded once: relative error <= eps16 / 2 = 4.9e-4
     rtol = 1e-3 if dtype == np.float16 else RTOL[dtype]
     np.testing.assert_allclose(loss, (L0 + L1) / 2, rtol=rtol)
+
+
+# --------------------------------------------------------------------------------------------
+# cross_entropy_and_grad's fast path (index targets, no weight, nothing ignored)
+
+
+def float64_ce_and_grad(logits, target, eps=0.0, reduction="mean"):
+    """Mean (or sum) label-smoothed cross-entropy and its logit gradient, float64, per-row max."""
+    z = np.asarray(logits, np.float64)
+    z = z - z.max(axis=1, keepdims=True)
+    log_p = z - np.log(np.exp(z).sum(axis=1, keepdims=True))
+    T = (1 - eps) * np.eye(z.shape[1])[target] + eps / z.shape[1]
+    scale = 1 / z.shape[0] if reduction == "mean" else 1.0
+    return -np.sum(T * log_p) * scale, (np.exp(log_p) - T) * scale
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum"])
+@pytest.mark.parametrize("eps", [0.0, 0.2])
+@pytest.mark.parametrize("gap", [0.0, 1e4], ids=["near", "one-row-1e4-below"])
+@pytest.mark.parametrize("dtype", FLOATS)
+def test_cross_entropy_and_grad_equals_the_float64_formula(dtype, gap, eps, reduction):
+    rng = np.random.default_rng(0)
+    logits = (3 * rng.standard_normal((64, 10))).astype(dtype)
+    logits[0] -= dtype(gap)  # far below the batch's max: the per-row shift must take over
+    target = rng.integers(0, 10, 64)
+    loss, grad = sl.cross_entropy_and_grad(logits, target, label_smoothing=eps, reduction=reduction)
+    want_loss, want_grad = float64_ce_and_grad(logits, target, eps, reduction)
+    assert loss.dtype == dtype and grad.dtype == dtype and grad.shape == (64, 10)
+    # 10-term sums and a 64-term total, in dtype: within 2 * 64 eps relative; the 1e4 row's
+    # logits carry their own rounding, 1e4 * u absolute, on a loss of ~1e4 / 64 per row.
+    tol = 128 * float(np.finfo(dtype).eps)
+    assert float(loss) == pytest.approx(want_loss, rel=tol)
+    np.testing.assert_allclose(grad, want_grad, rtol=tol, atol=tol / 64)
+
+
+def test_cross_entropy_and_grad_of_huge_float32_logits_is_finite_and_exact():
+    # logits in the hundreds (exp overflows float32 above ~88.7): the shift must be applied
+    rng = np.random.default_rng(1)
+    logits = (200 * rng.standard_normal((256, 10))).astype(np.float32)
+    target = rng.integers(0, 10, 256)
+    loss, grad = sl.cross_entropy_and_grad(logits, target)
+    want_loss, want_grad = float64_ce_and_grad(logits, target)
+    assert np.isfinite(loss) and want_loss > 50
+    assert float(loss) == pytest.approx(want_loss, rel=1e-5)  # 256-term float32 total
+    np.testing.assert_allclose(grad, want_grad, atol=1e-6)
+
+
+def test_cross_entropy_and_grad_hands_unusual_inputs_to_the_general_path():
+    logits = np.array([[0.0, LN2, LN3], [1.0, 1.0, 1.0]])
+    # an ignored row counts neither in the loss nor in the mean: the loss is row 0's alone
+    loss, grad = sl.cross_entropy_and_grad(logits, np.array([2, -100]))
+    assert float(loss) == pytest.approx(math.log(6) - LN3, rel=1e-14)  # -log(3/6)
+    np.testing.assert_allclose(grad[1], 0.0)
+    np.testing.assert_allclose(grad[0], [1 / 6, 2 / 6, 3 / 6 - 1], rtol=1e-14)
+    with pytest.raises(ValueError, match=r"^logits contains NaN \(first at index \(1, 2\)\)$"):
+        sl.cross_entropy_and_grad(np.array([[0.0, 1.0, 2.0], [0.0, 1.0, np.nan]]), np.array([0, 1]))
+    with pytest.raises(ValueError, match=r"^target holds class index 3 at position 1; expected indices in \[0, 2\]"):
+        sl.cross_entropy_and_grad(logits, np.array([0, 3]))
+    with pytest.raises(ValueError, match=r"^target holds class index -1 at position 0"):
+        sl.cross_entropy_and_grad(logits, np.array([-1, 0]))
+    # a -inf logit that is not the label: probability 0, finite loss, as in the general path
+    loss, grad = sl.cross_entropy_and_grad(np.array([[0.0, -np.inf, 0.0]]), np.array([0]))
+    assert float(loss) == pytest.approx(LN2, rel=1e-14) and grad[0, 1] == 0
+
+
+def test_cross_entropy_and_grad_makes_one_logits_sized_buffer_in_its_dtype():
+    logits = np.random.default_rng(2).standard_normal((20_000, 10)).astype(np.float32)
+    target = np.arange(20_000) % 10
+    sl.cross_entropy_and_grad(logits, target)
+    tracemalloc.start()
+    try:
+        _, grad = sl.cross_entropy_and_grad(logits, target)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    # the gradient itself (1x) and a (N,) index (0.2x for int64 at C=10); a float64 copy of
+    # the logits alone would be 2x
+    assert grad.dtype == np.float32
+    assert peak < 1.6 * logits.nbytes, peak / logits.nbytes

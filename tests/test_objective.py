@@ -197,3 +197,11 @@ def test_gather_alternates_two_buffers_and_casts_raw_pixels_exactly(rng):
     np.testing.assert_array_equal(first, X[:16].astype(np.float64))  # uint8 -> float is exact
     np.testing.assert_array_equal(second, X[16:32].astype(np.float64))
     assert first.dtype == np.float32
+
+
+def test_a_batch_of_zero_weights_contributes_nothing_but_the_decay(rng):
+    X, labels, W, b = problem(rng, 8, 5, 3, np.float64)
+    loss, grad_W, grad_b = loss_and_grad(W, b, X, labels, sample_weight=np.zeros(8), weight_decay=0.1)
+    assert loss == pytest.approx(0.05 * np.sum(W * W), rel=1e-14)  # (lambda / 2) ||W||^2 by hand
+    np.testing.assert_allclose(grad_W, 0.1 * W, rtol=1e-14)
+    np.testing.assert_array_equal(grad_b, 0.0)

@@ -7,19 +7,19 @@ import numpy as np
 import pytest
 
 from scratchlin.optim import (
+    DEFAULT_LR,
+    OPTIMIZERS,
+    SCHEDULES,
     SGD,
     Adam,
+    AdamW,
     ConstantLR,
     CosineLR,
     StepLR,
     get_optimizer,
+    get_schedule,
     make_optimizer,
     make_schedule,
-    OPTIMIZERS,
-    SCHEDULES,
-    DEFAULT_LR,
-    AdamW,
-    get_schedule,
 )
 
 torch = pytest.importorskip("torch")

@@ -31,9 +31,9 @@ import pytest
 
 torch = pytest.importorskip("torch")
 import torch.nn.functional as F  # noqa: E402
+from helpers import check_against_torch  # noqa: E402
 
 import scratchlin as sl  # noqa: E402
-from helpers import check_against_torch  # noqa: E402
 
 EPS16 = float(np.finfo(np.float16).eps)  # 2**-10
 TOL = {

@@ -593,3 +593,35 @@ def test_parameters_are_views_of_one_vector_and_the_trainer_updates_them_in_plac
     copy = params.copy()
     copy.W[...] = 0
     assert np.abs(params.W).sum() > 0
+
+
+def test_adamw_applies_weight_decay_in_the_update_like_torch_adamw(rng):
+    X, labels = blobs(rng, n=40, n_features=4, n_classes=3)
+    model = LinearClassifier(optimizer="adamw", lr=0.05, weight_decay=0.1, lr_schedule="constant", batch_size=40,
+                             epochs=4, seed=0, dtype="float64").fit(X, labels)
+    W = torch.zeros(4, 3, dtype=torch.float64, requires_grad=True)
+    b = torch.zeros(3, dtype=torch.float64, requires_grad=True)
+    optimizer = torch.optim.AdamW([W, b], lr=0.05, weight_decay=0.1)  # torch decays b too
+    Xt, yt = torch.from_numpy(X), torch.from_numpy(labels.astype(np.int64))
+    for _ in range(4):
+        optimizer.zero_grad()
+        torch.nn.functional.cross_entropy(Xt @ W + b, yt).backward()
+        optimizer.step()
+    # float64, four steps of a dozen operations: ~1e-15; no decay or a coupled one moves W by ~1e-3
+    np.testing.assert_allclose(model.W, W.detach().numpy(), rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(model.b, b.detach().numpy(), rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_raw_pixel_training_equals_float64_gradient_descent_on_pixels_over_255(rng, dtype):
+    # Independent of the float path: the reference is NumPy gradient descent on X / 255.
+    X = rng.integers(0, 256, size=(40, 8)).astype(np.uint8)
+    labels = rng.integers(0, 3, 40)
+    labels[:3] = [0, 1, 2]
+    model = LinearClassifier(optimizer="sgd", lr=0.5, momentum=0.0, lr_schedule="constant", batch_size=40,
+                             epochs=5, seed=0, raw_pixels=True, dtype=np.dtype(dtype).name).fit(X, labels)
+    W, b, losses = numpy_gradient_descent(X / 255.0, labels, 3, 0.5, 5, 0.0, 0.0)
+    # 5 full-batch steps, each within rounding_bound(40) of exact (X / 255 in [0, 1])
+    tol = 5 * rounding_bound(dtype, 40)
+    np.testing.assert_allclose(model.W, W, rtol=tol, atol=tol * max(1.0, np.abs(W).max()))
+    np.testing.assert_allclose([r["train_loss"] for r in model.history_], losses, rtol=tol)
