@@ -632,13 +632,14 @@ def early_stopping_report(history: list, epochs: int, lr_schedule) -> list:
     kept = (f"kept the weights of epoch {best_epoch} (val_loss {best['val_loss']:.4f}, "
             f"val_acc {100 * best['val_accuracy']:.2f}%)")
     if not stopped:
-        return [f"early stopping: ran all {epochs} epochs; {kept}"]
-    lines = [(f"early stopping: stopped after epoch {last['epoch']} of {epochs} (no improvement "
-              f"since epoch {best_epoch}); {kept}")]
+        return [f"early stopping: ran all {epochs} epochs", kept]
+    lines = [f"early stopping: stopped after epoch {last['epoch']} of {epochs}, no improvement "
+             f"since epoch {best_epoch}", kept]
     if lr_schedule != "constant":
-        lines.append(f"note: the {lr_schedule} schedule was planned over {epochs} epochs and was "
-                     f"cut at lr {last['lr']:.3g}; with --early-stopping prefer --lr-schedule "
-                     "constant, or an --epochs near where it stops")
+        lines += [f"note: the {lr_schedule} schedule spans --epochs {epochs} and was cut at "
+                  f"lr {last['lr']:.3g};",
+                  f"      with --early-stopping prefer --lr-schedule constant (or --epochs near "
+                  f"{last['epoch']})"]
     return lines
 
 
