@@ -33,6 +33,22 @@ def test_every_example_runs_as_a_script(name):
     assert result.stdout.startswith("usage:")
 
 
+@pytest.mark.parametrize("name", NAMES)
+def test_every_flag_of_every_example_has_help_and_a_default(name):
+    result = subprocess.run([sys.executable, str(EXAMPLES / f"{name}.py"), "--help"],
+                            capture_output=True, text=True, timeout=120)
+    options = result.stdout.split("options:", 1)[1]
+    # One entry per flag: from its line "  --flag ..." to the next such line.
+    entries = re.split(r"\n  (?=-)", "\n" + options)[1:]
+    flags = [entry for entry in entries if not entry.startswith("-h")]
+    assert flags, result.stdout
+    for entry in flags:
+        text = " ".join(entry.split())
+        # ArgumentDefaultsHelpFormatter shows a default only for a flag with help text, so
+        # this checks both.
+        assert "(default: " in text, f"{name}: no default shown for {text!r}"
+
+
 @pytest.mark.mnist
 def test_seed_walkthrough(mnist_root, capsys):
     assert load_example("seed_walkthrough").main(["--data", mnist_root, "--no-download"]) == 0
