@@ -938,15 +938,26 @@ def as_feature_rows(array: np.ndarray, n_features: int, dtype, flag: str = "INPU
         raise CLIError(f"{flag}: {error}") from None
 
 
-def _bright_border(rows: np.ndarray, side: int, width: int = 2) -> np.ndarray:
-    """Per image, whether the mean of its outer frame ``width`` pixels wide is above 0.5.
+def _bright_border(images: np.ndarray) -> np.ndarray:
+    """Per image (N, H, W) in [0, 1], whether its outer frame is bright on average (> 0.5).
 
-    MNIST digits sit in a 20x20 box in the middle of 28x28: their border is black (0). A
-    bright border means a dark digit on a light background."""
-    images = rows.reshape(-1, side, side)
-    frame = np.ones((side, side), dtype=bool)
-    frame[width:-width, width:-width] = False
+    MNIST digits sit in a 20x20 box in the middle of 28x28: their border, 2 pixels wide and
+    more, is black. A bright border means a dark digit on a light background. The frame is
+    1/14 of the shorter side wide (2 pixels at 28x28)."""
+    height, width = images.shape[1:]
+    margin = max(1, min(height, width) // 14)
+    frame = np.ones((height, width), dtype=bool)
+    frame[margin:-margin, margin:-margin] = False
     return images[:, frame].mean(axis=1) > 0.5
+
+
+def _warn_if_inverted(bright: np.ndarray, flag: str, notes) -> None:
+    indices = np.flatnonzero(bright)
+    if indices.size:
+        which = ", ".join(map(str, indices[:5].tolist())) + (", ..." if indices.size > 5 else "")
+        print(f"warning: {indices.size} of {len(bright)} images in {flag} look like dark digits "
+              f"on a light background (index {which});\n  MNIST's are light on dark, so their "
+              "predictions are unreliable: pass --invert to flip them", file=notes)
 
 
 def load_input_rows(path, n_features: int, dtype, *, invert: bool = False,
@@ -960,23 +971,21 @@ def load_input_rows(path, n_features: int, dtype, *, invert: bool = False,
     notes = sys.stderr if notes is None else notes
     side = math.isqrt(n_features)
     array = read_input_images(path, flag)
-    if _is_picture(path) and array.shape != (side, side):
+    resize = _is_picture(path) and array.shape != (side, side)
+    if resize:
         if invert:
             array, invert = 255 - array, False
-        print(f"note: {flag} {Path(path).name} is {array.shape[1]}x{array.shape[0]}; prepared "
-              f"as MNIST was: digit fitted into 20x20, centred by mass in {side}x{side}",
-              file=notes)
+        bright = _bright_border(array[None] / 255)  # judged before, as resizing adds a border
+        print(f"note: resized the {array.shape[1]}x{array.shape[0]} picture as MNIST was "
+              f"prepared: digit fitted into 20x20, centred by mass in {side}x{side}", file=notes)
         array = prepare_picture(array, side)
     rows = as_feature_rows(array, n_features, dtype, flag)
     if invert:
         rows = 1 - rows
-    if side * side == n_features:
-        bright = np.flatnonzero(_bright_border(rows, side))
-        if bright.size:
-            which = ", ".join(map(str, bright[:5].tolist())) + (", ..." if bright.size > 5 else "")
-            print(f"warning: {bright.size} of {len(rows)} images in {flag} look like dark digits "
-                  f"on a light background (index {which}); MNIST's are light on dark, so these "
-                  "predictions are unreliable: pass --invert to flip them", file=notes)
+    if not resize and side * side == n_features:
+        bright = _bright_border(rows.reshape(-1, side, side))
+    if side * side == n_features or resize:
+        _warn_if_inverted(bright, flag, notes)
     return rows
 
 
@@ -1031,8 +1040,8 @@ def run_predict(args) -> int:
     X = load_input_rows(args.input, model.n_features_in_, model.W.dtype, invert=args.invert)
     labels, probabilities = _top_k(model.predict_proba(X), model.classes_, args.top_k)
     if args.json:
-        json.dump(_json_rows(labels, probabilities), sys.stdout, indent=1)
-        sys.stdout.write("\n")
+        rows = [json.dumps(row) for row in _json_rows(labels, probabilities)]
+        sys.stdout.write("[\n" + ",\n".join(rows) + "\n]\n")  # valid JSON, one image a line
     elif args.csv == "-":
         _write_csv(sys.stdout, labels, probabilities)
     elif args.csv is not None:

@@ -663,8 +663,17 @@ def test_a_picture_of_another_size_is_prepared_as_mnist_was(known_model, rng, tm
 
     assert cli.main(["predict", str(path), str(tmp_path / "big.png")]) == 0
     captured = capsys.readouterr()
-    assert "note: INPUT big.png is 70x56; prepared as MNIST was: digit fitted into 20x20, " \
-           "centred by mass in 28x28" in captured.err
+    assert captured.err == ("note: resized the 70x56 picture as MNIST was prepared: digit fitted "
+                            "into 20x20, centred by mass in 28x28\n")
+    assert captured.out.split() == [str(probabilities(prepared[None]).argmax())]
+
+    # Dark on light: judged on the picture itself (preparing it adds a black border).
+    Image.fromarray(255 - picture).save(tmp_path / "inverted.png")
+    assert cli.main(["predict", str(path), str(tmp_path / "inverted.png")]) == 0
+    assert "warning: 1 of 1 images in INPUT look like dark digits" in capsys.readouterr().err
+    assert cli.main(["predict", str(path), str(tmp_path / "inverted.png"), "--invert"]) == 0
+    captured = capsys.readouterr()
+    assert "warning" not in captured.err
     assert captured.out.split() == [str(probabilities(prepared[None]).argmax())]
 
 
