@@ -407,6 +407,15 @@ _ORIGIN_IN_CLI = {"root argument": "--data",
                   "per-user cache": "the per-user cache; no --data, no $SCRATCHLIN_DATA"}
 
 
+def _shown(path) -> str:
+    """``path`` for a person to read and paste: the home folder as ``~``."""
+    path = Path(path)
+    try:
+        return "~/" + path.relative_to(Path.home()).as_posix()
+    except (ValueError, RuntimeError):  # not under home, or no home
+        return str(path)
+
+
 def _shorten(text: str, width: int) -> str:
     text = " ".join(text.split())
     return text if len(text) <= width else text[:width - 3] + "..."
@@ -423,13 +432,13 @@ def _data_error_lines(error: datasets.MNISTNotFoundError, args) -> list:
     plus the length of the folder's path where it is named)."""
     folder = error.folder if error.folder is not None else datasets.data_dir(args.data)
     origin = _ORIGIN_IN_CLI.get(error.origin, "the data folder")
-    data_flag = f" --data {args.data}" if args.data is not None else ""
+    data_flag = f" --data {_shown(folder)}" if args.data is not None else ""
     fixes = ["  --data DIR                   (a folder that already holds the four .gz files)",
              "  export SCRATCHLIN_DATA=DIR   (the same, for every command)"]
     attempts = getattr(error, "attempts", None)
     if isinstance(error, datasets.DownloadError) and attempts:
         lines = [f"could not download MNIST: every mirror failed for {', '.join(error.missing)}",
-                 f"  into: {folder}  ({origin})"]
+                 f"  into: {_shown(folder)}  ({origin})"]
         lines += ["  " + _shorten(f"{urllib.parse.urlsplit(url).netloc}: {reason}", _LINE_WIDTH - 2)
                   for url, reason in attempts]
         return [*lines, "to fix, one of:",
@@ -437,7 +446,7 @@ def _data_error_lines(error: datasets.MNISTNotFoundError, args) -> list:
     if isinstance(error, datasets.DownloadError):  # no mirror could be tried: folder unusable
         reason = str(error).split(": ", 1)[-1].split(". ")[0]
         return ["cannot download MNIST: " + _shorten(reason.replace(str(folder), "that folder"), 75),
-                f"  into: {folder}  ({origin})", "to fix, one of:",
+                f"  into: {_shown(folder)}  ({origin})", "to fix, one of:",
                 "  --data DIR                   (a writable folder, or one that holds the files)",
                 "  export SCRATCHLIN_DATA=DIR   (the same, for every command)"]
     missing = _missing_files(folder, error.missing)
@@ -445,7 +454,7 @@ def _data_error_lines(error: datasets.MNISTNotFoundError, args) -> list:
             else ", ".join(missing))
     off = " (downloads are off: --no-download)" if not getattr(args, "download", True) else ""
     return [f"MNIST data not found{off}",
-            f"  looked in: {folder}  ({origin})",
+            f"  looked in: {_shown(folder)}  ({origin})",
             *textwrap.wrap(f"missing: {what}", _LINE_WIDTH, initial_indent="  ",
                            subsequent_indent="    "),
             "to fix, one of:",
@@ -1127,7 +1136,7 @@ def _file_status(folder: Path, info) -> tuple[str, bool]:
 def run_data(args) -> int:
     """``scratchlin data``: the data folder, its files and their checksums."""
     folder, origin = datasets.data_dir_and_origin(args.data)
-    print(f"MNIST folder: {folder}  (from {'--data' if args.data is not None else origin})")
+    print(f"MNIST folder: {_shown(folder)}  (from {'--data' if args.data is not None else origin})")
     if args.download:
         missing = [info.name for info in datasets.FILES.values()
                    if datasets.find_file(folder, info) is None]

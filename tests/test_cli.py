@@ -836,3 +836,13 @@ def test_threads_flag_reaches_the_estimator_or_says_why_not(tmp_path, capsys):
     else:  # until the estimator's n_threads lands on this branch
         assert cli.main(["train", "--threads", "2", "--out", str(tmp_path / "m.npz")]) == 1
         assert_one_line_error(capsys.readouterr().err, "--threads needs LinearClassifier(n_threads")
+
+
+def test_paths_under_home_are_shown_with_a_tilde(tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(Path, "home", classmethod(lambda cls: tmp_path))
+    assert cli.main(["data", "--data", str(tmp_path / "mnist")]) == 1
+    assert capsys.readouterr().out.startswith("MNIST folder: ~/mnist  (from --data)\n")
+    assert cli.main(["train", "--data", str(tmp_path / "mnist"), "--no-download",
+                     "--out", str(tmp_path / "m.npz")]) == 1
+    err = capsys.readouterr().err
+    assert "  looked in: ~/mnist  (--data)" in err and "--data ~/mnist\n" in err
