@@ -136,7 +136,7 @@ def _add_common_options(parser: argparse.ArgumentParser) -> None:
                         help="show the full Python traceback on errors (for bug reports)")
 
 
-def _add_threads_option(parser: argparse.ArgumentParser) -> None:
+def _add_threads_option(parser: argparse._ActionsContainer) -> None:
     parser.add_argument("--threads", metavar="N", type=positive_int, default=None,
                         help="BLAS threads for scratchlin's matrix products (default: "
                              "scratchlin's thread policy)")
@@ -361,7 +361,8 @@ class DownloadProgress:
 
     def __init__(self, stream, *, min_interval: float = 0.1, clock=time.monotonic):
         self.stream, self.min_interval, self.clock = stream, min_interval, clock
-        self._name, self._started, self._drawn, self._width = None, 0.0, -math.inf, 0
+        self._name: str | None = None
+        self._started, self._drawn, self._width = 0.0, -math.inf, 0
 
     def __call__(self, name: str, done: int, total) -> None:
         now = self.clock()
@@ -499,13 +500,17 @@ def _supports_threads() -> bool:
     return "n_threads" in _estimator_defaults()
 
 
+def _threads_unsupported() -> CLIError:
+    return CLIError("--threads needs LinearClassifier(n_threads=...), which this scratchlin "
+                    "does not have yet")
+
+
 def _with_threads(model: LinearClassifier, threads) -> LinearClassifier:
     """``model`` using ``threads`` BLAS threads (None: scratchlin's thread policy)."""
     if _supports_threads():
         return model.set_params(n_threads=threads)
     if threads is not None:
-        raise CLIError("--threads needs LinearClassifier(n_threads=...), which this scratchlin "
-                       "does not have yet")
+        raise _threads_unsupported()
     return model
 
 
@@ -589,7 +594,7 @@ def _hyperparameters(args) -> dict:
     if _supports_threads():
         hyper["n_threads"] = args.threads
     elif args.threads is not None:
-        _with_threads(None, args.threads)  # raises: explains that n_threads is missing
+        raise _threads_unsupported()
     return hyper
 
 
@@ -642,13 +647,15 @@ def early_stopping_report(history: list, epochs: int, lr_schedule) -> list:
             f"val_acc {100 * best['val_accuracy']:.2f}%)")
     if not stopped:
         return [f"early stopping: ran all {epochs} epochs", kept]
-    lines = [f"early stopping: stopped after epoch {last['epoch']} of {epochs}, no improvement "
-             f"since epoch {best_epoch}", kept]
+    stop = (f"early stopping: stopped after epoch {last['epoch']} of {epochs}, no improvement "
+            f"since epoch {best_epoch}")
+    lines = [stop, kept]
     if lr_schedule != "constant":
-        lines += [f"note: the {lr_schedule} schedule spans --epochs {epochs} and was cut at "
-                  f"lr {last['lr']:.3g};",
-                  f"      with --early-stopping prefer --lr-schedule constant (or --epochs near "
-                  f"{last['epoch']})"]
+        cut = (f"note: the {lr_schedule} schedule spans --epochs {epochs} and was cut at "
+               f"lr {last['lr']:.3g};")
+        advice = (f"      with --early-stopping prefer --lr-schedule constant (or --epochs near "
+                  f"{last['epoch']})")
+        lines += [cut, advice]
     return lines
 
 
@@ -662,7 +669,7 @@ def run_train(args) -> int:
     X_test, y_test = _load_images("test", args, args.dtype)
     seed = args.seed
     if seed is None:
-        seed = int(np.random.SeedSequence().entropy % 2**32)
+        seed = int(np.random.default_rng().integers(2**32))  # fresh OS entropy
         print(f"seed {seed} (drawn; pass --seed {seed} to repeat this run)")
     validation = {}
     if val_fraction > 0:
@@ -1017,7 +1024,7 @@ def _write_csv(stream, labels, probabilities) -> None:
     writer = csv.writer(stream, lineterminator="\n")
     writer.writerow(header)
     for index, (row_labels, row_probabilities) in enumerate(zip(labels.tolist(), probabilities.tolist())):
-        cells = [index]
+        cells: list = [index]
         for label, probability in zip(row_labels, row_probabilities):
             cells += [label, f"{probability:.6f}"]
         writer.writerow(cells)
