@@ -846,3 +846,19 @@ def test_paths_under_home_are_shown_with_a_tilde(tmp_path, monkeypatch, capsys):
                      "--out", str(tmp_path / "m.npz")]) == 1
     err = capsys.readouterr().err
     assert "  looked in: ~/mnist  (--data)" in err and "--data ~/mnist\n" in err
+
+
+def test_a_failed_save_names_the_users_path_not_a_temporary_file(rng, tmp_path, monkeypatch, capsys):
+    images, labels = small_problem(rng, n=50)
+    monkeypatch.setattr(cli, "_load_images", lambda split, args, dtype: (
+        datasets.to_float(datasets.flatten(images), dtype=dtype), labels))
+
+    def disk_full(self, path):
+        raise OSError(28, "No space left on device", str(tmp_path / ".m.npz.x1y2.tmp"))
+
+    monkeypatch.setattr(sl.LinearClassifier, "save", disk_full)
+    out = tmp_path / "m.npz"
+    assert cli.main(["train", "--epochs", "1", "--quiet", "--seed", "0", "--out", str(out)]) == 1
+    err = capsys.readouterr().err
+    assert_one_line_error(err, f"--out: cannot save the model to {out}: No space left on device")
+    assert ".tmp" not in err
