@@ -13,8 +13,9 @@ Needs torch (``pip install torch``). Run::
 
     python examples/compare_with_torch.py [--epochs 3] [--dtype float64] [--train-size 10000]
 
-On all 60000 rows it takes about 100 s on a busy 2-core machine (torch's per-batch overhead
-dominates); ``--train-size 10000`` shows the same agreement in a sixth of the time.
+On all 60000 rows it takes about 100 s on a shared 2-core machine, much longer when that machine
+is busy (torch's per-batch overhead dominates); ``--train-size 10000`` shows the same agreement
+about five times sooner.
 """
 from __future__ import annotations
 
@@ -131,8 +132,8 @@ def main(argv=None) -> int:
                         help="fail if a file is missing (default: download=%(default)s, a "
                              "checksum-verified download of missing files)")
     parser.add_argument("--train-size", type=int, default=None,
-                        help="first N training rows; None: all 60000 (about 100 s on a busy "
-                             "2-core machine; 10000 takes under 20 s)")
+                        help="first N training rows; None: all 60000 (about 100 s on a shared "
+                             "2-core machine; 10000 is about five times quicker)")
     parser.add_argument("--epochs", type=int, default=3, help="passes over the training rows")
     parser.add_argument("--batch-size", type=int, default=128, help="rows per minibatch")
     parser.add_argument("--lr", type=float, default=0.1, help="SGD base learning rate")

@@ -652,9 +652,9 @@ def early_stopping_report(history: list, epochs: int, lr_schedule) -> list:
     lines = [stop, kept]
     if lr_schedule != "constant":
         cut = (f"note: the {lr_schedule} schedule spans --epochs {epochs} and was cut at "
-               f"lr {last['lr']:.3g};")
-        advice = (f"      with --early-stopping prefer --lr-schedule constant (or --epochs near "
-                  f"{last['epoch']})")
+               f"lr {last['lr']:.3g}, before it finished;")
+        advice = (f"      to let it finish, set --epochs near {last['epoch']} (or use "
+                  "--lr-schedule constant)")
         lines += [cut, advice]
     return lines
 
