@@ -653,8 +653,7 @@ def early_stopping_report(history: list, epochs: int, lr_schedule) -> list:
     if lr_schedule != "constant":
         cut = (f"note: the {lr_schedule} schedule spans --epochs {epochs} and was cut at "
                f"lr {last['lr']:.3g}, before it finished;")
-        advice = (f"      to let it finish, set --epochs near {last['epoch']} (or use "
-                  "--lr-schedule constant)")
+        advice = f"      to let it finish, set --epochs near {last['epoch']}"
         lines += [cut, advice]
     return lines
 
