@@ -445,8 +445,10 @@ def _data_error_lines(error: datasets.MNISTNotFoundError, args) -> list:
         return [*lines, "to fix, one of:",
                 f"  check the network, then: scratchlin data --download{data_flag}", *fixes]
     if isinstance(error, datasets.DownloadError):  # no mirror could be tried: folder unusable
-        reason = str(error).split(": ", 1)[-1].split(". ")[0]
-        return ["cannot download MNIST: " + _shorten(reason.replace(str(folder), "that folder"), 75),
+        reason = ("the folder cannot be created" if not folder.is_dir()
+                  else "the folder is read-only" if not os.access(folder, os.W_OK)
+                  else "nothing can be written into the folder")
+        return [f"cannot download MNIST: {reason}",
                 f"  into: {_shown(folder)}  ({origin})", "to fix, one of:",
                 "  --data DIR                   (a writable folder, or one that holds the files)",
                 "  export SCRATCHLIN_DATA=DIR   (the same, for every command)"]

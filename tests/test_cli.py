@@ -864,3 +864,16 @@ def test_a_failed_save_names_the_users_path_not_a_temporary_file(rng, tmp_path, 
     err = capsys.readouterr().err
     assert_one_line_error(err, f"--out: cannot save the model to {out}: No space left on device")
     assert ".tmp" not in err
+
+
+def test_an_unusable_data_folder_is_said_without_the_librarys_advice(tmp_path, monkeypatch, capsys):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    folder = blocker / "mnist"  # cannot be created, whoever runs the test (root included)
+    model = sl.LinearClassifier.from_params(np.zeros((784, 10), np.float32), np.zeros(10, np.float32))
+    model.save(tmp_path / "m.npz")
+    assert cli.main(["evaluate", str(tmp_path / "m.npz"), "--data", str(folder)]) == 1
+    lines = capsys.readouterr().err.rstrip("\n").split("\n")
+    assert lines[:3] == ["scratchlin: error: cannot download MNIST: the folder cannot be created",
+                         f"  into: {folder}  (--data)", "to fix, one of:"]
+    assert not any("root=" in line or "SCRATCHLIN_DATA (or" in line for line in lines)
