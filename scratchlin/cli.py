@@ -468,8 +468,13 @@ def _data_error_lines(error: datasets.MNISTNotFoundError, args) -> list:
 
 def _load_images(split: str, args, dtype) -> tuple[np.ndarray, np.ndarray]:
     """One MNIST split as float rows in [0, 1] of ``dtype`` and uint8 labels."""
-    images, labels = datasets.load_mnist(split, root=args.data, download=args.download,
-                                         progress=_progress_for(args))
+    progress = _progress_for(args)
+    try:
+        images, labels = datasets.load_mnist(split, root=args.data, download=args.download,
+                                             progress=progress)
+    finally:  # end a line left open (size never announced, or a failed download)
+        if progress is not None:
+            progress.close()
     return datasets.to_float(datasets.flatten(images), dtype=dtype), labels
 
 

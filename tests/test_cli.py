@@ -877,3 +877,20 @@ def test_an_unusable_data_folder_is_said_without_the_librarys_advice(tmp_path, m
     assert lines[:3] == ["scratchlin: error: cannot download MNIST: the folder cannot be created",
                          f"  into: {folder}  (--data)", "to fix, one of:"]
     assert not any("root=" in line or "SCRATCHLIN_DATA (or" in line for line in lines)
+
+
+def test_a_progress_line_left_open_is_ended_before_anything_else_is_printed(monkeypatch):
+    terminal = FakeTerminal()
+    monkeypatch.setattr(sys, "stderr", terminal)
+
+    def load_mnist(split, *, root, download, progress):
+        progress("train-images-idx3-ubyte.gz", 1_000_000, None)  # size never announced
+        raise datasets.DownloadError("failed", folder=".", origin="per-user cache",
+                                     missing=["train-images-idx3-ubyte.gz"],
+                                     attempts=[("http://127.0.0.1:9/x", "URLError: refused")])
+
+    monkeypatch.setattr(datasets, "load_mnist", load_mnist)
+    args = cli.build_parser().parse_args(["train"])
+    with pytest.raises(datasets.DownloadError):
+        cli._load_images("train", args, np.float32)
+    assert terminal.getvalue().endswith("MB/s\n")
