@@ -12,6 +12,10 @@ libraries' different summation orders add up over thousands of steps.
 Needs torch (``pip install torch``). Run::
 
     python examples/compare_with_torch.py [--epochs 3] [--dtype float64] [--train-size 10000]
+
+On all 60000 rows it takes about 100 s on a shared 2-core machine, much longer when that machine
+is busy (torch's per-batch overhead dominates); ``--train-size 10000`` shows the same agreement
+about five times sooner.
 """
 from __future__ import annotations
 
@@ -120,19 +124,26 @@ def compare(runs, X_test, y_test):
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                     formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     parser.add_argument("--data", metavar="DIR", default=None,
-                        help="MNIST folder (default: $SCRATCHLIN_DATA, else the per-user cache)")
-    parser.add_argument("--no-download", dest="download", action="store_false")
-    parser.add_argument("--train-size", type=int, default=None, help="first N training rows (default: all)")
-    parser.add_argument("--epochs", type=int, default=3)
-    parser.add_argument("--batch-size", type=int, default=128)
-    parser.add_argument("--lr", type=float, default=0.1)
-    parser.add_argument("--momentum", type=float, default=0.9)
-    parser.add_argument("--weight-decay", type=float, default=1e-4)
-    parser.add_argument("--label-smoothing", type=float, default=0.1)
-    parser.add_argument("--dtype", choices=("float32", "float64"), default="float32")
-    parser.add_argument("--seed", type=int, default=0)
+                        help="MNIST folder; None: $SCRATCHLIN_DATA, else the per-user cache")
+    parser.add_argument("--no-download", dest="download", action="store_false",
+                        help="fail if a file is missing (default: download=%(default)s, a "
+                             "checksum-verified download of missing files)")
+    parser.add_argument("--train-size", type=int, default=None,
+                        help="first N training rows; None: all 60000 (about 100 s on a shared "
+                             "2-core machine; 10000 is about five times quicker)")
+    parser.add_argument("--epochs", type=int, default=3, help="passes over the training rows")
+    parser.add_argument("--batch-size", type=int, default=128, help="rows per minibatch")
+    parser.add_argument("--lr", type=float, default=0.1, help="SGD base learning rate")
+    parser.add_argument("--momentum", type=float, default=0.9, help="SGD momentum")
+    parser.add_argument("--weight-decay", type=float, default=1e-4, help="L2 penalty on W")
+    parser.add_argument("--label-smoothing", type=float, default=0.1, help="label smoothing")
+    parser.add_argument("--dtype", choices=("float32", "float64"), default="float32",
+                        help="precision of both runs")
+    parser.add_argument("--seed", type=int, default=0,
+                        help="seed of the initial weights and the shuffles")
     args = parser.parse_args(argv)
     try:
         import torch

@@ -112,12 +112,14 @@ def a_classic_bug(J, X, y, W, b, weight_decay):
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--samples", type=int, default=16)
-    parser.add_argument("--features", type=int, default=12)
-    parser.add_argument("--classes", type=int, default=4)
-    parser.add_argument("--weight-decay", type=float, default=0.01)
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                     formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    parser.add_argument("--seed", type=int, default=0, help="seed of the random problem")
+    parser.add_argument("--samples", type=int, default=16, help="rows of X")
+    parser.add_argument("--features", type=int, default=12, help="columns of X")
+    parser.add_argument("--classes", type=int, default=4, help="number of classes")
+    parser.add_argument("--weight-decay", type=float, default=0.01,
+                        help="L2 penalty on W included in the checked loss")
     args = parser.parse_args(argv)
 
     X, y, W, b = make_problem(args)

@@ -166,12 +166,14 @@ def notebook_numbers():
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                     formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     parser.add_argument("--data", metavar="DIR", default=None,
-                        help="MNIST folder (default: $SCRATCHLIN_DATA, else the per-user cache)")
+                        help="MNIST folder; None: $SCRATCHLIN_DATA, else the per-user cache")
     parser.add_argument("--no-download", dest="download", action="store_false",
-                        help="fail instead of downloading missing files")
-    parser.add_argument("--seed", type=int, default=0, help="seed of w and b (default: 0)")
+                        help="fail if a file is missing (default: download=%(default)s, a "
+                             "checksum-verified download of missing files)")
+    parser.add_argument("--seed", type=int, default=0, help="seed of w and b")
     args = parser.parse_args(argv)
 
     train_x, train_y = load(args)

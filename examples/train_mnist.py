@@ -80,20 +80,22 @@ def plot(model, y_test, predicted, out_dir: Path):
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                     formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     parser.add_argument("--data", metavar="DIR", default=None,
-                        help="MNIST folder (default: $SCRATCHLIN_DATA, else the per-user cache)")
+                        help="MNIST folder; None: $SCRATCHLIN_DATA, else the per-user cache")
     parser.add_argument("--no-download", dest="download", action="store_false",
-                        help="fail instead of downloading missing files")
+                        help="fail if a file is missing (default: download=%(default)s, a "
+                             "checksum-verified download of missing files)")
     parser.add_argument("--epochs", type=int, default=None,
-                        help="epochs (default: LinearClassifier's)")
+                        help="epochs; None: LinearClassifier's")
     parser.add_argument("--train-size", type=int, default=None,
-                        help="train on this many rows only (default: all 55000)")
+                        help="train on this many rows only; None: all 55000")
     parser.add_argument("--val-size", type=int, default=5000,
-                        help="training rows held out for validation (default: 5000)")
-    parser.add_argument("--seed", type=int, default=0, help="seed (default: 0)")
+                        help="training rows held out for validation")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the split, the shuffles and the plots' sample")
     parser.add_argument("--out-dir", type=Path, default=Path("train_mnist_output"),
-                        help="folder for the model and the pictures (default: %(default)s)")
+                        help="folder for the model and the pictures")
     args = parser.parse_args(argv)
     args.out_dir.mkdir(parents=True, exist_ok=True)
 

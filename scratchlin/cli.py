@@ -11,11 +11,18 @@ from __future__ import annotations
 import argparse
 import csv
 import difflib
+import gzip
 import inspect
 import json
 import math
+import os
 import sys
+import tempfile
+import textwrap
 import time
+import urllib.parse
+import zipfile
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -25,12 +32,39 @@ from .gradcheck import gradcheck
 from .model import LR_SCHEDULES, OPTIMIZERS, LinearClassifier
 from .training import format_epoch
 
+__all__ = [
+    "CLIError",
+    "DownloadProgress",
+    "UsageError",
+    "as_feature_rows",
+    "build_parser",
+    "early_stopping_report",
+    "hold_out",
+    "load_input_rows",
+    "main",
+    "prepare_picture",
+    "read_input_images",
+]
+
 PROG = "scratchlin"
 
 #: Errors a user can cause and fix; reported in one line with exit status 1. (Library
 #: argument errors are ValueError/TypeError; missing files are FileNotFoundError, an
-#: OSError; a diverged run is a FloatingPointError; a missing extra is an ImportError.)
-USER_ERRORS = (ValueError, TypeError, OSError, ImportError, FloatingPointError)
+#: OSError; a diverged run is a FloatingPointError; a missing extra is an ImportError; an
+#: input too large for memory is a MemoryError.)
+USER_ERRORS = (ValueError, TypeError, OSError, ImportError, FloatingPointError, MemoryError)
+
+#: The exit status of a command whose output pipe closed early: 128 + SIGPIPE (13), what the
+#: shell reports for ``yes | head`` under ``set -o pipefail``.
+BROKEN_PIPE_STATUS = 141
+
+#: The largest image file the command decodes: 2**28 bytes of pixels, 340,000 images of
+#: 28x28 uint8 (MNIST's training images are 47 MB). An IDX header, a gzip stream or a .npy
+#: header that claims more is refused before anything is allocated.
+MAX_INPUT_BYTES = 1 << 28
+
+#: Longest side of a picture that is read (larger ones are refused before decoding).
+MAX_PICTURE_SIDE = 4096
 
 _DTYPES = ("float32", "float64")
 _PICTURE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff")
@@ -38,6 +72,10 @@ _PICTURE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff")
 
 class CLIError(Exception):
     """A problem with what the user asked for; printed as one line, exit status 1."""
+
+
+class UsageError(Exception):
+    """Flags that contradict each other; printed by argparse with the usage, exit status 2."""
 
 
 # --------------------------------------------------------------------------------------------
@@ -98,13 +136,26 @@ def _add_common_options(parser: argparse.ArgumentParser) -> None:
                         help="show the full Python traceback on errors (for bug reports)")
 
 
+def _add_threads_option(parser: argparse._ActionsContainer) -> None:
+    parser.add_argument("--threads", metavar="N", type=positive_int, default=None,
+                        help="BLAS threads for scratchlin's matrix products (default: "
+                             "scratchlin's thread policy)")
+
+
+def _add_command(commands, name: str, **kwargs) -> argparse.ArgumentParser:
+    # allow_abbrev=False: '--epoch 2' is an unknown flag (with a did-you-mean hint), not a
+    # silent abbreviation of '--epochs' that a later flag could make ambiguous.
+    return commands.add_parser(name, allow_abbrev=False, **kwargs)
+
+
 def _add_train_parser(commands) -> None:
     defaults = _estimator_defaults()
-    parser = commands.add_parser(
-        "train", help="train a model on MNIST, print its test accuracy, save it",
+    parser = _add_command(
+        commands, "train", help="train a model on MNIST, print its test accuracy, save it",
         description="Train a LinearClassifier on the 60000 MNIST training images, print one "
                     "line per epoch, then the accuracy on the 10000 test images, and save the "
-                    "model. Hyperparameter defaults are LinearClassifier's.",
+                    "model. Hyperparameter defaults are LinearClassifier's. Every output path "
+                    "is checked before training starts.",
         epilog="example: scratchlin train --epochs 5 --val-fraction 0.1 --seed 0 "
                "--out model.npz --plots plots/")
     hyper = parser.add_argument_group("hyperparameters (defaults: LinearClassifier's)")
@@ -112,7 +163,8 @@ def _add_train_parser(commands) -> None:
     hyper.add_argument("--lr", type=positive_float, default=defaults["lr"],
                        help=f"base learning rate (default: {lr_default})")
     hyper.add_argument("--epochs", type=positive_int, default=defaults["epochs"],
-                       help="passes over the training data (default: %(default)s)")
+                       help="passes over the training data; the learning-rate schedule spans "
+                            "them (default: %(default)s)")
     hyper.add_argument("--batch-size", type=positive_int, default=defaults["batch_size"],
                        help="rows per minibatch (default: %(default)s)")
     hyper.add_argument("--optimizer", choices=OPTIMIZERS, default=defaults["optimizer"],
@@ -126,11 +178,13 @@ def _add_train_parser(commands) -> None:
     hyper.add_argument("--label-smoothing", type=unit_interval, default=defaults["label_smoothing"],
                        help="label smoothing in [0, 1] (default: %(default)s)")
     hyper.add_argument("--lr-schedule", choices=LR_SCHEDULES, default=defaults["lr_schedule"],
-                       help="learning rate per epoch (default: %(default)s)")
+                       help="learning rate per epoch, planned over --epochs; early stopping "
+                            "may cut it short (default: %(default)s)")
     hyper.add_argument("--early-stopping", action=argparse.BooleanOptionalAction,
                        default=defaults["early_stopping"],
                        help="stop when the validation loss stops improving and keep the best "
-                            "epoch's weights (needs a validation split, see --val-fraction)")
+                            "epoch's weights; reports the epoch it stopped at and the epoch "
+                            "it kept (needs a validation split, see --val-fraction)")
     hyper.add_argument("--patience", type=positive_int, default=defaults["patience"],
                        help="epochs without improvement before early stopping (default: %(default)s)")
     hyper.add_argument("--seed", type=non_negative_int, default=defaults["seed"],
@@ -139,59 +193,87 @@ def _add_train_parser(commands) -> None:
     hyper.add_argument("--dtype", choices=_DTYPES, default=defaults["dtype"],
                        help="precision of the data, the weights and the computation "
                             "(default: %(default)s)")
+    _add_threads_option(hyper)
     parser.add_argument(
         "--val-fraction", type=half_open_unit_interval, default=None,
         help="share of the TRAINING rows held out for validation, reported every epoch "
              "(default: 0, no validation; with --early-stopping "
              f"{defaults['validation_fraction']}). The test split is never used for validation.")
     parser.add_argument("--out", metavar="PATH", default="model.npz",
-                        help="where to save the model (default: %(default)s)")
+                        help="where to save the model; an existing file is replaced only if "
+                             "it is a scratchlin model (default: %(default)s)")
     parser.add_argument("--plots", metavar="DIR", default=None,
                         help="also write weights.png, history.png and confusion.png there "
                              "(needs matplotlib: pip install scratchlin[plot])")
-    parser.add_argument("--quiet", action="store_true", help="no per-epoch progress lines")
+    parser.add_argument("--quiet", action="store_true",
+                        help="no per-epoch lines and no download progress")
     _add_data_options(parser)
     _add_common_options(parser)
     parser.set_defaults(run=run_train)
 
 
 def _add_evaluate_parser(commands) -> None:
-    parser = commands.add_parser(
-        "evaluate", help="accuracy, confusion matrix and per-class report of a saved model",
-        description="Evaluate a saved model on an MNIST split: accuracy, mean cross-entropy, "
-                    "confusion matrix and per-class precision/recall/F1.",
-        epilog="example: scratchlin evaluate model.npz --json > metrics.json")
+    parser = _add_command(
+        commands, "evaluate", help="accuracy, confusion matrix and per-class report of a saved model",
+        description="Evaluate a saved model on an MNIST split, or on your own labelled images "
+                    "(--images and --labels): accuracy, mean cross-entropy, confusion matrix "
+                    "and per-class precision/recall/F1.",
+        epilog="IMAGES take the formats of 'scratchlin predict' (IDX, .npy); LABELS are an IDX "
+               "label file (.gz or raw) or a 1-D .npy array of integer labels, one per image. "
+               "examples: scratchlin evaluate model.npz --json > metrics.json; "
+               "scratchlin evaluate model.npz --images my-images.npy --labels my-labels.npy")
     parser.add_argument("model", metavar="MODEL", help="a .npz model written by 'scratchlin train'")
     parser.add_argument("--split", choices=("test", "train"), default="test",
                         help="which MNIST split (default: %(default)s)")
+    parser.add_argument("--images", metavar="IMAGES", default=None,
+                        help="evaluate on these images instead of an MNIST split (needs --labels)")
+    parser.add_argument("--labels", metavar="LABELS", default=None,
+                        help="the true label of each image in --images")
     parser.add_argument("--json", action="store_true", help="print machine-readable JSON")
+    parser.add_argument("--quiet", action="store_true", help="no download progress")
+    _add_threads_option(parser)
     _add_data_options(parser)
     _add_common_options(parser)
     parser.set_defaults(run=run_evaluate)
 
 
 def _add_predict_parser(commands) -> None:
-    parser = commands.add_parser(
-        "predict", help="predict the digits in an image file",
-        description="Predict the label of every image in INPUT and print one per line, or "
-                    "write index,label,probability rows with --csv.",
+    parser = _add_command(
+        commands, "predict", help="predict the digits in an image file",
+        description="Predict the label of every image in INPUT and print one per line; "
+                    "--top-k K adds the K most likely labels with their probabilities; --csv "
+                    "and --json write machine-readable rows.",
         epilog="INPUT formats: an IDX file, gzip-compressed (.gz) or not (as MNIST's own "
                "files); a .npy array of uint8 pixels 0..255 or floats in [0, 1], shaped "
-               "(N, 28, 28), (N, 784) or one image (28, 28) / (784,); a single 28x28 picture "
-               "(.png, ...; needs Pillow), a white digit on black as in MNIST, not resized. "
-               "example: scratchlin predict model.npz digits.npy --csv predictions.csv")
+               "(N, 28, 28), (N, 784) or one image (28, 28) / (784,); a picture (.png, ...; "
+               "needs Pillow). Digits must be light on a dark background, as in MNIST: a "
+               "warning names images whose border is bright (pass --invert for dark-on-light "
+               "pictures). A picture of another size is prepared as MNIST's digits were: the "
+               "digit is fitted into a 20x20 box and centred by its centre of mass in 28x28. "
+               "example: scratchlin predict model.npz digits.npy --top-k 3")
     parser.add_argument("model", metavar="MODEL", help="a .npz model written by 'scratchlin train'")
     parser.add_argument("input", metavar="INPUT", help="images: IDX (.gz or raw), .npy, or a picture")
-    parser.add_argument("--csv", metavar="OUT", default=None,
-                        help="write index,label,probability rows to OUT ('-' for stdout)")
+    output = parser.add_mutually_exclusive_group()
+    output.add_argument("--csv", metavar="OUT", default=None,
+                        help="write index,label,probability rows to OUT ('-' for stdout); with "
+                             "--top-k also label_2,probability_2, ...")
+    output.add_argument("--json", action="store_true",
+                        help="print a JSON list, one object per image: index, label, "
+                             "probability, and top (the --top-k labels with probabilities)")
+    parser.add_argument("--top-k", metavar="K", type=positive_int, default=1,
+                        help="report the K most likely labels per image (10: every class's "
+                             "probability) (default: %(default)s)")
+    parser.add_argument("--invert", action="store_true",
+                        help="flip dark-on-light images to light-on-dark before predicting")
+    _add_threads_option(parser)
     _add_common_options(parser)
     parser.set_defaults(run=run_predict)
 
 
 def _add_gradcheck_parser(commands) -> None:
     check_defaults = {name: p.default for name, p in inspect.signature(gradcheck).parameters.items()}
-    parser = commands.add_parser(
-        "gradcheck", help="check the analytic gradients against finite differences",
+    parser = _add_command(
+        commands, "gradcheck", help="check the analytic gradients against finite differences",
         description="Compare LinearClassifier.loss_and_grad's gradients with central finite "
                     "differences on a random small float64 softmax-regression problem, and "
                     "print the worst relative error per parameter (CS231n's reading: below "
@@ -219,15 +301,17 @@ def _add_gradcheck_parser(commands) -> None:
 
 
 def _add_data_parser(commands) -> None:
-    parser = commands.add_parser(
-        "data", help="where the MNIST files are looked for, and whether they are intact",
+    parser = _add_command(
+        commands, "data", help="where the MNIST files are looked for, and whether they are intact",
         description="Show the folder the MNIST files are read from (and downloaded into), "
                     "which of the four files are there, and verify each against the published "
                     "sha256. Exit status 1 if a file is missing or corrupt.")
     parser.add_argument("--data", metavar="DIR", default=None,
                         help="folder to inspect (default: $SCRATCHLIN_DATA, else the per-user cache)")
     parser.add_argument("--download", action="store_true",
-                        help="first download the missing files (verified, written atomically)")
+                        help="first download the missing files (about 11 MB, verified, written "
+                             "atomically), with a progress line on a terminal")
+    parser.add_argument("--quiet", action="store_true", help="no download progress")
     _add_common_options(parser)
     parser.set_defaults(run=run_data)
 
@@ -235,10 +319,10 @@ def _add_data_parser(commands) -> None:
 def build_parser() -> argparse.ArgumentParser:
     """The ``scratchlin`` argument parser, with one subparser per command."""
     parser = argparse.ArgumentParser(
-        prog=PROG,
+        prog=PROG, allow_abbrev=False,
         description="scratchlin: softmax regression on MNIST in pure NumPy.",
         epilog="Run 'scratchlin COMMAND --help' for the options of a command. Exit status: "
-               "0 success, 1 error, 2 usage error.")
+               "0 success, 1 error, 2 usage error, 141 output pipe closed early.")
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for add in (_add_train_parser, _add_evaluate_parser, _add_predict_parser,
@@ -248,27 +332,229 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 # --------------------------------------------------------------------------------------------
-# Shared helpers
+# Download progress: one line on a terminal, nothing otherwise
+#
+# An own 30-line progress line rather than tqdm: the runtime dependencies stay numpy, mnist and
+# threadpoolctl, and the line only has to show one file's bytes, percent and rate.
 
 
-def _load_images(split: str, root, download: bool, dtype) -> tuple[np.ndarray, np.ndarray]:
+def _megabytes(n_bytes: float) -> str:
+    return f"{n_bytes / 1e6:.1f} MB"
+
+
+class DownloadProgress:
+    """A progress line that redraws itself: file name, bytes, percent and rate.
+
+    Called as ``progress(file_name, done_bytes, total_bytes_or_None)``, the hook of
+    :func:`scratchlin.datasets.download_mnist`. Redraws at most every ``min_interval`` seconds
+    (and always at the end of a file, which ends the line), e.g.
+    ``  train-images-idx3-ubyte.gz   4.2 MB / 9.9 MB   42%   1.8 MB/s``.
+
+    Parameters
+    ----------
+    stream : text stream
+        Where the line goes (a terminal: the line is redrawn with ``\\r``).
+    min_interval : float, default=0.1
+        Seconds between redraws.
+    clock : callable, default=time.monotonic
+    """
+
+    def __init__(self, stream, *, min_interval: float = 0.1, clock=time.monotonic):
+        self.stream, self.min_interval, self.clock = stream, min_interval, clock
+        self._name: str | None = None
+        self._started, self._drawn, self._width = 0.0, -math.inf, 0
+
+    def __call__(self, name: str, done: int, total) -> None:
+        now = self.clock()
+        if name != self._name:
+            self.close()
+            self._name, self._started, self._drawn = name, now, -math.inf
+        finished = total is not None and done >= total
+        if not finished and now - self._drawn < self.min_interval:
+            return
+        self._drawn = now
+        size = _megabytes(done) if total is None else f"{_megabytes(done)} / {_megabytes(total)}"
+        percent = "" if not total else f"  {100 * done / total:3.0f}%"
+        rate = done / max(now - self._started, 1e-3)
+        text = f"  {name}  {size}{percent}  {_megabytes(rate)}/s"
+        self.stream.write("\r" + text.ljust(self._width))
+        self._width = len(text)
+        if finished:
+            self.close()
+        self.stream.flush()
+
+    def close(self) -> None:
+        """End the current line, if one is drawn."""
+        if self._name is not None and self._width:
+            self.stream.write("\n")
+            self.stream.flush()
+        self._name, self._width = None, 0
+
+
+def _progress_for(args, stream=None):
+    """A :class:`DownloadProgress` on stderr when it is a terminal and --quiet is off, else None."""
+    stream = sys.stderr if stream is None else stream
+    if getattr(args, "quiet", False) or not stream.isatty():
+        return None
+    return DownloadProgress(stream)
+
+
+# --------------------------------------------------------------------------------------------
+# Missing MNIST data, said in the command's own terms on a few short lines
+
+_LINE_WIDTH = 100
+_ORIGIN_IN_CLI = {"root argument": "--data",
+                  "$SCRATCHLIN_DATA": "$SCRATCHLIN_DATA",
+                  "per-user cache": "the per-user cache; no --data, no $SCRATCHLIN_DATA"}
+
+
+def _shown(path) -> str:
+    """``path`` for a person to read and paste: the home folder as ``~``."""
+    path = Path(path)
+    try:
+        return "~/" + path.relative_to(Path.home()).as_posix()
+    except (ValueError, RuntimeError):  # not under home, or no home
+        return str(path)
+
+
+def _shorten(text: str, width: int) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= width else text[:width - 3] + "..."
+
+
+def _missing_files(folder: Path, reported) -> list:
+    """Every MNIST file missing from ``folder`` (the library reports the first it needed)."""
+    missing = [info.name for info in datasets.FILES.values() if datasets.find_file(folder, info) is None]
+    return missing or list(reported)
+
+
+def _data_error_lines(error: datasets.MNISTNotFoundError, args) -> list:
+    """What is missing, where, and the ways to fix it: short lines (about 100 characters,
+    plus the length of the folder's path where it is named)."""
+    folder = error.folder if error.folder is not None else datasets.data_dir(args.data)
+    origin = _ORIGIN_IN_CLI.get(error.origin, "the data folder")
+    data_flag = f" --data {_shown(folder)}" if args.data is not None else ""
+    fixes = ["  --data DIR                   (a folder that already holds the four .gz files)",
+             "  export SCRATCHLIN_DATA=DIR   (the same, for every command)"]
+    attempts = getattr(error, "attempts", None)
+    if isinstance(error, datasets.DownloadError) and attempts:
+        lines = [f"could not download MNIST: every mirror failed for {', '.join(error.missing)}",
+                 f"  into: {_shown(folder)}  ({origin})"]
+        lines += ["  " + _shorten(f"{urllib.parse.urlsplit(url).netloc}: {reason}", _LINE_WIDTH - 2)
+                  for url, reason in attempts]
+        return [*lines, "to fix, one of:",
+                f"  check the network, then: scratchlin data --download{data_flag}", *fixes]
+    if isinstance(error, datasets.DownloadError):  # no mirror could be tried: folder unusable
+        reason = ("the folder cannot be created" if not folder.is_dir()
+                  else "the folder is read-only" if not os.access(folder, os.W_OK)
+                  else "nothing can be written into the folder")
+        return [f"cannot download MNIST: {reason}",
+                f"  into: {_shown(folder)}  ({origin})", "to fix, one of:",
+                "  --data DIR                   (a writable folder, or one that holds the files)",
+                "  export SCRATCHLIN_DATA=DIR   (the same, for every command)"]
+    missing = _missing_files(folder, error.missing)
+    what = ("all four files (train and t10k, images and labels)" if len(missing) == len(datasets.FILES)
+            else ", ".join(missing))
+    off = " (downloads are off: --no-download)" if not getattr(args, "download", True) else ""
+    return [f"MNIST data not found{off}",
+            f"  looked in: {_shown(folder)}  ({origin})",
+            *textwrap.wrap(f"missing: {what}", _LINE_WIDTH, initial_indent="  ",
+                           subsequent_indent="    "),
+            "to fix, one of:",
+            f"  scratchlin data --download{data_flag}",
+            "                               (fetch them: about 11 MB, checked against sha256)",
+            *fixes]
+
+
+def _load_images(split: str, args, dtype) -> tuple[np.ndarray, np.ndarray]:
     """One MNIST split as float rows in [0, 1] of ``dtype`` and uint8 labels."""
-    images, labels = datasets.load_mnist(split, root=root, download=download)
+    progress = _progress_for(args)
+    try:
+        images, labels = datasets.load_mnist(split, root=args.data, download=args.download,
+                                             progress=progress)
+    finally:  # end a line left open (size never announced, or a failed download)
+        if progress is not None:
+            progress.close()
     return datasets.to_float(datasets.flatten(images), dtype=dtype), labels
 
 
-def _load_model(path) -> LinearClassifier:
+# --------------------------------------------------------------------------------------------
+# Models and output files
+
+
+def _load_model(path, threads=None) -> LinearClassifier:
     path = Path(path)
     if not path.is_file():
         raise CLIError(f"MODEL: no model file at {path} (expected a .npz written by 'scratchlin train')")
-    model = LinearClassifier.load(path)
+    try:
+        model = LinearClassifier.load(path)
+    except FileNotFoundError:
+        raise
+    except (ValueError, KeyError, EOFError, OSError, zipfile.BadZipFile, zlib.error,
+            MemoryError) as error:
+        # The library names the file for its own ValueErrors; the others come from below it.
+        text = str(error) if isinstance(error, ValueError) else f"{type(error).__name__}: {error}"
+        if str(path) not in text:
+            text = f"{path} is not a readable scratchlin model file: {text}"
+        raise CLIError(f"MODEL: {text}") from None
     # A raw-pixel model computes (X / 255) @ W + b: the same function on to_float(X).
-    return model.set_params(raw_pixels=False)
+    model.set_params(raw_pixels=False)
+    return _with_threads(model, threads)
+
+
+def _supports_threads() -> bool:
+    # TODO(estimator helper): drop once LinearClassifier has n_threads on every branch.
+    return "n_threads" in _estimator_defaults()
+
+
+def _threads_unsupported() -> CLIError:
+    return CLIError("--threads needs LinearClassifier(n_threads=...), which this scratchlin "
+                    "does not have yet")
+
+
+def _with_threads(model: LinearClassifier, threads) -> LinearClassifier:
+    """``model`` using ``threads`` BLAS threads (None: scratchlin's thread policy)."""
+    if _supports_threads():
+        return model.set_params(n_threads=threads)
+    if threads is not None:
+        raise _threads_unsupported()
+    return model
 
 
 def _percent(correct: int, total: int) -> str:
     return f"{100 * correct / total:.2f}% ({correct}/{total})"
 
+
+def _check_writable_folder(flag: str, folder: Path) -> None:
+    """Create ``folder`` if needed and prove a file can be written in it."""
+    if folder.exists() and not folder.is_dir():
+        raise CLIError(f"{flag}: {folder} is a file, not a folder")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except OSError as error:
+        raise CLIError(f"{flag}: cannot write into the folder {folder}: "
+                       f"{error.strerror or error}") from None
+
+
+def _check_model_target(path: Path) -> None:
+    """--out must name a file that is new, or an old scratchlin model to replace."""
+    if path.is_dir():
+        raise CLIError(f"--out: {path} is a folder; give a file name such as {path / 'model.npz'}")
+    if path.exists():
+        try:
+            LinearClassifier.load(path)
+        except (ValueError, OSError, KeyError, EOFError, zipfile.BadZipFile, zlib.error):
+            raise CLIError(f"--out: {path} exists and is not a scratchlin model; not replacing "
+                           "it (remove it or choose another path)") from None
+    _check_writable_folder("--out", path.parent)
+
+
+def _check_file_target(flag: str, path: Path) -> None:
+    if path.is_dir():
+        raise CLIError(f"{flag}: {path} is a folder; expected a file name")
+    _check_writable_folder(flag, path.parent)
 
 # --------------------------------------------------------------------------------------------
 # train
@@ -278,7 +564,7 @@ def _resolve_val_fraction(args, defaults: dict) -> float:
     if args.val_fraction is None:
         return defaults["validation_fraction"] if args.early_stopping else 0.0
     if args.early_stopping and args.val_fraction == 0:
-        raise CLIError("--early-stopping needs a validation split: --val-fraction must be > 0, got 0")
+        raise UsageError("--early-stopping needs a validation split: --val-fraction must be > 0, got 0")
     return args.val_fraction
 
 
@@ -311,7 +597,12 @@ def hold_out(X, y, fraction: float, seed: int):
 def _hyperparameters(args) -> dict:
     names = ("lr", "epochs", "batch_size", "optimizer", "momentum", "nesterov", "weight_decay",
              "label_smoothing", "lr_schedule", "early_stopping", "patience", "dtype")
-    return {name: getattr(args, name) for name in names}
+    hyper = {name: getattr(args, name) for name in names}
+    if _supports_threads():
+        hyper["n_threads"] = args.threads
+    elif args.threads is not None:
+        raise _threads_unsupported()
+    return hyper
 
 
 def _write_plots(model, X_test, y_test, folder) -> list:
@@ -326,32 +617,66 @@ def _write_plots(model, X_test, y_test, folder) -> list:
     ]
 
 
-def _prepare_outputs(args) -> None:
-    """Create the output folders and check matplotlib is there before any training."""
-    folders = [("--out", Path(args.out).parent)]
+def _check_outputs(args) -> None:
+    """Every output of ``train`` is checked before the data is loaded or a step is taken."""
+    _check_model_target(Path(args.out))
     if args.plots is not None:
         from .plotting import require_matplotlib
         require_matplotlib()
-        folders.append(("--plots", Path(args.plots)))
-    for flag, folder in folders:
-        try:
-            folder.mkdir(parents=True, exist_ok=True)
-        except OSError as error:
-            raise CLIError(f"{flag}: cannot create the folder {folder}: {error.strerror or error}") from None
+        _check_writable_folder("--plots", Path(args.plots))
+
+
+def early_stopping_report(history: list, epochs: int, lr_schedule) -> list:
+    """What early stopping did, in words: where it stopped, which epoch's weights it kept.
+
+    Parameters
+    ----------
+    history : list of dict
+        The fit's records, each with "epoch", "val_loss", "val_accuracy" and "lr"; the last
+        one may carry "stopped_early" and "best_epoch" (the training loop's own account).
+    epochs : int
+        The epochs asked for.
+    lr_schedule : str or callable
+        The schedule; a decaying one cut short is pointed out.
+
+    Returns
+    -------
+    list of str
+        Lines to print.
+    """
+    last = history[-1]
+    # The loop keeps the first epoch with the lowest validation loss (it replaces the best
+    # only on a strict improvement); the same rule when the record does not say.
+    best_epoch = last.get("best_epoch") or min(history, key=lambda r: r["val_loss"])["epoch"]
+    best = next(r for r in history if r["epoch"] == best_epoch)
+    stopped = last.get("stopped_early", len(history) < epochs)
+    kept = (f"kept the weights of epoch {best_epoch} (val_loss {best['val_loss']:.4f}, "
+            f"val_acc {100 * best['val_accuracy']:.2f}%)")
+    if not stopped:
+        return [f"early stopping: ran all {epochs} epochs", kept]
+    stop = (f"early stopping: stopped after epoch {last['epoch']} of {epochs}, no improvement "
+            f"since epoch {best_epoch}")
+    lines = [stop, kept]
+    if lr_schedule != "constant":
+        cut = (f"note: the {lr_schedule} schedule spans --epochs {epochs} and was cut at "
+               f"lr {last['lr']:.3g}, before it finished;")
+        advice = f"      to let it finish, set --epochs near {last['epoch']}"
+        lines += [cut, advice]
+    return lines
 
 
 def run_train(args) -> int:
     """``scratchlin train``: fit on the training split, report test accuracy, save."""
     defaults = _estimator_defaults()
     val_fraction = _resolve_val_fraction(args, defaults)
-    _prepare_outputs(args)  # fail now, not after training
+    hyperparameters = _hyperparameters(args)
+    _check_outputs(args)  # fail now, not after training
+    X, y = _load_images("train", args, args.dtype)
+    X_test, y_test = _load_images("test", args, args.dtype)
     seed = args.seed
     if seed is None:
-        seed = int(np.random.SeedSequence().entropy % 2**32)
+        seed = int(np.random.default_rng().integers(2**32))  # fresh OS entropy
         print(f"seed {seed} (drawn; pass --seed {seed} to repeat this run)")
-
-    X, y = _load_images("train", args.data, args.download, args.dtype)
-    X_test, y_test = _load_images("test", args.data, args.download, args.dtype)
     validation = {}
     if val_fraction > 0:
         X, y, X_val, y_val = hold_out(X, y, val_fraction, seed)
@@ -364,15 +689,22 @@ def run_train(args) -> int:
         if not args.quiet:
             print(format_epoch(record, args.epochs), flush=True)
 
-    model = LinearClassifier(**_hyperparameters(args), seed=seed, callback=progress)
+    model = LinearClassifier(**hyperparameters, seed=seed, callback=progress)
     started = time.perf_counter()
     model.fit(X, y, **validation)
     epochs_run = len(model.history_)
     print(f"trained {epochs_run} epoch{'s' if epochs_run != 1 else ''} in {time.perf_counter() - started:.1f}s")
+    if args.early_stopping:
+        print("\n".join(early_stopping_report(model.history_, args.epochs, args.lr_schedule)))
     correct = int(np.count_nonzero(model.predict(X_test) == y_test))
     print(f"test accuracy: {_percent(correct, len(y_test))}")
     model.set_params(callback=None)
-    print(f"saved the model to {model.save(args.out)}")
+    try:
+        saved = model.save(args.out)
+    except OSError as error:
+        raise CLIError(f"--out: cannot save the model to {args.out}: "
+                       f"{error.strerror or error}") from None
+    print(f"saved the model to {saved}")
     if args.plots is not None:
         written = _write_plots(model, X_test, y_test, args.plots)
         print("wrote " + ", ".join(str(path) for path in written))
@@ -392,10 +724,42 @@ def _confusion_text(cm: np.ndarray, labels) -> str:
     return "\n".join([header, *rows])
 
 
+def _read_labels(path) -> np.ndarray:
+    """The integer labels in a 1-D .npy array or an IDX label file."""
+    path = Path(path)
+    if not path.is_file():
+        raise CLIError(f"--labels: no file at {path}")
+    array = _read_npy(path, "--labels") if path.name.lower().endswith(".npy") else _read_idx(path, "--labels")
+    if array.ndim != 1 or not np.issubdtype(array.dtype, np.integer):
+        raise CLIError(f"--labels: expected a 1-D array of integer labels, got {array.dtype} of "
+                       f"shape {array.shape} in {path}")
+    return np.array(array)
+
+
+def _evaluation_data(args, model):
+    """(X, y, what) from --images/--labels, else from the MNIST split."""
+    if (args.images is None) != (args.labels is None):
+        raise UsageError("--images and --labels go together: give both, or neither to use "
+                         "an MNIST split")
+    if args.images is None:
+        X, y = _load_images(args.split, args, model.W.dtype)
+        return X, y, f"the MNIST {args.split} split"
+    X = load_input_rows(args.images, model.n_features_in_, model.W.dtype, flag="--images")
+    y = _read_labels(args.labels)
+    if len(y) != len(X):
+        raise CLIError(f"--labels: {len(y)} labels in {args.labels} for {len(X)} images in "
+                       f"{args.images}; expected one label per image")
+    unknown = np.setdiff1d(np.unique(y), model.classes_)
+    if unknown.size:
+        raise CLIError(f"--labels: label {unknown[0]} in {args.labels} is not one of the "
+                       f"model's classes {model.classes_.tolist()}")
+    return X, y, args.images
+
+
 def run_evaluate(args) -> int:
-    """``scratchlin evaluate``: metrics of a saved model on an MNIST split."""
-    model = _load_model(args.model)
-    X, y = _load_images(args.split, args.data, args.download, model.W.dtype)
+    """``scratchlin evaluate``: metrics of a saved model on an MNIST split or labelled files."""
+    model = _load_model(args.model, args.threads)
+    X, y, source = _evaluation_data(args, model)
     predicted = model.predict(X)
     loss, _ = model.evaluate(X, y)
     correct = int(np.count_nonzero(predicted == y))
@@ -403,13 +767,14 @@ def run_evaluate(args) -> int:
     report = metrics.classification_report(y, predicted, labels=model.classes_)
     if args.json:
         print(json.dumps({
-            "model": str(args.model), "split": args.split, "n_samples": int(len(y)),
+            "model": str(args.model), "split": args.split if args.images is None else None,
+            "images": args.images, "labels_file": args.labels, "n_samples": len(y),
             "accuracy": correct / len(y), "correct": correct, "loss": float(loss),
             "labels": model.classes_.tolist(), "confusion_matrix": cm.tolist(),
             "report": report,
         }, indent=2))
         return 0
-    print(f"{args.model} on the MNIST {args.split} split ({len(y)} images)")
+    print(f"{args.model} on {source} ({len(y)} images)")
     print(f"accuracy: {_percent(correct, len(y))}")
     print(f"mean cross-entropy: {loss:.4f}\n")
     print("confusion matrix (rows: true label, columns: predicted label)")
@@ -419,60 +784,143 @@ def run_evaluate(args) -> int:
 
 
 # --------------------------------------------------------------------------------------------
-# predict
+# Reading images: bounded before anything large is allocated
 
 
-def _read_npy(path: Path) -> np.ndarray:
+def _too_large(flag: str, path: Path, what: str, n_bytes: int) -> CLIError:
+    return CLIError(f"{flag}: {path} {what} {n_bytes} bytes of pixels, more than the "
+                    f"{MAX_INPUT_BYTES} this command reads; split it into smaller files")
+
+
+def _read_npy(path: Path, flag: str = "INPUT") -> np.ndarray:
+    # Memory-mapped: only the header is read here, so a header claiming a huge shape costs
+    # nothing (and a file shorter than its header says is refused by the mapping).
     try:
-        array = np.load(path, allow_pickle=False)
-    except ValueError as error:
-        raise CLIError(f"INPUT: {path} is not a readable .npy array of numbers: {error}") from None
+        array = np.load(path, mmap_mode="r", allow_pickle=False)
+    except (ValueError, OSError, EOFError) as error:
+        raise CLIError(f"{flag}: {path} is not a readable .npy array of numbers: {error}") from None
     if not isinstance(array, np.ndarray):
         array.close()
-        raise CLIError(f"INPUT: {path} is an .npz archive; expected one array saved with numpy.save (.npy)")
+        raise CLIError(f"{flag}: {path} is an .npz archive; expected one array saved with numpy.save (.npy)")
+    if array.nbytes > MAX_INPUT_BYTES:
+        raise _too_large(flag, path, f"holds a {array.dtype} array of shape {array.shape},", array.nbytes)
     return array
 
 
-def _read_picture(path: Path) -> np.ndarray:
+_IDX_ITEMSIZE = {0x08: 1, 0x09: 1, 0x0B: 2, 0x0C: 4, 0x0D: 4, 0x0E: 8}
+
+
+def _read_idx(path: Path, flag: str = "INPUT") -> np.ndarray:
+    """An IDX file (``.gz`` or raw), never decompressing more than its header announces."""
+    opener = gzip.open if path.name.lower().endswith(".gz") else open
+    try:
+        with opener(path, "rb") as stream:
+            data = stream.read(4)
+            ndim = data[3] if len(data) == 4 else 0
+            data += stream.read(4 * ndim)
+            if len(data) == 4 + 4 * ndim and data[2] in _IDX_ITEMSIZE:
+                dims = [int.from_bytes(data[4 + 4 * i:8 + 4 * i], "big") for i in range(ndim)]
+                n_bytes = math.prod(dims) * _IDX_ITEMSIZE[data[2]]
+                if n_bytes > MAX_INPUT_BYTES:
+                    raise _too_large(flag, path, f"has an IDX header announcing shape {tuple(dims)}:", n_bytes)
+                data += stream.read(n_bytes + 1)  # one byte more, so trailing data is noticed
+    except (OSError, EOFError, zlib.error) as error:  # gzip.BadGzipFile is an OSError
+        raise CLIError(f"{flag}: cannot read {path}: {error}") from None
+    try:
+        return datasets.parse_idx(data, name=str(path))
+    except datasets.MNISTError as error:
+        raise CLIError(f"{flag}: {error} (expected an IDX file, a .npy array or a picture)") from None
+
+
+def _pillow(path: Path):
     try:
         from PIL import Image
     except ImportError:
         raise CLIError(f"INPUT: reading {path.suffix} pictures needs Pillow, which is not "
                        "installed: pip install pillow (or pass the images as .npy or IDX)") from None
+    return Image
+
+
+def _read_picture(path: Path) -> np.ndarray:
+    Image = _pillow(path)
     try:
         with Image.open(path) as picture:
+            if max(picture.size) > MAX_PICTURE_SIDE:
+                raise CLIError(f"INPUT: {path} is a {picture.size[0]}x{picture.size[1]} picture; "
+                               f"expected at most {MAX_PICTURE_SIDE} pixels a side")
             return np.asarray(picture.convert("L"))
-    except OSError as error:
+    except (OSError, ValueError, Image.DecompressionBombError) as error:
         raise CLIError(f"INPUT: cannot read {path} as a picture: {error}") from None
 
 
-def read_input_images(path) -> np.ndarray:
-    """The raw array in an INPUT file: ``.npy``, a picture, or IDX (``.gz`` or not).
+def _is_picture(path) -> bool:
+    return Path(path).name.lower().endswith(_PICTURE_SUFFIXES)
+
+
+def read_input_images(path, flag: str = "INPUT") -> np.ndarray:
+    """The raw array in an image file: ``.npy``, a picture, or IDX (``.gz`` or not).
 
     Parameters
     ----------
     path : str or os.PathLike
+    flag : str, default="INPUT"
+        How the file is named in error messages.
 
     Returns
     -------
     ndarray
-        As stored (any shape, any dtype); see :func:`as_feature_rows`.
+        As stored (any shape, any dtype; a ``.npy`` file is memory-mapped, at most
+        :data:`MAX_INPUT_BYTES`); a picture as (H, W) uint8 grey levels. See
+        :func:`as_feature_rows`.
     """
     path = Path(path)
     if not path.is_file():
-        raise CLIError(f"INPUT: no file at {path}")
-    name = path.name.lower()
-    if name.endswith(".npy"):
-        return _read_npy(path)
-    if name.endswith(_PICTURE_SUFFIXES):
+        raise CLIError(f"{flag}: no file at {path}")
+    if path.name.lower().endswith(".npy"):
+        return _read_npy(path, flag)
+    if _is_picture(path):
         return _read_picture(path)
-    try:
-        return datasets.read_idx(path)
-    except datasets.MNISTError as error:
-        raise CLIError(f"INPUT: {error} (expected an IDX file, a .npy array or a picture)") from None
+    return _read_idx(path, flag)
 
 
-def as_feature_rows(array: np.ndarray, n_features: int, dtype) -> np.ndarray:
+def prepare_picture(pixels: np.ndarray, side: int = 28, box: int = 20) -> np.ndarray:
+    """A light-on-dark picture as MNIST's digits were prepared: fit the digit into a
+    ``box`` x ``box`` square (aspect kept, anti-aliased), then centre its centre of mass in a
+    ``side`` x ``side`` image.
+
+    Parameters
+    ----------
+    pixels : ndarray of shape (H, W), uint8
+        Grey levels, a light digit on a dark background.
+    side : int, default=28
+    box : int, default=20
+
+    Returns
+    -------
+    ndarray of shape (side, side), uint8
+    """
+    from PIL import Image
+
+    ink = pixels > 0.2 * pixels.max() if pixels.max() > 0 else None
+    if ink is None:
+        raise CLIError("INPUT: the picture is blank (no light pixel): nothing to predict")
+    rows, cols = np.flatnonzero(ink.any(axis=1)), np.flatnonzero(ink.any(axis=0))
+    crop = np.ascontiguousarray(pixels[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1])
+    scale = box / max(crop.shape)
+    size = (max(1, round(crop.shape[1] * scale)), max(1, round(crop.shape[0] * scale)))
+    digit = np.asarray(Image.fromarray(crop).resize(size, Image.Resampling.LANCZOS), dtype=np.float64)
+    ys, xs = np.indices(digit.shape)
+    mass = digit.sum()
+    top = round((side - 1) / 2 - float((ys * digit).sum() / mass))
+    left = round((side - 1) / 2 - float((xs * digit).sum() / mass))
+    canvas = np.zeros((side, side))
+    y0, x0 = max(top, 0), max(left, 0)
+    y1, x1 = min(top + digit.shape[0], side), min(left + digit.shape[1], side)
+    canvas[y0:y1, x0:x1] = digit[y0 - top:y1 - top, x0 - left:x1 - left]
+    return np.clip(np.rint(canvas), 0, 255).astype(np.uint8)
+
+
+def as_feature_rows(array: np.ndarray, n_features: int, dtype, flag: str = "INPUT") -> np.ndarray:
     """Images as float rows in [0, 1]: shape (N, n_features) of ``dtype``.
 
     Parameters
@@ -484,6 +932,8 @@ def as_feature_rows(array: np.ndarray, n_features: int, dtype) -> np.ndarray:
         What the model expects (784 for MNIST).
     dtype : numpy dtype
         The model's dtype.
+    flag : str, default="INPUT"
+        How the file is named in error messages.
 
     Returns
     -------
@@ -498,37 +948,131 @@ def as_feature_rows(array: np.ndarray, n_features: int, dtype) -> np.ndarray:
     elif array.ndim == 1 and array.size == n_features:
         array = array.reshape(1, n_features)
     elif not (array.ndim == 2 and shape[1] == n_features):
-        raise CLIError(f"INPUT: expected images of shape (N, {side}, {side}) or (N, {n_features}), "
-                       f"got an array of shape {shape}")
+        raise CLIError(f"{flag}: expected {side}x{side} images, shaped (N, {side}, {side}) or "
+                       f"(N, {n_features}), got an array of shape {shape}; resize them first "
+                       f"(MNIST: digit fitted into 20x20, centred by mass in {side}x{side}; "
+                       "pictures such as .png are resized this way automatically)")
     if array.shape[0] == 0:
-        raise CLIError("INPUT: holds no images (0 rows)")
+        raise CLIError(f"{flag}: holds no images (0 rows)")
     try:
         return datasets.to_float(array, dtype=dtype)
     except (ValueError, TypeError) as error:
-        raise CLIError(f"INPUT: {error}") from None
+        raise CLIError(f"{flag}: {error}") from None
+
+
+def _bright_border(images: np.ndarray) -> np.ndarray:
+    """Per image (N, H, W) in [0, 1], whether its outer frame is bright on average (> 0.5).
+
+    MNIST digits sit in a 20x20 box in the middle of 28x28: their border, 2 pixels wide and
+    more, is black. A bright border means a dark digit on a light background. The frame is
+    1/14 of the shorter side wide (2 pixels at 28x28)."""
+    height, width = images.shape[1:]
+    margin = max(1, min(height, width) // 14)
+    frame = np.ones((height, width), dtype=bool)
+    frame[margin:-margin, margin:-margin] = False
+    return images[:, frame].mean(axis=1) > 0.5
+
+
+def _warn_if_inverted(bright: np.ndarray, flag: str, notes) -> None:
+    indices = np.flatnonzero(bright)
+    if indices.size:
+        which = ", ".join(map(str, indices[:5].tolist())) + (", ..." if indices.size > 5 else "")
+        print(f"warning: {indices.size} of {len(bright)} images in {flag} look like dark digits "
+              f"on a light background (index {which});\n  MNIST's are light on dark, so their "
+              "predictions are unreliable: pass --invert to flip them", file=notes)
+
+
+def load_input_rows(path, n_features: int, dtype, *, invert: bool = False,
+                    flag: str = "INPUT", notes=None) -> np.ndarray:
+    """The images in ``path`` as model input: (N, n_features) rows of ``dtype`` in [0, 1].
+
+    A picture that is not ``side`` x ``side`` is prepared as MNIST was (see
+    :func:`prepare_picture`); ``invert`` flips dark-on-light images; images that still look
+    dark-on-light get a warning on ``notes`` (default: stderr).
+    """
+    notes = sys.stderr if notes is None else notes
+    side = math.isqrt(n_features)
+    array = read_input_images(path, flag)
+    resize = _is_picture(path) and array.shape != (side, side)
+    if resize:
+        if invert:
+            array, invert = 255 - array, False
+        bright = _bright_border(array[None] / 255)  # judged before, as resizing adds a border
+        print(f"note: resized the {array.shape[1]}x{array.shape[0]} picture as MNIST was "
+              f"prepared: digit fitted into 20x20, centred by mass in {side}x{side}", file=notes)
+        array = prepare_picture(array, side)
+    rows = as_feature_rows(array, n_features, dtype, flag)
+    if invert:
+        rows = 1 - rows
+    if not resize and side * side == n_features:
+        bright = _bright_border(rows.reshape(-1, side, side))
+    if side * side == n_features or resize:
+        _warn_if_inverted(bright, flag, notes)
+    return rows
+
+
+# --------------------------------------------------------------------------------------------
+# predict
+
+
+def _top_k(probabilities: np.ndarray, classes: np.ndarray, k: int):
+    """The k most likely labels per row and their probabilities, most likely first (ties:
+    the first class, as ``argmax``)."""
+    order = np.argsort(-probabilities, axis=1, kind="stable")[:, :k]
+    return classes[order], np.take_along_axis(probabilities, order, axis=1)
 
 
 def _write_csv(stream, labels, probabilities) -> None:
+    k = labels.shape[1]
+    header = ["index", "label", "probability"]
+    for rank in range(2, k + 1):
+        header += [f"label_{rank}", f"probability_{rank}"]
     writer = csv.writer(stream, lineterminator="\n")
-    writer.writerow(["index", "label", "probability"])
-    for index, (label, probability) in enumerate(zip(labels.tolist(), probabilities.tolist())):
-        writer.writerow([index, label, f"{probability:.6f}"])
+    writer.writerow(header)
+    for index, (row_labels, row_probabilities) in enumerate(zip(labels.tolist(), probabilities.tolist())):
+        cells: list = [index]
+        for label, probability in zip(row_labels, row_probabilities):
+            cells += [label, f"{probability:.6f}"]
+        writer.writerow(cells)
+
+
+def _json_rows(labels, probabilities) -> list:
+    return [{"index": index, "label": row_labels[0], "probability": row_probabilities[0],
+             "top": [{"label": label, "probability": p} for label, p in zip(row_labels, row_probabilities)]}
+            for index, (row_labels, row_probabilities)
+            in enumerate(zip(labels.tolist(), probabilities.tolist()))]
+
+
+def _text_lines(labels, probabilities):
+    if labels.shape[1] == 1:
+        return (str(row[0]) for row in labels.tolist())
+    return ("  ".join(f"{label} {p:.4f}" for label, p in zip(row_labels, row_probabilities))
+            for row_labels, row_probabilities in zip(labels.tolist(), probabilities.tolist()))
 
 
 def run_predict(args) -> int:
     """``scratchlin predict``: the label of every image in INPUT."""
-    model = _load_model(args.model)
-    X = as_feature_rows(read_input_images(args.input), model.n_features_in_, model.W.dtype)
-    labels = model.predict(X)
-    probabilities = model.predict_proba(X)[np.arange(len(labels)), np.searchsorted(model.classes_, labels)]
-    if args.csv is None:
-        print("\n".join(str(label) for label in labels.tolist()))
+    if args.csv not in (None, "-"):
+        _check_file_target("--csv", Path(args.csv))
+    model = _load_model(args.model, args.threads)
+    n_classes = len(model.classes_)
+    if args.top_k > n_classes:
+        raise UsageError(f"--top-k {args.top_k}: the model has {n_classes} classes; expected "
+                         f"1..{n_classes}")
+    X = load_input_rows(args.input, model.n_features_in_, model.W.dtype, invert=args.invert)
+    labels, probabilities = _top_k(model.predict_proba(X), model.classes_, args.top_k)
+    if args.json:
+        rows = [json.dumps(row) for row in _json_rows(labels, probabilities)]
+        sys.stdout.write("[\n" + ",\n".join(rows) + "\n]\n")  # valid JSON, one image a line
     elif args.csv == "-":
         _write_csv(sys.stdout, labels, probabilities)
-    else:
+    elif args.csv is not None:
         with open(args.csv, "w", newline="") as stream:
             _write_csv(stream, labels, probabilities)
         print(f"wrote {len(labels)} predictions to {args.csv}")
+    else:
+        for line in _text_lines(labels, probabilities):
+            sys.stdout.write(line + "\n")
     return 0
 
 
@@ -605,10 +1149,21 @@ def _file_status(folder: Path, info) -> tuple[str, bool]:
 def run_data(args) -> int:
     """``scratchlin data``: the data folder, its files and their checksums."""
     folder, origin = datasets.data_dir_and_origin(args.data)
-    print(f"MNIST folder: {folder}  (from {'--data' if args.data is not None else origin})")
+    print(f"MNIST folder: {_shown(folder)}  (from {'--data' if args.data is not None else origin})")
     if args.download:
-        print("downloading the missing files ...", flush=True)
-        datasets.download_mnist(args.data)
+        missing = [info.name for info in datasets.FILES.values()
+                   if datasets.find_file(folder, info) is None]
+        if missing:
+            print(f"downloading {len(missing)} missing file{'s' if len(missing) > 1 else ''} "
+                  "(verified against the published sha256) ...", flush=True)
+            progress = _progress_for(args)
+            try:
+                datasets.download_mnist(args.data, progress=progress)
+            finally:
+                if progress is not None:
+                    progress.close()
+        else:
+            print("nothing to download: all 4 files are present")
     statuses = [_file_status(folder, info) for info in datasets.FILES.values()]
     for line, _ in statuses:
         print(line)
@@ -630,10 +1185,21 @@ def _one_line(error: BaseException) -> str:
     return text or type(error).__name__
 
 
+def _error_text(error: BaseException, args) -> str:
+    """The message after ``scratchlin: error: ``: one line, or a few short ones for missing data."""
+    if isinstance(error, datasets.MNISTNotFoundError):
+        return "\n".join(_data_error_lines(error, args))
+    return _one_line(error)
+
+
+def _subparser(parser: argparse.ArgumentParser, command: str) -> argparse.ArgumentParser:
+    return next(action for action in parser._actions
+                if isinstance(action, argparse._SubParsersAction)).choices[command]
+
+
 def _reject_unknown(parser: argparse.ArgumentParser, command: str, unknown: list) -> None:
     """A usage error from the command's own parser, suggesting the closest known flag."""
-    subparser = next(action for action in parser._actions
-                     if isinstance(action, argparse._SubParsersAction)).choices[command]
+    subparser = _subparser(parser, command)
     message = f"unrecognized arguments: {' '.join(unknown)}"
     flag = unknown[0].split("=")[0]
     known = [option for action in subparser._actions for option in action.option_strings]
@@ -641,6 +1207,16 @@ def _reject_unknown(parser: argparse.ArgumentParser, command: str, unknown: list
     if flag.startswith("-") and close:
         message += f" (did you mean {close[0]}?)"
     subparser.error(message)
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null, so the interpreter's final flush into the closed pipe does
+    not fail again (the recipe of Python's documentation, 'Note on SIGPIPE')."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):  # stdout is not a file (e.g. captured)
+        pass
 
 
 def main(argv=None) -> int:
@@ -654,7 +1230,8 @@ def main(argv=None) -> int:
     Returns
     -------
     int
-        The exit status: 0 success, 1 error (one line on stderr), 2 usage error.
+        The exit status: 0 success, 1 error (on stderr), 2 usage error, 141 when stdout is a
+        pipe that closed early (``| head``), 130 on Ctrl-C.
     """
     parser = build_parser()
     try:
@@ -664,12 +1241,23 @@ def main(argv=None) -> int:
     except SystemExit as exit_:  # --help/--version (0) or a usage error (2), already printed
         return exit_.code if isinstance(exit_.code, int) else 2
     try:
-        return args.run(args)
+        status = args.run(args)
+        sys.stdout.flush()  # a closed pipe shows up here, not at the interpreter's exit
+        return status
+    except BrokenPipeError:
+        _silence_stdout()
+        return BROKEN_PIPE_STATUS
     except KeyboardInterrupt:
         print(f"{PROG}: interrupted", file=sys.stderr)
         return 130
+    except UsageError as error:
+        try:
+            _subparser(parser, args.command).error(str(error))
+        except SystemExit as exit_:
+            return exit_.code if isinstance(exit_.code, int) else 2
+        return 2  # pragma: no cover (error() always exits)
     except (CLIError, *USER_ERRORS) as error:
         if args.traceback:
             raise
-        print(f"{PROG}: error: {_one_line(error)}", file=sys.stderr)
+        print(f"{PROG}: error: {_error_text(error, args)}", file=sys.stderr)
         return 1

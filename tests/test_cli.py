@@ -5,13 +5,15 @@ Exit statuses pinned here: 0 success; 2 usage errors (unknown flag, malformed or
 value such as ``--lr -1``, printed by argparse); 1 user errors (missing data with downloads off,
 bad model or input file, failed gradient check), one line ``scratchlin: error: ...``.
 """
+import configparser
 import csv
 import gzip
+import io
 import json
 import re
 import subprocess
 import sys
-from importlib import metadata
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -200,7 +202,7 @@ def test_gradcheck_passes_with_tiny_relative_errors():
     result = run_cli("gradcheck", "--weight-decay", 0.1, "--label-smoothing", 0.1)
     assert result.returncode == 0, result.stderr
     rows = {m.group(1): float(m.group(2))
-            for m in re.finditer(r"^\s+(W|b)\s+\S+\s+(\S+)\s+\S+\s+good", result.stdout, re.M)}
+            for m in re.finditer(r"^\s+(W|b)\s+\S+\s+(\S+)\s+\S+\s+good", result.stdout, re.MULTILINE)}
     assert set(rows) == {"W", "b"} and max(rows.values()) < 1e-7
     assert "passed" in result.stdout
 
@@ -246,11 +248,61 @@ def test_data_flags_a_corrupt_file(tmp_path, capsys):
 # Errors: exit status and one line, no traceback
 
 
-def test_missing_data_with_downloads_off_is_a_one_line_error(tmp_path):
-    result = run_cli("train", "--epochs", 1, "--data", tmp_path / "empty", "--no-download")
+def assert_short_data_error(stderr: str, folder) -> list:
+    """The missing-data message: a few lines of at most 100 characters (the folder's path
+    counted as 6), in the command's terms, never the library's Python advice."""
+    lines = stderr.rstrip("\n").split("\n")
+    assert lines[0].startswith("scratchlin: error: ") and 4 <= len(lines) <= 12, stderr
+    for line in lines:
+        assert len(line.replace(str(folder), "<path>")) <= 100, line
+    for python_speak in ("download=True", "root=", "scratchlin.datasets", "Traceback"):
+        assert python_speak not in stderr
+    for fix in ("--data DIR", "export SCRATCHLIN_DATA=DIR", "scratchlin data --download"):
+        assert fix in stderr
+    return lines
+
+
+def test_missing_data_with_downloads_off_says_what_to_do_in_cli_terms(tmp_path):
+    folder = tmp_path / "empty"
+    result = run_cli("train", "--epochs", 1, "--data", folder, "--no-download")
     assert result.returncode == 1
-    assert_one_line_error(result.stderr, "not found", "download")
-    assert "Traceback" not in result.stderr
+    lines = assert_short_data_error(result.stderr, folder)
+    assert lines[0] == "scratchlin: error: MNIST data not found (downloads are off: --no-download)"
+    assert f"  looked in: {folder}  (--data)" in lines
+    assert "  missing: all four files (train and t10k, images and labels)" in lines
+    assert f"  scratchlin data --download --data {folder}" in lines
+    assert result.stdout == ""  # nothing printed before the data was found
+
+
+def test_missing_data_names_only_the_files_that_are_missing(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("SCRATCHLIN_DATA", str(tmp_path))
+    (tmp_path / "train-images-idx3-ubyte.gz").write_bytes(b"present, checked later")
+    (tmp_path / "t10k-labels-idx1-ubyte").write_bytes(b"decompressed also counts")
+    model = sl.LinearClassifier.from_params(np.zeros((784, 10), np.float32), np.zeros(10, np.float32))
+    model.save(tmp_path / "m.npz")
+    assert cli.main(["evaluate", str(tmp_path / "m.npz"), "--no-download"]) == 1
+    lines = assert_short_data_error(capsys.readouterr().err, tmp_path)
+    assert f"  looked in: {tmp_path}  ($SCRATCHLIN_DATA)" in lines
+    assert "  missing: train-labels-idx1-ubyte.gz, t10k-images-idx3-ubyte.gz" in lines
+    assert "  scratchlin data --download" in lines
+
+
+def test_failed_download_lists_each_mirror_on_its_own_line(tmp_path, capsys, monkeypatch):
+    # Two mirrors on a closed local port: both fail at once, no network involved.
+    mirrors = ("http://127.0.0.1:9/mnist/", "http://127.0.0.1:9/other/")
+    monkeypatch.setattr(datasets, "MIRRORS", mirrors)
+    monkeypatch.delenv("SCRATCHLIN_DATA", raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    assert cli.main(["train", "--out", str(tmp_path / "m.npz")]) == 1
+    folder = tmp_path / "scratchlin" / "mnist"
+    lines = assert_short_data_error(capsys.readouterr().err, folder)
+    assert lines[0] == ("scratchlin: error: could not download MNIST: every mirror failed for "
+                        "train-images-idx3-ubyte.gz")
+    assert lines[1] == f"  into: {folder}  (the per-user cache; no --data, no $SCRATCHLIN_DATA)"
+    assert [line.split(":")[0] for line in lines[2:4]] == ["  127.0.0.1", "  127.0.0.1"]
+    assert "ConnectionRefusedError" in lines[2] or "URLError" in lines[2]
+    assert "  check the network, then: scratchlin data --download" in lines
+    assert not (tmp_path / "m.npz").exists()
 
 
 def test_bad_model_file_is_a_one_line_error(tmp_path):
@@ -282,7 +334,6 @@ def test_negative_learning_rate_is_a_usage_error():
     (["predict", "{model}", "{tmp}/too_bright.npy"], ["INPUT", "[0, 1]"]),
     (["predict", "{model}", "{tmp}/junk.idx"], ["INPUT", "junk.idx"]),
     (["evaluate", "{tmp}/other.npz"], ["other.npz", "not a scratchlin model file"]),
-    (["train", "--early-stopping", "--val-fraction", "0"], ["--early-stopping", "--val-fraction"]),
 ])
 def test_user_errors_exit_1_with_one_line(argv, fragments, tmp_path, capsys):
     model = sl.LinearClassifier.from_params(np.zeros((784, 10), np.float32), np.zeros(10, np.float32))
@@ -358,8 +409,11 @@ def test_hold_out_is_disjoint_and_reproducible():
 
 
 def test_console_script_is_declared():
-    scripts = {ep.name: ep.value for ep in metadata.entry_points(group="console_scripts")}
-    assert scripts.get("scratchlin") == "scratchlin.cli:main"
+    # Read from setup.cfg itself: scratchlin is not pip-installed where the tests run.
+    config = configparser.ConfigParser()
+    config.read(Path(__file__).resolve().parent.parent / "setup.cfg")
+    scripts = config["options.entry_points"]["console_scripts"].strip().splitlines()
+    assert "scratchlin = scratchlin.cli:main" in scripts
 
 
 @pytest.mark.mnist
@@ -369,3 +423,474 @@ def test_a_diverging_run_is_a_one_line_error(mnist_root, tmp_path, capsys):
     assert cli.main(argv) == 1
     assert_one_line_error(capsys.readouterr().err, "diverged", "lr=1e+30")
     assert not (tmp_path / "m.npz").exists()
+
+
+# --------------------------------------------------------------------------------------------
+# Issue 14: usage errors, download progress, early stopping, predict's outputs and pictures,
+# output checks before training, bounded reads, a closed pipe
+
+
+def test_contradictory_or_abbreviated_flags_are_usage_errors(capsys):
+    assert cli.main(["train", "--early-stopping", "--val-fraction", "0"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("usage: scratchlin train")
+    assert "error: --early-stopping needs a validation split: --val-fraction must be > 0" in err
+    # No prefix matching: '--epoch' is not silently '--epochs'.
+    assert cli.main(["train", "--epoch", "2"]) == 2
+    assert "unrecognized arguments: --epoch 2 (did you mean --epochs?)" in capsys.readouterr().err
+
+
+class FakeTerminal(io.StringIO):
+    def __init__(self, tty=True):
+        super().__init__()
+        self.tty = tty
+
+    def isatty(self):
+        return self.tty
+
+
+def test_download_progress_line_shows_bytes_percent_and_rate():
+    now = [100.0]
+    stream = FakeTerminal()
+    progress = cli.DownloadProgress(stream, min_interval=0.1, clock=lambda: now[0])
+    progress("train-labels-idx1-ubyte.gz", 0, 4_000_000)
+    now[0] += 2.0
+    progress("train-labels-idx1-ubyte.gz", 1_000_000, 4_000_000)
+    now[0] += 0.05  # too soon: not redrawn
+    progress("train-labels-idx1-ubyte.gz", 1_100_000, 4_000_000)
+    now[0] += 1.95
+    progress("train-labels-idx1-ubyte.gz", 4_000_000, 4_000_000)  # done: drawn, line ended
+    frames = stream.getvalue().split("\r")[1:]
+    assert len(frames) == 3
+    # 1 MB after 2 s: 0.5 MB/s; 4 MB after 4 s: 1.0 MB/s
+    assert frames[1].split() == ["train-labels-idx1-ubyte.gz", "1.0", "MB", "/", "4.0", "MB",
+                                 "25%", "0.5", "MB/s"]
+    assert frames[2].split() == ["train-labels-idx1-ubyte.gz", "4.0", "MB", "/", "4.0", "MB",
+                                 "100%", "1.0", "MB/s"]
+    assert frames[2].endswith("\n") and stream.getvalue().count("\n") == 1
+
+
+def test_download_progress_without_a_known_size_shows_bytes_and_rate():
+    stream = FakeTerminal()
+    progress = cli.DownloadProgress(stream, clock=iter([0.0, 4.0]).__next__)
+    progress("t10k-labels-idx1-ubyte.gz", 0, None)
+    progress("t10k-labels-idx1-ubyte.gz", 2_000_000, None)
+    progress.close()
+    assert stream.getvalue().split("\r")[-1].split() == ["t10k-labels-idx1-ubyte.gz", "2.0", "MB",
+                                                        "0.5", "MB/s"]
+
+
+def fake_download(calls):
+    def download_mnist(root=None, *, mirrors=None, force=False, progress=None):
+        calls.append(root)
+        if progress is not None:
+            for done in (0, 5000, 10000):
+                progress("t10k-labels-idx1-ubyte.gz", done, 10000)
+    return download_mnist
+
+
+@pytest.mark.parametrize("tty, quiet, shown", [(True, False, True), (False, False, False),
+                                               (True, True, False)])
+def test_download_progress_only_on_a_terminal_and_not_with_quiet(tty, quiet, shown, tmp_path,
+                                                                 monkeypatch, capsys):
+    calls = []
+    monkeypatch.setattr(datasets, "download_mnist", fake_download(calls))
+    terminal = FakeTerminal(tty)
+    monkeypatch.setattr(sys, "stderr", terminal)
+    argv = ["data", "--download", "--data", str(tmp_path)] + (["--quiet"] if quiet else [])
+    assert cli.main(argv) == 1  # the fake downloads nothing: four files still missing
+    assert calls == [str(tmp_path)]
+    assert "downloading 4 missing files" in capsys.readouterr().out
+    drawn = terminal.getvalue()
+    assert ("t10k-labels-idx1-ubyte.gz" in drawn and "100%" in drawn) == shown
+    if not shown:
+        assert "\r" not in drawn
+
+
+@pytest.mark.mnist
+def test_data_download_with_every_file_present_downloads_nothing(mnist_root, monkeypatch, capsys):
+    calls = []
+    monkeypatch.setattr(datasets, "download_mnist", fake_download(calls))
+    assert cli.main(["data", "--download", "--data", mnist_root]) == 0
+    out = capsys.readouterr().out
+    assert calls == [] and "downloading" not in out
+    assert "nothing to download: all 4 files are present" in out
+
+
+def small_problem(rng, n=400, noise=True):
+    """Ten 28x28 'digit' classes that overfit quickly: labels are partly random."""
+    images = rng.integers(0, 256, size=(n, 28, 28)).astype(np.uint8)
+    labels = rng.integers(0, 10, size=n).astype(np.uint8)
+    return images, labels
+
+
+def test_early_stopping_says_when_it_stopped_and_what_it_kept(rng, tmp_path, monkeypatch, capsys):
+    images, labels = small_problem(rng)  # random labels: the validation loss soon rises
+
+    def fake_load(split, args, dtype):
+        return datasets.to_float(datasets.flatten(images), dtype=dtype), labels
+
+    monkeypatch.setattr(cli, "_load_images", fake_load)
+    argv = ["train", "--early-stopping", "--epochs", "40", "--patience", "2", "--seed", "0",
+            "--out", str(tmp_path / "m.npz")]
+    assert cli.main(argv) == 0
+    out = capsys.readouterr().out
+    history = sl.LinearClassifier.load(tmp_path / "m.npz").history_
+    val_losses = [r["val_loss"] for r in history]
+    best = int(np.argmin(val_losses)) + 1  # the first epoch with the lowest validation loss
+    assert len(history) < 40
+    assert (f"early stopping: stopped after epoch {len(history)} of 40, no improvement since "
+            f"epoch {best}\nkept the weights of epoch {best} (val_loss {min(val_losses):.4f}") in out
+    assert "note: the cosine schedule spans --epochs 40 and was cut at lr " in out
+    assert f"to let it finish, set --epochs near {len(history)}\n" in out
+
+
+def test_early_stopping_report_prefers_the_training_loops_own_account():
+    history = [{"epoch": e, "val_loss": loss, "val_accuracy": 0.5, "lr": 0.1}
+               for e, loss in [(1, 0.9), (2, 0.5), (3, 0.5), (4, 0.7)]]
+    # Derived: the first lowest loss (epoch 2), stopped because 4 < 10 epochs ran.
+    assert cli.early_stopping_report(history, 10, "constant") == [
+        "early stopping: stopped after epoch 4 of 10, no improvement since epoch 2",
+        "kept the weights of epoch 2 (val_loss 0.5000, val_acc 50.00%)"]
+    history[-1] = {**history[-1], "stopped_early": True, "best_epoch": 3}
+    report = cli.early_stopping_report(history, 4, "step")
+    assert report[:2] == ["early stopping: stopped after epoch 4 of 4, no improvement since epoch 3",
+                          "kept the weights of epoch 3 (val_loss 0.5000, val_acc 50.00%)"]
+    assert report[2:] == [
+        "note: the step schedule spans --epochs 4 and was cut at lr 0.1, before it finished;",
+        "      to let it finish, set --epochs near 4"]
+    assert cli.early_stopping_report(history[:3], 3, "cosine") == [
+        "early stopping: ran all 3 epochs",
+        "kept the weights of epoch 2 (val_loss 0.5000, val_acc 50.00%)"]
+
+
+@pytest.fixture
+def known_model(rng, tmp_path):
+    """A model with random weights saved to disk, and float64 probabilities written here."""
+    W = rng.normal(size=(784, 10)).astype(np.float32) * 0.05
+    b = rng.normal(size=10).astype(np.float32)
+    path = tmp_path / "model.npz"
+    sl.LinearClassifier.from_params(W, b).save(path)
+
+    def probabilities(images):
+        z = datasets.flatten(images).astype(np.float64) / 255 @ W.astype(np.float64) + b
+        e = np.exp(z - z.max(axis=1, keepdims=True))
+        return e / e.sum(axis=1, keepdims=True)
+
+    return path, probabilities
+
+
+def digit_like(rng, n):
+    """Light strokes on a black border, as MNIST's digits: a random blob inside 20x20."""
+    images = np.zeros((n, 28, 28), np.uint8)
+    images[:, 4:24, 4:24] = rng.integers(0, 256, size=(n, 20, 20))
+    return images
+
+
+def test_predict_top_k_and_json_give_the_most_likely_labels(known_model, rng, tmp_path, capsys):
+    path, probabilities = known_model
+    images = digit_like(rng, 6)
+    np.save(tmp_path / "x.npy", images)
+    expected = probabilities(images)
+    order = np.argsort(-expected, axis=1)[:, :3]
+    assert cli.main(["predict", str(path), str(tmp_path / "x.npy"), "--top-k", "3"]) == 0
+    for line, row, p in zip(capsys.readouterr().out.splitlines(), order, expected):
+        fields = line.split()
+        assert [int(f) for f in fields[::2]] == row.tolist()
+        # printed with 4 decimals; float32 model vs float64 reference differ by < 1e-6
+        np.testing.assert_allclose([float(f) for f in fields[1::2]], p[row], atol=5.1e-5)
+
+    assert cli.main(["predict", str(path), str(tmp_path / "x.npy"), "--json", "--top-k", "10"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert [r["index"] for r in rows] == list(range(6))
+    assert [r["label"] for r in rows] == expected.argmax(axis=1).tolist()
+    for r, p in zip(rows, expected):
+        assert [t["label"] for t in r["top"]] == np.argsort(-p).tolist()
+        # float32 softmax against float64: relative rounding of a few 1e-7
+        np.testing.assert_allclose([t["probability"] for t in r["top"]], np.sort(p)[::-1], atol=1e-6)
+        assert r["probability"] == r["top"][0]["probability"]
+
+
+def test_predict_csv_with_top_k_keeps_the_first_columns(known_model, rng, tmp_path, capsys):
+    path, probabilities = known_model
+    images = digit_like(rng, 4)
+    np.save(tmp_path / "x.npy", images)
+    assert cli.main(["predict", str(path), str(tmp_path / "x.npy"), "--csv", "-", "--top-k", "2"]) == 0
+    rows = list(csv.reader(io.StringIO(capsys.readouterr().out)))
+    assert rows[0] == ["index", "label", "probability", "label_2", "probability_2"]
+    expected = np.argsort(-probabilities(images), axis=1)[:, :2]
+    assert [[int(r[1]), int(r[3])] for r in rows[1:]] == expected.tolist()
+
+
+def test_predict_top_k_beyond_the_classes_is_a_usage_error(known_model, rng, tmp_path, capsys):
+    np.save(tmp_path / "x.npy", digit_like(rng, 1))
+    assert cli.main(["predict", str(known_model[0]), str(tmp_path / "x.npy"), "--top-k", "11"]) == 2
+    assert "--top-k 11: the model has 10 classes; expected 1..10" in capsys.readouterr().err
+
+
+def test_inverted_images_are_flagged_and_invert_flips_them(known_model, rng, tmp_path, capsys):
+    path, probabilities = known_model
+    images = digit_like(rng, 5)
+    mixed = images.copy()
+    mixed[[1, 3]] = 255 - images[[1, 3]]  # two dark-on-light images
+    np.save(tmp_path / "mixed.npy", mixed)
+    assert cli.main(["predict", str(path), str(tmp_path / "mixed.npy")]) == 0
+    err = capsys.readouterr().err
+    assert "warning: 2 of 5 images in INPUT look like dark digits on a light background " \
+           "(index 1, 3)" in err
+    assert "--invert" in err
+
+    np.save(tmp_path / "inverted.npy", 255 - images)
+    assert cli.main(["predict", str(path), str(tmp_path / "inverted.npy"), "--invert"]) == 0
+    captured = capsys.readouterr()
+    assert captured.err == ""
+    assert captured.out.split() == [str(v) for v in probabilities(images).argmax(axis=1)]
+
+
+def test_a_picture_of_another_size_is_prepared_as_mnist_was(known_model, rng, tmp_path, capsys):
+    Image = pytest.importorskip("PIL.Image")
+    path, probabilities = known_model
+    picture = np.zeros((56, 70), np.uint8)
+    picture[10:50, 30:50] = 200  # a 40x20 bar, off-centre
+    Image.fromarray(picture).save(tmp_path / "big.png")
+    prepared = cli.prepare_picture(picture)
+    # fitted into 20x20 (aspect kept: 20 tall, 10 wide), centre of mass at the middle
+    ink_rows = np.flatnonzero(prepared.any(axis=1))
+    ink_cols = np.flatnonzero(prepared.max(axis=0) > 100)
+    assert prepared.shape == (28, 28) and ink_rows.size in (20, 21) and ink_cols.size == 10
+    ys, xs = np.indices(prepared.shape)
+    mass = prepared.astype(np.float64)
+    assert abs((ys * mass).sum() / mass.sum() - 13.5) <= 0.5
+    assert abs((xs * mass).sum() / mass.sum() - 13.5) <= 0.5
+
+    assert cli.main(["predict", str(path), str(tmp_path / "big.png")]) == 0
+    captured = capsys.readouterr()
+    assert captured.err == ("note: resized the 70x56 picture as MNIST was prepared: digit fitted "
+                            "into 20x20, centred by mass in 28x28\n")
+    assert captured.out.split() == [str(probabilities(prepared[None]).argmax())]
+
+    # Dark on light: judged on the picture itself (preparing it adds a black border).
+    Image.fromarray(255 - picture).save(tmp_path / "inverted.png")
+    assert cli.main(["predict", str(path), str(tmp_path / "inverted.png")]) == 0
+    assert "warning: 1 of 1 images in INPUT look like dark digits" in capsys.readouterr().err
+    assert cli.main(["predict", str(path), str(tmp_path / "inverted.png"), "--invert"]) == 0
+    captured = capsys.readouterr()
+    assert "warning" not in captured.err
+    assert captured.out.split() == [str(probabilities(prepared[None]).argmax())]
+
+
+def test_an_array_of_another_size_says_what_is_expected(known_model, tmp_path, capsys):
+    np.save(tmp_path / "big.npy", np.zeros((3, 56, 56), np.uint8))
+    assert cli.main(["predict", str(known_model[0]), str(tmp_path / "big.npy")]) == 1
+    assert_one_line_error(capsys.readouterr().err, "expected 28x28 images", "(3, 56, 56)",
+                          "fitted into 20x20, centred by mass")
+
+
+def test_evaluate_takes_labelled_npy_or_idx_files(known_model, rng, tmp_path, capsys):
+    path, probabilities = known_model
+    images, labels = digit_like(rng, 50), rng.integers(0, 10, size=50)
+    p = probabilities(images)
+    correct = int((p.argmax(axis=1) == labels).sum())
+    loss = -np.log(p[np.arange(50), labels]).mean()
+    np.save(tmp_path / "images.npy", images)
+    np.save(tmp_path / "labels.npy", labels)
+    (tmp_path / "images-idx3-ubyte.gz").write_bytes(idx_gz_bytes(images))
+    (tmp_path / "labels-idx1-ubyte.gz").write_bytes(idx_gz_bytes(labels))
+    for images_file, labels_file in [("images.npy", "labels.npy"),
+                                     ("images-idx3-ubyte.gz", "labels-idx1-ubyte.gz")]:
+        assert cli.main(["evaluate", str(path), "--images", str(tmp_path / images_file),
+                         "--labels", str(tmp_path / labels_file), "--json"]) == 0
+        report = json.loads(capsys.readouterr().out)
+        assert report["correct"] == correct and report["n_samples"] == 50
+        assert report["loss"] == pytest.approx(loss, rel=1e-5)  # float32 model, float64 reference
+        assert np.array(report["confusion_matrix"]).sum(axis=1).tolist() == \
+            np.bincount(labels, minlength=10).tolist()
+
+
+@pytest.mark.parametrize("argv, status, fragments", [
+    (["--images", "{tmp}/images.npy"], 2, ["--images and --labels go together"]),
+    (["--images", "{tmp}/images.npy", "--labels", "{tmp}/short.npy"], 1,
+     ["--labels: 3 labels", "for 4 images"]),
+    (["--images", "{tmp}/images.npy", "--labels", "{tmp}/eleven.npy"], 1,
+     ["--labels: label 11", "not one of the model's classes"]),
+    (["--images", "{tmp}/images.npy", "--labels", "{tmp}/floats.npy"], 1,
+     ["--labels: expected a 1-D array of integer labels"]),
+])
+def test_evaluate_file_errors(argv, status, fragments, known_model, rng, tmp_path, capsys):
+    np.save(tmp_path / "images.npy", digit_like(rng, 4))
+    np.save(tmp_path / "short.npy", np.arange(3))
+    np.save(tmp_path / "eleven.npy", np.array([0, 1, 11, 2]))
+    np.save(tmp_path / "floats.npy", np.zeros(4))
+    argv = ["evaluate", str(known_model[0])] + [a.format(tmp=tmp_path) for a in argv]
+    assert cli.main(argv) == status
+    err = capsys.readouterr().err
+    if status == 1:
+        assert_one_line_error(err, *fragments)
+    else:
+        assert err.startswith("usage: scratchlin evaluate") and fragments[0] in err
+
+
+@pytest.mark.parametrize("flags, fragment", [
+    (["--out", "{tmp}/folder"], "--out: {tmp}/folder is a folder"),
+    (["--out", "{tmp}/notes.txt"], "--out: {tmp}/notes.txt exists and is not a scratchlin model"),
+    (["--out", "{tmp}/notes.txt/model.npz"], "--out: {tmp}/notes.txt is a file, not a folder"),
+    (["--plots", "{tmp}/notes.txt"], "--plots: {tmp}/notes.txt is a file, not a folder"),
+])
+def test_train_checks_its_outputs_before_training(flags, fragment, tmp_path, monkeypatch, capsys):
+    (tmp_path / "folder").mkdir()
+    (tmp_path / "notes.txt").write_text("my notes")
+
+    def must_not_load(*args, **kwargs):
+        raise AssertionError("the data was loaded before the outputs were checked")
+
+    monkeypatch.setattr(cli, "_load_images", must_not_load)
+    assert cli.main(["train", *[f.format(tmp=tmp_path) for f in flags]]) == 1
+    assert_one_line_error(capsys.readouterr().err, fragment.format(tmp=tmp_path))
+    assert (tmp_path / "notes.txt").read_text() == "my notes"
+
+
+def test_train_replaces_an_old_model(known_model, rng, tmp_path, monkeypatch, capsys):
+    images, labels = small_problem(rng, n=50)
+    monkeypatch.setattr(cli, "_load_images", lambda split, args, dtype: (
+        datasets.to_float(datasets.flatten(images), dtype=dtype), labels))
+    old = known_model[0]
+    assert cli.main(["train", "--epochs", "1", "--seed", "0", "--quiet", "--out", str(old)]) == 0
+    assert f"saved the model to {old}" in capsys.readouterr().out
+    assert sl.LinearClassifier.load(old).get_params()["epochs"] == 1
+
+
+def test_predict_csv_to_a_folder_fails_before_reading(known_model, tmp_path, capsys):
+    assert cli.main(["predict", str(known_model[0]), str(tmp_path / "absent.npy"),
+                     "--csv", str(tmp_path)]) == 1
+    assert_one_line_error(capsys.readouterr().err, f"--csv: {tmp_path} is a folder")
+
+
+def npy_header_only(path, shape, descr="|u1"):
+    from numpy.lib import format as npy_format
+
+    with open(path, "wb") as f:
+        npy_format.write_array_header_1_0(f, {"descr": descr, "fortran_order": False, "shape": shape})
+        f.write(b"\0" * 64)
+
+
+def crafted_model(path, shape):
+    """A model archive whose W header claims ``shape``, with 16 bytes of data."""
+    import zipfile
+
+    from numpy.lib import format as npy_format
+
+    header = io.BytesIO()
+    npy_format.write_array_header_1_0(header, {"descr": "<f4", "fortran_order": False, "shape": shape})
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("W.npy", header.getvalue() + b"\0" * 16)
+        for name, value in {"format": np.array("scratchlin.LinearClassifier"),
+                            "b": np.zeros(10, np.float32)}.items():
+            buffer = io.BytesIO()
+            np.save(buffer, value)
+            archive.writestr(f"{name}.npy", buffer.getvalue())
+
+
+def test_hostile_inputs_are_one_line_errors(known_model, tmp_path):
+    model = known_model[0]
+    npy_header_only(tmp_path / "huge.npy", (10**9, 784))
+    npy_header_only(tmp_path / "big_but_there.npy", (400_000, 784))
+    # A gzip bomb: 300 MB of zeros after an IDX header announcing 300 MB, compressed to 300 kB.
+    header = bytes([0, 0, 8, 3]) + b"".join(n.to_bytes(4, "big") for n in (382_653, 28, 28))
+    (tmp_path / "bomb-idx3-ubyte.gz").write_bytes(gzip.compress(header + bytes(300_000_000), 1))
+    # A small header followed by much more data than it announces.
+    small = bytes([0, 0, 8, 3]) + b"".join(n.to_bytes(4, "big") for n in (1, 28, 28))
+    (tmp_path / "trailing-idx3-ubyte.gz").write_bytes(gzip.compress(small + bytes(10_000_000), 1))
+    crafted_model(tmp_path / "crafted.npz", (10**6, 10**6))
+    cases = [
+        (["predict", model, tmp_path / "huge.npy"], ["INPUT", "huge.npy"]),
+        (["predict", model, tmp_path / "bomb-idx3-ubyte.gz"], ["INPUT", "more than the 268435456"]),
+        (["predict", model, tmp_path / "trailing-idx3-ubyte.gz"], ["INPUT", "trailing-idx3-ubyte.gz"]),
+        (["predict", tmp_path / "crafted.npz", tmp_path / "huge.npy"], ["MODEL", "crafted.npz"]),
+    ]
+    for argv, fragments in cases:
+        result = run_cli(*argv)
+        assert result.returncode == 1, (argv, result.stderr)
+        assert_one_line_error(result.stderr, *fragments)
+
+
+def test_a_closed_pipe_ends_predict_quietly_with_status_141(known_model, tmp_path):
+    images = np.zeros((30000, 784), np.uint8)  # about 500 kB of CSV: more than a pipe holds
+    np.save(tmp_path / "many.npy", images)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "scratchlin", "predict", str(known_model[0]),
+         str(tmp_path / "many.npy"), "--csv", "-"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    first = [process.stdout.readline(), process.stdout.readline()]  # as `head -n 2` does
+    process.stdout.close()
+    stderr = process.stderr.read()
+    process.stderr.close()
+    assert process.wait(timeout=120) == cli.BROKEN_PIPE_STATUS == 141
+    assert first[0] == b"index,label,probability\n" and first[1].startswith(b"0,")
+    assert stderr == b""
+
+
+def test_threads_flag_reaches_the_estimator_or_says_why_not(tmp_path, capsys):
+    args = cli.build_parser().parse_args(["train", "--threads", "2"])
+    assert args.threads == 2
+    if "n_threads" in sl.LinearClassifier().get_params():
+        assert cli._hyperparameters(args)["n_threads"] == 2
+        assert cli._hyperparameters(cli.build_parser().parse_args(["train"]))["n_threads"] is None
+    else:  # until the estimator's n_threads lands on this branch
+        assert cli.main(["train", "--threads", "2", "--out", str(tmp_path / "m.npz")]) == 1
+        assert_one_line_error(capsys.readouterr().err, "--threads needs LinearClassifier(n_threads")
+
+
+def test_paths_under_home_are_shown_with_a_tilde(tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(Path, "home", classmethod(lambda cls: tmp_path))
+    assert cli.main(["data", "--data", str(tmp_path / "mnist")]) == 1
+    assert capsys.readouterr().out.startswith("MNIST folder: ~/mnist  (from --data)\n")
+    assert cli.main(["train", "--data", str(tmp_path / "mnist"), "--no-download",
+                     "--out", str(tmp_path / "m.npz")]) == 1
+    err = capsys.readouterr().err
+    assert "  looked in: ~/mnist  (--data)" in err and "--data ~/mnist\n" in err
+
+
+def test_a_failed_save_names_the_users_path_not_a_temporary_file(rng, tmp_path, monkeypatch, capsys):
+    images, labels = small_problem(rng, n=50)
+    monkeypatch.setattr(cli, "_load_images", lambda split, args, dtype: (
+        datasets.to_float(datasets.flatten(images), dtype=dtype), labels))
+
+    def disk_full(self, path):
+        raise OSError(28, "No space left on device", str(tmp_path / ".m.npz.x1y2.tmp"))
+
+    monkeypatch.setattr(sl.LinearClassifier, "save", disk_full)
+    out = tmp_path / "m.npz"
+    assert cli.main(["train", "--epochs", "1", "--quiet", "--seed", "0", "--out", str(out)]) == 1
+    err = capsys.readouterr().err
+    assert_one_line_error(err, f"--out: cannot save the model to {out}: No space left on device")
+    assert ".tmp" not in err
+
+
+def test_an_unusable_data_folder_is_said_without_the_librarys_advice(tmp_path, monkeypatch, capsys):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    folder = blocker / "mnist"  # cannot be created, whoever runs the test (root included)
+    model = sl.LinearClassifier.from_params(np.zeros((784, 10), np.float32), np.zeros(10, np.float32))
+    model.save(tmp_path / "m.npz")
+    assert cli.main(["evaluate", str(tmp_path / "m.npz"), "--data", str(folder)]) == 1
+    lines = capsys.readouterr().err.rstrip("\n").split("\n")
+    assert lines[:3] == ["scratchlin: error: cannot download MNIST: the folder cannot be created",
+                         f"  into: {folder}  (--data)", "to fix, one of:"]
+    assert not any("root=" in line or "SCRATCHLIN_DATA (or" in line for line in lines)
+
+
+def test_a_progress_line_left_open_is_ended_before_anything_else_is_printed(monkeypatch):
+    terminal = FakeTerminal()
+    monkeypatch.setattr(sys, "stderr", terminal)
+
+    def load_mnist(split, *, root, download, progress):
+        progress("train-images-idx3-ubyte.gz", 1_000_000, None)  # size never announced
+        raise datasets.DownloadError("failed", folder=".", origin="per-user cache",
+                                     missing=["train-images-idx3-ubyte.gz"],
+                                     attempts=[("http://127.0.0.1:9/x", "URLError: refused")])
+
+    monkeypatch.setattr(datasets, "load_mnist", load_mnist)
+    args = cli.build_parser().parse_args(["train"])
+    with pytest.raises(datasets.DownloadError):
+        cli._load_images("train", args, np.float32)
+    assert terminal.getvalue().endswith("MB/s\n")

@@ -6,6 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
@@ -31,6 +32,22 @@ def test_every_example_runs_as_a_script(name):
                             capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith("usage:")
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_every_flag_of_every_example_has_help_and_a_default(name):
+    result = subprocess.run([sys.executable, str(EXAMPLES / f"{name}.py"), "--help"],
+                            capture_output=True, text=True, timeout=120)
+    options = result.stdout.split("options:", 1)[1]
+    # One entry per flag: from its line "  --flag ..." to the next such line.
+    entries = re.split(r"\n  (?=-)", "\n" + options)[1:]
+    flags = [entry for entry in entries if not entry.startswith("-h")]
+    assert flags, result.stdout
+    for entry in flags:
+        text = " ".join(entry.split())
+        # ArgumentDefaultsHelpFormatter shows a default only for a flag with help text, so
+        # this checks both.
+        assert "(default: " in text, f"{name}: no default shown for {text!r}"
 
 
 @pytest.mark.mnist
@@ -119,3 +136,39 @@ def test_compare_with_torch(dtype, weight_bound, mnist_root, capsys):
     assert number_after("max |W| =", out) > 0.1  # the weights did move
     agree = re.search(r"agree on (\d+)/10000", out)
     assert int(agree.group(1)) >= 9990
+
+
+REPOSITORY = EXAMPLES.parent
+
+
+def test_notebook_summary_reproduces_the_notebooks_numbers(capsys):
+    text = (REPOSITORY / "docs" / "notebook.md").read_text()
+    code = re.search(r"```python\n(.*?)```", text, re.S).group(1)
+    exec(compile(code, "docs/notebook.md", "exec"), {})
+    assert capsys.readouterr().out.splitlines() == ["16.0491", "[3, 3, 0, 6, 3, 6, 0, 9]"]
+    # The table holds the same logits as the code block, row by row.
+    rows = re.findall(r"^\| (\d) \| (\d) \| (.*) \|$", text, re.M)
+    walkthrough = load_example("seed_walkthrough")
+    assert [int(label) for _, label, _ in rows] == walkthrough.NOTEBOOK_LABELS.tolist()
+    table = np.array([[float(v) for v in cells.split(" | ")] for _, _, cells in rows])
+    np.testing.assert_array_equal(table.astype(np.float32), walkthrough.NOTEBOOK_LOGITS)
+    for typo in ("new_dim", "128 dimensions", "26 classes"):
+        assert typo not in text
+
+
+def test_readme_and_docs_hold_no_machine_paths_and_only_existing_links():
+    for path in [REPOSITORY / "README.md", REPOSITORY / "docs" / "notebook.md",
+                 *EXAMPLES.glob("*.py")]:
+        text = path.read_text()
+        for machine_path in ("/work/", "/home/", "/Users/", "/root/", "/tmp/"):
+            assert machine_path not in text, f"{path.name} names {machine_path}"
+    readme = (REPOSITORY / "README.md").read_text()
+    for target in re.findall(r"\]\(([^)#]+)\)", readme):
+        assert (REPOSITORY / target).exists(), f"README links {target}, which is not there"
+    assert "DESIGN.md" not in readme.split("## Layout")[0]
+
+
+def test_license_is_the_mit_license_setup_cfg_declares():
+    text = (REPOSITORY / "LICENSE").read_text()
+    assert text.startswith("MIT License\n\nCopyright (c) 2026 the scratchlin developers\n")
+    assert "license = MIT" in (REPOSITORY / "setup.cfg").read_text()
