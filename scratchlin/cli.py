@@ -30,7 +30,7 @@ import numpy as np
 from . import __version__, datasets, metrics
 from .gradcheck import gradcheck
 from .model import LR_SCHEDULES, OPTIMIZERS, LinearClassifier
-from .training import format_epoch
+from .training import format_epoch, split_validation
 
 __all__ = [
     "CLIError",
@@ -502,23 +502,9 @@ def _load_model(path, threads=None) -> LinearClassifier:
     return _with_threads(model, threads)
 
 
-def _supports_threads() -> bool:
-    # TODO(estimator helper): drop once LinearClassifier has n_threads on every branch.
-    return "n_threads" in _estimator_defaults()
-
-
-def _threads_unsupported() -> CLIError:
-    return CLIError("--threads needs LinearClassifier(n_threads=...), which this scratchlin "
-                    "does not have yet")
-
-
 def _with_threads(model: LinearClassifier, threads) -> LinearClassifier:
     """``model`` using ``threads`` BLAS threads (None: scratchlin's thread policy)."""
-    if _supports_threads():
-        return model.set_params(n_threads=threads)
-    if threads is not None:
-        raise _threads_unsupported()
-    return model
+    return model.set_params(n_threads=threads)
 
 
 def _percent(correct: int, total: int) -> str:
@@ -571,26 +557,28 @@ def _resolve_val_fraction(args, defaults: dict) -> float:
 def hold_out(X, y, fraction: float, seed: int):
     """Split training rows into a training and a validation part, reproducibly.
 
+    The rows are those :class:`~scratchlin.LinearClassifier` itself holds out for early
+    stopping with the same ``seed`` and ``validation_fraction``: both call
+    :func:`scratchlin.training.split_validation` on a generator seeded with ``seed``.
+
     Parameters
     ----------
     X : ndarray of shape (N, F)
     y : ndarray of shape (N,)
     fraction : float in (0, 1)
-        Share of the rows held out.
+        Share of the rows held out (``round(fraction * N)`` rows).
     seed : int
-        Seed of the split (its own stream, independent of the training shuffles).
+        Seed of the split.
 
     Returns
     -------
     X_train, y_train, X_val, y_val : ndarray
         Disjoint rows of ``X`` and ``y``, in their original order.
     """
-    n_val = int(round(fraction * X.shape[0]))
-    if not 1 <= n_val < X.shape[0]:
-        raise CLIError(f"--val-fraction {fraction} of {X.shape[0]} rows leaves {n_val} for "
-                       "validation; expected at least one row on each side")
-    order = np.random.default_rng([seed, 1]).permutation(X.shape[0])
-    val_rows, train_rows = np.sort(order[:n_val]), np.sort(order[n_val:])
+    try:
+        train_rows, val_rows = split_validation(X.shape[0], fraction, np.random.default_rng(seed))
+    except ValueError as error:
+        raise CLIError(f"--val-fraction: {error}") from None
     return X[train_rows], y[train_rows], X[val_rows], y[val_rows]
 
 
@@ -598,10 +586,7 @@ def _hyperparameters(args) -> dict:
     names = ("lr", "epochs", "batch_size", "optimizer", "momentum", "nesterov", "weight_decay",
              "label_smoothing", "lr_schedule", "early_stopping", "patience", "dtype")
     hyper = {name: getattr(args, name) for name in names}
-    if _supports_threads():
-        hyper["n_threads"] = args.threads
-    elif args.threads is not None:
-        raise _threads_unsupported()
+    hyper["n_threads"] = args.threads
     return hyper
 
 

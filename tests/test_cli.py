@@ -20,6 +20,7 @@ import pytest
 
 import scratchlin as sl
 from scratchlin import cli, datasets
+from scratchlin.training import split_validation
 
 #: Two epochs (the CLI's defaults otherwise, 10% of the training rows held out) reach
 #: 91.6-91.8% test accuracy over seeds 0-7; 90.5% leaves a margin of over one point.
@@ -406,6 +407,9 @@ def test_hold_out_is_disjoint_and_reproducible():
     assert np.array_equal(X_val[:, 0] // 2, y_val)
     assert np.array_equal(cli.hold_out(X, y, 0.2, seed=3)[3], y_val)
     assert not np.array_equal(cli.hold_out(X, y, 0.2, seed=4)[3], y_val)
+    # The same rows the estimator holds out for early stopping with seed=3 (one split function).
+    _, estimator_val_rows = split_validation(50, 0.2, np.random.default_rng(3))
+    assert np.array_equal(y_val, estimator_val_rows)
 
 
 def test_console_script_is_declared():
@@ -829,15 +833,10 @@ def test_a_closed_pipe_ends_predict_quietly_with_status_141(known_model, tmp_pat
     assert stderr == b""
 
 
-def test_threads_flag_reaches_the_estimator_or_says_why_not(tmp_path, capsys):
+def test_threads_flag_reaches_the_estimator():
     args = cli.build_parser().parse_args(["train", "--threads", "2"])
-    assert args.threads == 2
-    if "n_threads" in sl.LinearClassifier().get_params():
-        assert cli._hyperparameters(args)["n_threads"] == 2
-        assert cli._hyperparameters(cli.build_parser().parse_args(["train"]))["n_threads"] is None
-    else:  # until the estimator's n_threads lands on this branch
-        assert cli.main(["train", "--threads", "2", "--out", str(tmp_path / "m.npz")]) == 1
-        assert_one_line_error(capsys.readouterr().err, "--threads needs LinearClassifier(n_threads")
+    assert cli._hyperparameters(args)["n_threads"] == 2
+    assert cli._hyperparameters(cli.build_parser().parse_args(["train"]))["n_threads"] is None
 
 
 def test_paths_under_home_are_shown_with_a_tilde(tmp_path, monkeypatch, capsys):
