@@ -32,7 +32,7 @@ import sys
 import numpy as np
 
 from . import _benchtools as tools
-from . import _threads, functional
+from . import _threads, functional, objective
 
 __all__ = ["add_parser", "run", "main", "SCHEMA"]
 
@@ -51,11 +51,10 @@ QUICK = {"batch_sizes": [64], "dtypes": ["float32"], "repeat": 1, "rows_per_samp
 # another implementation is a one-line change in each.
 
 
-def scratchlin_loss_and_grad(W, b, X, labels):
-    """scratchlin's mean cross-entropy of ``X W + b`` and its gradient ``(loss, dW, db)``."""
-    logits = functional.linear(X, W, b)
-    loss, grad_logits = functional.cross_entropy_and_grad(logits, labels)
-    return (loss,) + functional.linear_backward(grad_logits, X, W)[1:]
+def scratchlin_loss_and_grad(W, b, X, labels, workspace=None):
+    """scratchlin's mean cross-entropy of ``X W + b`` and its gradient ``(loss, dW, db)``,
+    the training objective itself (in ``workspace``'s buffers when one is given)."""
+    return objective.loss_and_grad(W, b, X, labels, out=workspace)
 
 
 def scratchlin_epoch(X, labels, batch_size, n_threads):
@@ -63,9 +62,17 @@ def scratchlin_epoch(X, labels, batch_size, n_threads):
     from .model import LinearClassifier
 
     model = LinearClassifier(epochs=1, batch_size=batch_size, seed=0, dtype=X.dtype.name)
-    if n_threads is not None and "n_threads" in model.get_params():
+    if _estimator_takes_n_threads():
         model.set_params(n_threads=n_threads)
     model.fit(X, labels)
+
+
+def _estimator_takes_n_threads() -> bool:
+    """Whether ``LinearClassifier`` has the ``n_threads`` hyperparameter; without it, its
+    training runs at the policy's count whatever ``--threads`` says."""
+    from .model import LinearClassifier
+
+    return "n_threads" in LinearClassifier().get_params()
 
 
 # --------------------------------------------------------------------------------------------
@@ -89,9 +96,10 @@ def flop_count(op, n_rows):
 
 
 def scratchlin_ops(X, W, b, labels, G):
+    workspace = objective.Workspace(N_FEATURES, N_CLASSES, X.shape[0], X.dtype)
     return {"forward": lambda: functional.linear(X, W, b),
             "backward": lambda: functional.linear_backward(G, X, W),
-            "loss+grad": lambda: scratchlin_loss_and_grad(W, b, X, labels)}
+            "loss+grad": lambda: scratchlin_loss_and_grad(W, b, X, labels, workspace)}
 
 
 def torch_ops(torch, X, W, b, labels, G):
@@ -218,10 +226,15 @@ def measure_ops(settings, torch, floors, log):
                             runs["torch"] = tools.repeated(theirs[op], calls)
                         n_rows, per_call = batch_size, calls
                     timings = tools.interleaved(runs, repeat=settings.repeat)
+                    used = n_threads
+                    if op == "epoch" and not _estimator_takes_n_threads():
+                        used = _threads.choose_n_threads(None, batch_size=batch_size,
+                                                         n_features=N_FEATURES, n_classes=N_CLASSES)
                     for contender, timing in timings.items():
                         per = {k: timing[k] / per_call for k in ("median", "min", "max")}
-                        records.append(_record(op, dtype, batch_size, contender, n_threads, per,
-                                               n_rows, floors))
+                        records.append(_record(op, dtype, batch_size, contender,
+                                               used if contender == "scratchlin" else n_threads,
+                                               per, n_rows, floors))
                     log(f"{dtype} B={batch_size} {op} ({n_threads} thread(s)): " + ", ".join(
                         f"{name} {t['median'] / per_call * 1e6:.1f} us" for name, t in timings.items()))
     return records

@@ -128,9 +128,11 @@ def test_fit_leaves_the_callers_thread_settings_unchanged(rng):
     from scratchlin import LinearClassifier
 
     X, y = _small_problem(rng)
-    before = threadpool_info()
-    LinearClassifier(epochs=2, seed=0).fit(X, y)
-    assert threadpool_info() == before
+    # The caller allows 2 threads; the policy picks 1 for this tiny fit, then must put 2 back.
+    with threadpool_limits(limits=2, user_api="blas"):
+        before = threadpool_info()
+        LinearClassifier(epochs=2, seed=0).fit(X, y)
+        assert threadpool_info() == before
 
 
 def test_fit_restores_thread_settings_when_training_raises(rng):
@@ -141,8 +143,31 @@ def test_fit_restores_thread_settings_when_training_raises(rng):
     def stop(record):
         raise KeyboardInterrupt("stopped by the user")
 
-    with threadpool_limits(limits=1, user_api="blas"):
+    with threadpool_limits(limits=2, user_api="blas"):  # the policy's 1 differs from it
         before = threadpool_info()
         with pytest.raises(KeyboardInterrupt, match="stopped by the user"):
             LinearClassifier(epochs=3, seed=0, callback=stop).fit(X, y)
         assert threadpool_info() == before
+
+
+@pytest.mark.parametrize("n_threads", [1, 2])
+def test_seeded_training_is_bit_identical_for_a_given_thread_count(n_threads):
+    """Two trainings with the same seed and thread count give the same bits.
+
+    (Across thread counts the bits may differ: BLAS splits its sums differently. That is why
+    the policy depends on sizes, cores and the caller's limit, never on the momentary load.)
+    B=256 with F=784 is large enough that OpenBLAS really splits the product over 2 threads.
+    """
+    from scratchlin.training import Parameters, Trainer, TrainingSettings
+
+    data_rng = np.random.default_rng(7)
+    X = data_rng.random((1024, 784)).astype(np.float32)
+    labels = data_rng.integers(0, 10, 1024).astype(np.intp)
+    settings = TrainingSettings(lr=2e-3, batch_size=256, optimizer="adam", n_threads=n_threads)
+    weights = []
+    for _ in range(2):
+        params = Parameters(784, 10, np.float32)
+        Trainer(params, settings, np.random.default_rng(0)).fit(X, labels, epochs=2)
+        weights.append(params.vector.copy())
+    assert np.any(weights[0] != 0)
+    np.testing.assert_array_equal(weights[0], weights[1])
