@@ -19,6 +19,7 @@ Run: ``python benchmarks/bench_contention.py`` (about 2-4 minutes on 2 cores), o
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import statistics
 import time
@@ -32,20 +33,32 @@ SETTINGS = {"policy": None, "2 threads": 2, "1 thread": 1}
 
 
 def fit_default(X, labels, n_threads):
-    """The default fit with ``n_threads`` (``None``: the policy); returns its seconds.
-
-    Until the estimator has ``n_threads``, the same limit is applied around the fit, exactly
-    as the trainer applies it around its own work.
-    """
-    started = time.perf_counter()
+    """The default fit with ``n_threads`` (``None``: the policy); returns its seconds."""
     if "n_threads" in LinearClassifier().get_params():
-        LinearClassifier(seed=0, n_threads=n_threads).fit(X, labels)
-    else:
-        chosen = _threads.choose_n_threads(n_threads, batch_size=128, n_features=X.shape[1],
-                                           n_classes=10)
-        with _threads.blas_threads(chosen):
-            LinearClassifier(seed=0).fit(X, labels)
-    return time.perf_counter() - started
+        model = LinearClassifier(seed=0, n_threads=n_threads)
+        started = time.perf_counter()
+        model.fit(X, labels)
+        return time.perf_counter() - started
+    with _trainer_thread_count(n_threads):
+        started = time.perf_counter()
+        LinearClassifier(seed=0).fit(X, labels)
+        return time.perf_counter() - started
+
+
+@contextlib.contextmanager
+def _trainer_thread_count(n_threads):
+    """Until ``LinearClassifier`` takes ``n_threads``: hand ``n_threads`` to the trainer's
+    policy call as if the user had chosen it (``None`` leaves the policy alone)."""
+    policy = _threads.choose_n_threads
+
+    def chosen(user_choice, **sizes):
+        return policy(n_threads if user_choice is None else user_choice, **sizes)
+
+    _threads.choose_n_threads = chosen
+    try:
+        yield
+    finally:
+        _threads.choose_n_threads = policy
 
 
 def run(X, labels, *, repeat: int, busy: int) -> dict:
@@ -81,8 +94,8 @@ def run(X, labels, *, repeat: int, busy: int) -> dict:
 
 def markdown(results, args, env) -> str:
     policy = results["policy_threads"]
-    lines = [f"### Default fit idle and beside {args.busy} busy process(es), median of "
-             f"{args.repeat} interleaved rounds\n",
+    lines = [(f"### Default fit idle and beside {args.busy} busy process(es), median of "
+              f"{args.repeat} interleaved rounds\n"),
              "| setting | idle | busy | busy / idle | idle / best idle |", "|---|---|---|---|---|"]
     for name, r in results["settings"].items():
         label = f"policy ({policy} thread(s) at B=128)" if name == "policy" else name

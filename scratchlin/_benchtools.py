@@ -22,8 +22,17 @@ from collections.abc import Callable, Iterator
 
 import numpy as np
 
-__all__ = ["interleaved", "summarise", "repeated", "read_bandwidth", "gemm_rate", "environment",
-           "load_average", "busy_processes", "OPENBLAS_VARIABLES"]
+__all__ = [
+    "OPENBLAS_VARIABLES",
+    "busy_processes",
+    "environment",
+    "gemm_rate",
+    "interleaved",
+    "load_average",
+    "read_bandwidth",
+    "repeated",
+    "summarise",
+]
 
 #: Environment variables that change which OpenBLAS kernel runs (reported with every result).
 OPENBLAS_VARIABLES = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "OPENBLAS_NUM_THREADS",
@@ -122,7 +131,7 @@ def environment() -> dict:
 
     torch is reported only if it is already imported (this function never imports it).
     """
-    from threadpoolctl import threadpool_info
+    from threadpoolctl import threadpool_info  # type: ignore[import-untyped]
 
     from . import __version__
     from ._threads import available_cores

@@ -37,8 +37,12 @@ from collections.abc import Iterator
 
 from . import _validation as v
 
-__all__ = ["choose_n_threads", "blas_threads", "available_cores",
-           "MIN_MULTIPLY_ADDS_PER_THREAD"]
+__all__ = [
+    "MIN_MULTIPLY_ADDS_PER_THREAD",
+    "available_cores",
+    "blas_threads",
+    "choose_n_threads",
+]
 
 #: A thread joins a product only if it gets at least this many multiply-adds of it.
 MIN_MULTIPLY_ADDS_PER_THREAD = 2**25
@@ -53,7 +57,7 @@ def _blas_controller():
     """
     global _controller
     if _controller is None:
-        from threadpoolctl import ThreadpoolController
+        from threadpoolctl import ThreadpoolController  # type: ignore[import-untyped]
 
         _controller = ThreadpoolController().select(user_api="blas")
     return _controller if _controller.lib_controllers else None

@@ -26,6 +26,7 @@ figure of throughput against batch size (needs matplotlib).
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import sys
 
@@ -34,14 +35,15 @@ import numpy as np
 from . import _benchtools as tools
 from . import _threads, functional, objective
 
-__all__ = ["add_parser", "run", "main", "SCHEMA"]
+__all__ = ["SCHEMA", "add_parser", "main", "run"]
 
 #: Identifies the layout of ``--json`` output; bumped when a field changes meaning.
 SCHEMA = "scratchlin.bench/1"
 N_FEATURES, N_CLASSES = 784, 10
 OPS = ("forward", "backward", "loss+grad", "epoch")
-DEFAULTS = {"batch_sizes": [64, 256, 2048, 16384], "dtypes": ["float32", "float64"],
-            "repeat": 5, "rows_per_sample": 32768, "epoch_rows": 32768}
+DEFAULT_BATCH_SIZES = [64, 256, 2048, 16384]
+DEFAULTS: dict = {"batch_sizes": DEFAULT_BATCH_SIZES, "dtypes": ["float32", "float64"],
+                  "repeat": 5, "rows_per_sample": 32768, "epoch_rows": 32768}
 QUICK = {"batch_sizes": [64], "dtypes": ["float32"], "repeat": 1, "rows_per_sample": 256,
          "epoch_rows": 512}
 
@@ -214,11 +216,11 @@ def measure_ops(settings, torch, floors, log):
             with _Threads(torch, n_threads):
                 for op in OPS:
                     if op == "epoch":
-                        runs = {"scratchlin": lambda: scratchlin_epoch(epoch_X, epoch_labels,
-                                                                       batch_size, n_threads)}
+                        runs = {"scratchlin": functools.partial(
+                            scratchlin_epoch, epoch_X, epoch_labels, batch_size, n_threads)}
                         if torch is not None:
-                            runs["torch"] = lambda: torch_epoch(torch, epoch_X, epoch_labels,
-                                                                batch_size)
+                            runs["torch"] = functools.partial(torch_epoch, torch, epoch_X,
+                                                              epoch_labels, batch_size)
                         n_rows, per_call = settings.epoch_rows, 1
                     else:
                         runs = {"scratchlin": tools.repeated(ours[op], calls)}
@@ -395,7 +397,7 @@ def _add_arguments(parser) -> None:
     parser.add_argument("--quick", action="store_true",
                         help="B=64, float32, 1 round, tiny samples: a smoke test (seconds)")
     parser.add_argument("--batch-sizes", type=_positive_int, nargs="+", metavar="B",
-                        help=f"default: {' '.join(map(str, DEFAULTS['batch_sizes']))}")
+                        help=f"default: {' '.join(map(str, DEFAULT_BATCH_SIZES))}")
     parser.add_argument("--dtypes", nargs="+", choices=("float32", "float64"),
                         help="default: float32 float64")
     parser.add_argument("--repeat", type=_positive_int,

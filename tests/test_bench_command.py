@@ -41,7 +41,7 @@ def run_blocking(module: str, argv: list) -> subprocess.CompletedProcess:
     code = (f"import sys; sys.modules[{module!r}] = None; from scratchlin.bench import main; "
             f"sys.exit(main({argv!r}))")
     env = dict(os.environ, PYTHONPATH=str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", ""))
-    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env,
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=False,
                           timeout=300)
 
 

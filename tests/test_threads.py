@@ -105,17 +105,15 @@ def test_blas_threads_restores_the_callers_own_limit_not_the_default():
 
 def test_blas_threads_restores_after_an_exception():
     before = threadpool_info()
-    with pytest.raises(RuntimeError, match="boom"):
-        with _threads.blas_threads(1):
-            assert set(blas_threads_now()) == {1}
-            raise RuntimeError("boom")
+    with pytest.raises(RuntimeError, match="boom"), _threads.blas_threads(1):
+        assert set(blas_threads_now()) == {1}
+        raise RuntimeError("boom")
     assert threadpool_info() == before
 
 
 def test_blas_threads_none_changes_nothing():
-    with threadpool_limits(limits=1, user_api="blas"):
-        with _threads.blas_threads(None):
-            assert set(blas_threads_now()) == {1}
+    with threadpool_limits(limits=1, user_api="blas"), _threads.blas_threads(None):
+        assert set(blas_threads_now()) == {1}
 
 
 def _small_problem(rng):
