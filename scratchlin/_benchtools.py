@@ -14,9 +14,11 @@ from __future__ import annotations
 import contextlib
 import os
 import platform
+import signal
 import statistics
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
 
@@ -161,8 +163,14 @@ def busy_processes(count: int) -> Iterator[list]:
     """Run ``count`` processes that spin one core each (``while True: pass``) inside the block.
 
     They are started with this interpreter and killed (by their own ids) on exit, also when
-    the block raises. Used to measure how a fit behaves beside other busy programs.
+    the block raises or the benchmark is stopped with SIGTERM (turned into ``SystemExit``
+    meanwhile, so no spinner outlives it). Used to measure how a fit behaves beside other
+    busy programs.
     """
+    if count == 0:
+        yield []
+        return
+    restore_sigterm = _exit_on_sigterm()
     spinners = [subprocess.Popen([sys.executable, "-c", "while True: pass"])
                 for _ in range(count)]
     try:
@@ -173,3 +181,16 @@ def busy_processes(count: int) -> Iterator[list]:
             spinner.kill()
         for spinner in spinners:
             spinner.wait()
+        restore_sigterm()
+
+
+def _exit_on_sigterm() -> Callable[[], None]:
+    """Make SIGTERM raise ``SystemExit`` (so ``finally`` blocks run); return the undo."""
+    if threading.current_thread() is not threading.main_thread():
+        return lambda: None
+
+    def stop(signum, frame):
+        raise SystemExit(128 + signum)
+
+    previous = signal.signal(signal.SIGTERM, stop)
+    return lambda: signal.signal(signal.SIGTERM, previous)
