@@ -27,7 +27,8 @@ with 1 and 2 threads differ in the last bits: up to ~6e-7 in float32.)
 
 :func:`blas_threads` applies the count around scratchlin's own work and restores the caller's
 settings afterwards, also when the work raises. It reuses one ``threadpoolctl`` controller:
-building it scans the loaded libraries (0.7 ms measured), limiting through it takes ~9 us.
+building it scans the loaded libraries (0.7 ms measured, as does every fresh
+``threadpool_limits``); limiting through it takes ~9 us.
 """
 from __future__ import annotations
 
