@@ -383,13 +383,18 @@ def _positive_int(text):
 
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
-    """Add the ``bench`` command to a CLI's ``subparsers`` and return its parser."""
+    """Add the ``bench`` command to a CLI's ``subparsers`` and return its parser.
+
+    The parser's defaults name the command's entry point twice, ``run`` (the ``scratchlin``
+    CLI's convention) and ``handler``, and set ``traceback=False`` so a CLI that reads
+    ``args.traceback`` works before it adds its own ``--traceback`` option to the parser.
+    """
     parser = subparsers.add_parser(
         "bench", help="time forward, backward, loss+grad and an epoch on this CPU",
         description=__doc__.split("\n\n")[0].replace("``", "").replace(r"\partial ", "d"),
         formatter_class=argparse.RawDescriptionHelpFormatter)
     _add_arguments(parser)
-    parser.set_defaults(handler=run)
+    parser.set_defaults(run=run, handler=run, traceback=False)
     return parser
 
 

@@ -137,7 +137,7 @@ def test_add_parser_registers_the_bench_command():
     parser = argparse.ArgumentParser(prog="scratchlin")
     bench.add_parser(parser.add_subparsers(dest="command"))
     args = parser.parse_args(["bench", "--quick", "--batch-sizes", "8", "16", "--threads", "1"])
-    assert args.handler is bench.run
+    assert args.run is bench.run and args.handler is bench.run and args.traceback is False
     assert args.quick and args.batch_sizes == [8, 16] and args.threads == 1
 
 
