@@ -43,7 +43,7 @@ N_FEATURES, N_CLASSES = 784, 10
 OPS = ("forward", "backward", "loss+grad", "epoch")
 DEFAULT_BATCH_SIZES = [64, 256, 2048, 16384]
 DEFAULTS: dict = {"batch_sizes": DEFAULT_BATCH_SIZES, "dtypes": ["float32", "float64"],
-                  "repeat": 5, "rows_per_sample": 32768, "epoch_rows": 32768}
+                  "repeat": 5, "rows_per_sample": 16384, "epoch_rows": 16384}
 QUICK = {"batch_sizes": [64], "dtypes": ["float32"], "repeat": 1, "rows_per_sample": 256,
          "epoch_rows": 512}
 
