@@ -1,0 +1,141 @@
+"""The default fit on a shared machine: idle, and beside one busy process, per thread setting.
+
+Issue 12: on a 2-core machine, the default ``LinearClassifier(seed=0).fit`` on MNIST took 3x
+its idle time when one other process kept a core busy, because OpenBLAS's two threads spin
+waiting for each other on products far too small to need them. This script measures, in one
+run, the fit idle and beside ``--busy`` processes running ``while True: pass`` (started and
+killed here), for three settings:
+
+* ``policy``: scratchlin's default (``n_threads=None``, :mod:`scratchlin._threads`);
+* ``2 threads`` and ``1 thread``: forced through ``n_threads``.
+
+Every round runs all six (setting, condition) pairs, conditions and settings in an order
+rotated each round, so a slow spell of the shared machine hits all of them alike. The figure
+is the median of ``--repeat`` rounds; the result is each setting's busy/idle ratio, and each
+setting's idle time over the best setting's. The load average is printed for every round.
+
+Run: ``python benchmarks/bench_contention.py`` (about 2-4 minutes on 2 cores), or ``--quick``.
+"""
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import statistics
+import time
+from pathlib import Path
+
+import numpy as np
+
+from scratchlin import LinearClassifier, _benchtools, _threads, datasets
+
+SETTINGS = {"policy": None, "2 threads": 2, "1 thread": 1}
+
+
+def fit_default(X, labels, n_threads):
+    """The default fit with ``n_threads`` (``None``: the policy); returns its seconds."""
+    if "n_threads" in LinearClassifier().get_params():
+        model = LinearClassifier(seed=0, n_threads=n_threads)
+        started = time.perf_counter()
+        model.fit(X, labels)
+        return time.perf_counter() - started
+    with _trainer_thread_count(n_threads):
+        started = time.perf_counter()
+        LinearClassifier(seed=0).fit(X, labels)
+        return time.perf_counter() - started
+
+
+@contextlib.contextmanager
+def _trainer_thread_count(n_threads):
+    """Until ``LinearClassifier`` takes ``n_threads``: hand ``n_threads`` to the trainer's
+    policy call as if the user had chosen it (``None`` leaves the policy alone)."""
+    policy = _threads.choose_n_threads
+
+    def chosen(user_choice, **sizes):
+        return policy(n_threads if user_choice is None else user_choice, **sizes)
+
+    _threads.choose_n_threads = chosen
+    try:
+        yield
+    finally:
+        _threads.choose_n_threads = policy
+
+
+def run(X, labels, *, repeat: int, busy: int) -> dict:
+    times = {(setting, condition): [] for setting in SETTINGS for condition in ("idle", "busy")}
+    loads = []
+    fit_default(X, labels, None)  # warm-up: page in the data, load the BLAS kernels
+    for round_number in range(repeat):
+        conditions = ["idle", "busy"] if round_number % 2 == 0 else ["busy", "idle"]
+        for condition in conditions:
+            settings = list(SETTINGS)
+            shift = round_number % len(settings)
+            settings = settings[shift:] + settings[:shift]
+            with _benchtools.busy_processes(busy if condition == "busy" else 0):
+                for setting in settings:
+                    times[(setting, condition)].append(fit_default(X, labels, SETTINGS[setting]))
+        loads.append(_benchtools.load_average())
+        print(f"round {round_number + 1}/{repeat}: " + ", ".join(
+            f"{s} {c} {t[-1]:.2f}s" for (s, c), t in times.items()) + f"; load {loads[-1]}",
+            flush=True)
+    summary = {}
+    for setting in SETTINGS:
+        idle = statistics.median(times[(setting, "idle")])
+        busy_time = statistics.median(times[(setting, "busy")])
+        summary[setting] = {"idle_median_s": idle, "busy_median_s": busy_time,
+                            "busy_over_idle": busy_time / idle,
+                            "idle_times": times[(setting, "idle")],
+                            "busy_times": times[(setting, "busy")]}
+    best_idle = min(s["idle_median_s"] for s in summary.values())
+    for record in summary.values():
+        record["idle_over_best_idle"] = record["idle_median_s"] / best_idle
+    return {"settings": summary, "load_per_round": loads}
+
+
+def markdown(results, args, env) -> str:
+    policy = results["policy_threads"]
+    lines = [(f"### Default fit idle and beside {args.busy} busy process(es), median of "
+              f"{args.repeat} interleaved rounds\n"),
+             "| setting | idle | busy | busy / idle | idle / best idle |", "|---|---|---|---|---|"]
+    for name, r in results["settings"].items():
+        label = f"policy ({policy} thread(s) at B=128)" if name == "policy" else name
+        lines.append(f"| {label} | {r['idle_median_s']:.2f} s | {r['busy_median_s']:.2f} s | "
+                     f"{r['busy_over_idle']:.2f}x | {r['idle_over_best_idle']:.2f}x |")
+    lines.append(f"\nrows: {results['n_train']}; load average per round: {results['load_per_round']}; "
+                 f"environment: {json.dumps(env)}\n")
+    return "\n".join(lines)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--repeat", type=int, default=5, help="interleaved rounds (median)")
+    parser.add_argument("--busy", type=int, default=1, help="busy processes in the busy condition")
+    parser.add_argument("--n-train", type=int, default=None, help="use only the first N rows")
+    parser.add_argument("--root", default=None, help="MNIST folder (default: the loader's)")
+    parser.add_argument("--quick", action="store_true", help="2 rounds on 10,000 rows")
+    parser.add_argument("--out", default="bench-results", help="folder for JSON and markdown")
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.repeat, args.n_train = 2, args.n_train or 10_000
+    images, labels = datasets.load_mnist("train", root=args.root)
+    X = datasets.to_float(datasets.flatten(images))[: args.n_train]
+    labels = labels[: args.n_train].astype(np.intp)
+    env = _benchtools.environment()
+    print(json.dumps(env))
+    results = run(X, labels, repeat=args.repeat, busy=args.busy)
+    results["policy_threads"] = _threads.choose_n_threads(None, batch_size=128,
+                                                          n_features=X.shape[1], n_classes=10)
+    results["n_train"], results["environment"] = int(X.shape[0]), env
+    text = markdown(results, args, env)
+    print()
+    print(text)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "bench_contention.json").write_text(json.dumps(results, indent=2) + "\n")
+    (out / "bench_contention.md").write_text(text)
+    print(f"wrote {out / 'bench_contention.json'} and {out / 'bench_contention.md'}")
+    return results
+
+
+if __name__ == "__main__":
+    main()
