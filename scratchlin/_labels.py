@@ -120,12 +120,20 @@ def check_classes(classes, *, name: str = "classes") -> np.ndarray:
     return distinct
 
 
+def _is_range(classes: np.ndarray) -> bool:
+    """Whether ``classes`` is the integers ``0, 1, ..., C-1`` (MNIST's digits, say)."""
+    return (classes.dtype.kind in "iu" and classes.size > 0 and int(classes[0]) == 0
+            and int(classes[-1]) == classes.size - 1)
+
+
 def encode(y: np.ndarray, classes: np.ndarray, *, name: str = "y",
            known_as: str = "the classes seen in fit") -> np.ndarray:
     """The column index of each label in the sorted ``classes``, shape (N,), intp.
 
     Raises ``ValueError`` naming the first label of ``y`` that is not in ``classes``.
     """
+    if _is_range(classes) and y.dtype.kind in "iu" and y.size and 0 <= y.min() and y.max() < len(classes):
+        return y.astype(np.intp, copy=False)  # classes 0..C-1: a label is its own index
     indices = np.minimum(np.searchsorted(classes, y), len(classes) - 1)
     unknown = classes[indices] != y
     if np.any(unknown):

@@ -887,3 +887,33 @@ def test_from_params_takes_classes_of_any_label_dtype_and_history_can_be_set(rng
     assert model.get_params()["class_weight"] == {"x": 1.0} and model.history_ == []
     model.history_ = [{"epoch": 1, "train_loss": 0.5}]
     assert model.history_[0]["epoch"] == 1
+
+
+# --------------------------------------------------------------------------------------------
+# boundary checks on their fast paths (labels 0..C-1; small and large feature arrays)
+
+
+@pytest.mark.parametrize("bad_label", [3, -1])
+def test_labels_outside_range_classes_are_refused_on_the_fast_path(rng, bad_label):
+    W, b = rng.normal(size=(4, 3)), np.zeros(3)
+    model = LinearClassifier.from_params(W, b)  # classes 0, 1, 2: a label is its own index
+    X = rng.normal(size=(5, 4))
+    with pytest.raises(ValueError, match=rf"^y holds label {bad_label} that is not one of"):
+        model.loss_and_grad(X, np.array([0, 1, 2, bad_label, 0]))
+    # uint8 labels and int64 labels give the same loss (the index is the label itself)
+    y = np.array([2, 0, 1, 1, 0])
+    assert model.loss_and_grad(X, y)[0] == model.loss_and_grad(X, y.astype(np.uint8))[0]
+    # the loss is that of the labels, not of some other mapping: float64 reference
+    logits = X @ W + b
+    log_p = logits - np.log(np.exp(logits - logits.max(1, keepdims=True)).sum(1, keepdims=True)) \
+        - logits.max(1, keepdims=True)
+    assert model.loss_and_grad(X, y)[0] == pytest.approx(-log_p[np.arange(5), y].mean(), rel=1e-12)
+
+
+@pytest.mark.parametrize("n_rows", [4, 1400])  # 4 x 784 and 1400 x 784 (> 2**20 elements)
+def test_a_nan_is_found_in_small_and_large_feature_arrays(rng, n_rows):
+    model = LinearClassifier.from_params(rng.normal(size=(784, 3)), np.zeros(3))
+    X = rng.normal(size=(n_rows, 784))
+    X[n_rows - 1, 783] = np.nan
+    with pytest.raises(ValueError, match=rf"X must be finite; it holds 1 NaN/inf value\(s\), first at index \({n_rows - 1}, 783\)"):
+        model.predict(X)
