@@ -19,8 +19,10 @@ import bench_ops  # noqa: E402
 import bench_train  # noqa: E402
 
 
-def test_bench_train_runs_small_and_reports_ratios(mnist_root, tmp_path):
-    results = bench_train.main(["--root", mnist_root, "--n-train", "2000", "--batch-sizes", "256",
+@pytest.mark.mnist  # reads the real training and test files
+@pytest.mark.slow  # ~12 s: four contenders and three accuracy fits
+def test_bench_train_runs_small_and_reports_ratios(private_mnist_root, tmp_path):
+    results = bench_train.main(["--root", private_mnist_root, "--n-train", "2000", "--batch-sizes", "256",
                                 "--repeat", "1", "--quick", "--threads", "1", "--out", str(tmp_path)])
     (epoch,) = results["epoch"]
     assert epoch["batch_size"] == 256

@@ -82,7 +82,7 @@ def test_sgd_dampening_scales_the_gradient_added_to_the_buffer_by_one_minus_tau(
     # first gradient; the first buffer is the raw gradient whatever tau is.
     p0 = rng.standard_normal(SHAPE)
     grads, lrs = _steps(rng)
-    hyper = dict(momentum=0.8, dampening=dampening, weight_decay=weight_decay)
+    hyper = {"momentum": 0.8, "dampening": dampening, "weight_decay": weight_decay}
     np.testing.assert_allclose(_run("sgd", p0, grads, lrs, **hyper),
                                reference_sgd(p0, grads, lrs, **hyper), rtol=TOL, atol=TOL)
 
@@ -110,13 +110,13 @@ def test_sgd_dampening_matches_torch(rng):
 
 
 @pytest.mark.parametrize("hyper", [
-    dict(),
-    dict(momentum=0.9),
-    dict(momentum=0.9, nesterov=True),
-    dict(momentum=0.7, nesterov=True, weight_decay=0.1),
-    dict(momentum=0.9, weight_decay=0.1),
-    dict(momentum=0.9, weight_decay=0.1, decoupled_weight_decay=True),
-    dict(weight_decay=0.1, decoupled_weight_decay=True),
+    {},
+    {"momentum": 0.9},
+    {"momentum": 0.9, "nesterov": True},
+    {"momentum": 0.7, "nesterov": True, "weight_decay": 0.1},
+    {"momentum": 0.9, "weight_decay": 0.1},
+    {"momentum": 0.9, "weight_decay": 0.1, "decoupled_weight_decay": True},
+    {"weight_decay": 0.1, "decoupled_weight_decay": True},
 ], ids=str)
 def test_sgd_matches_the_written_out_rule(rng, hyper):
     p0 = rng.standard_normal(SHAPE)
@@ -140,12 +140,12 @@ def test_sgd_one_step_by_hand():
 
 
 @pytest.mark.parametrize("hyper", [
-    dict(),
-    dict(betas=(0.8, 0.99), eps=1e-3),  # a large eps tells where it is added
-    dict(weight_decay=0.1),
-    dict(weight_decay=0.1, decoupled_weight_decay=True),
-    dict(amsgrad=True),
-    dict(amsgrad=True, weight_decay=0.1, decoupled_weight_decay=True),
+    {},
+    {"betas": (0.8, 0.99), "eps": 1e-3},  # a large eps tells where it is added
+    {"weight_decay": 0.1},
+    {"weight_decay": 0.1, "decoupled_weight_decay": True},
+    {"amsgrad": True},
+    {"amsgrad": True, "weight_decay": 0.1, "decoupled_weight_decay": True},
 ], ids=str)
 def test_adam_matches_the_written_out_rule(rng, hyper):
     p0 = rng.standard_normal(SHAPE)

@@ -209,7 +209,7 @@ def test_infinite_slices_follow_torch():
     inf = np.inf
     x = np.array([[-inf, -inf, -inf], [-inf, 0.0, 1.0], [inf, 0.0, -inf]])
     t = torch.tensor(x)
-    same = dict(rtol=8 * _u(np.float64), atol=0, equal_nan=True)
+    same = {"rtol": 8 * _u(np.float64), "atol": 0, "equal_nan": True}
     np.testing.assert_allclose(sl.logsumexp(x), torch.logsumexp(t, 1).numpy(), **same)
     np.testing.assert_allclose(sl.softmax(x), torch.softmax(t, 1).numpy(), **same)
     np.testing.assert_allclose(sl.log_softmax(x[:2]), torch.log_softmax(t[:2], 1).numpy(), **same)
@@ -382,8 +382,8 @@ def test_cross_entropy_and_its_gradient_match_the_float64_reference(problem):
     logits, target, weight, ignore_index, smoothing, reduction = problem
     assume(not _zero_weight_mean_with_smoothing(target, weight, ignore_index, smoothing, reduction))
     dtype = logits.dtype
-    options = dict(weight=weight, ignore_index=ignore_index, label_smoothing=smoothing,
-                   reduction=reduction)
+    options = {"weight": weight, "ignore_index": ignore_index, "label_smoothing": smoothing,
+                   "reduction": reduction}
     loss, grad_ref, T, norm = ref_cross_entropy(logits, target, weight, ignore_index, smoothing,
                                                 reduction)
     got = sl.cross_entropy(logits, target, **options)
@@ -432,7 +432,7 @@ def test_cross_entropy_reference_agrees_with_torch_on_finite_logits(dtype, probl
     weight = None if weight is None else weight.astype(dtype)
     assume(target.ndim == 1 or ignore_index == -100)
     assume(not _zero_weight_mean_with_smoothing(target, weight, ignore_index, smoothing, reduction))
-    options = dict(ignore_index=ignore_index, label_smoothing=smoothing, reduction=reduction)
+    options = {"ignore_index": ignore_index, "label_smoothing": smoothing, "reduction": reduction}
     t_target = torch.tensor(target.astype(np.float64) if target.ndim == 2 else target.astype(np.int64))
     t_weight = None if weight is None else torch.tensor(weight.astype(np.float64))
     t_logits = torch.tensor(logits.astype(np.float64), requires_grad=True)

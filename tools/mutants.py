@@ -19,8 +19,8 @@ MUTANTS = []
 
 
 def mutant(name, file, original, replacement, description, tests):
-    MUTANTS.append(dict(name=name, file=file, original=original, replacement=replacement,
-                        description=description, tests=tests))
+    MUTANTS.append({"name": name, "file": file, "original": original, "replacement": replacement,
+                        "description": description, "tests": tests})
 
 
 # --------------------------------------------------------------------------------------------

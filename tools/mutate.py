@@ -114,7 +114,7 @@ def _pytest(copy: Path, tests, timeout: float, marker: str, seed: int):
     command = [sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider",
                f"--hypothesis-seed={seed}", "-m", marker, *tests]
     try:
-        done = subprocess.run(command, cwd=copy, env=env, capture_output=True, text=True,
+        done = subprocess.run(command, cwd=copy, env=env, capture_output=True, text=True, check=False,
                               timeout=timeout)
     except subprocess.TimeoutExpired:
         return False, True, "timeout"
@@ -156,7 +156,7 @@ def run(mutants: list[Mutant], *, jobs: int, timeout: float, marker: str, seed: 
         all_tests = sorted({t for m in mutants for t in m.tests})
         progress(f"baseline: {' '.join(all_tests)}")
         copy = copies.get()
-        passed, timed_out, detail = _pytest(copy, all_tests, timeout * 4, marker, seed)
+        passed, _timed_out, detail = _pytest(copy, all_tests, timeout * 4, marker, seed)
         copies.put(copy)
         if not passed:
             raise RuntimeError(f"the unmutated code fails its tests ({detail}); fix that first")
@@ -185,8 +185,10 @@ def summary(outcomes: list[Outcome]) -> str:
         chosen = [o for o in outcomes if file is None or o.mutant.file == file]
         killed = sum(o.killed for o in chosen)
         label = "total" if file is None else file
+        timeouts = sum(o.detail == "timeout" for o in chosen)
         lines.append(f"{label:32s} {killed:3d}/{len(chosen):3d} killed  "
-                     f"score {100 * killed / len(chosen):5.1f}%")
+                     f"score {100 * killed / len(chosen):5.1f}%"
+                     + (f"  ({timeouts} by timeout: rerun them with --only)" if timeouts else ""))
     survivors = [o.mutant for o in outcomes if not o.killed]
     lines.append(f"survivors ({len(survivors)}):")
     lines += [f"  {m.name} [{m.file}]: {m.description}" for m in survivors]
@@ -202,8 +204,9 @@ def _parser() -> argparse.ArgumentParser:
                         help="only mutants of this module, e.g. functional (repeatable)")
     parser.add_argument("-j", "--jobs", type=int, default=1,
                         help="mutants run at a time, each in its own copy (default 1)")
-    parser.add_argument("--timeout", type=float, default=120.0,
-                        help="seconds per mutant before it counts as caught (default 120)")
+    parser.add_argument("--timeout", type=float, default=600.0,
+                        help="seconds per test file before the mutant counts as caught "
+                             "(a hang); reported as 'timeout' (default 600)")
     parser.add_argument("-m", "--marker", default="not slow",
                         help="pytest marker expression (default 'not slow')")
     parser.add_argument("--seed", type=int, default=0, help="hypothesis seed (default 0)")
