@@ -7,8 +7,14 @@ float32 and float64, one run times:
 * ``backward``: ``(dX, dW, db)`` from an upstream gradient: ``scratchlin.linear_backward`` vs
   plain NumPy vs torch autograd (``backward`` through the recorded matmul);
 * ``loss+grad``: cross-entropy and its gradient with respect to ``W`` and ``b``:
-  scratchlin's fused training kernel and its public ``LinearClassifier.loss_and_grad`` vs plain
-  NumPy (softmax, one-hot, two matmuls) vs torch (``cross_entropy`` + autograd).
+  ``scratchlin.objective.loss_and_grad`` with preallocated buffers (what training calls) and the
+  public ``LinearClassifier.loss_and_grad`` vs plain NumPy (softmax, one-hot, two matmuls) vs
+  torch (``cross_entropy`` + autograd).
+
+Then the targets of issue 9, at B=256, float32, F=784, C=10, timed round-robin (median of 15
+rounds), each as a ratio to the textbook NumPy written below (``textbook_loss_and_grad``):
+``LinearClassifier.from_params(W, b).loss_and_grad(X, y)`` and, logits given,
+``scratchlin.cross_entropy_and_grad``.
 
 Each figure is the median time per call; beside it the achieved bandwidth over ``X_b`` and the
 ratio to the read floor (the time to read ``X_b``'s bytes at the bandwidth measured in this run).
@@ -28,7 +34,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import _common as common  # noqa: E402
 
 import scratchlin as sl  # noqa: E402
-from scratchlin.training import BatchKernel  # noqa: E402
+from scratchlin import objective  # noqa: E402
 
 N_FEATURES, N_CLASSES = 784, 10
 
@@ -54,11 +60,30 @@ def numpy_loss_and_grad(X, W, b, y):
     return loss, X.T @ grad, grad.sum(axis=0)
 
 
+def textbook_cross_entropy_and_grad(logits, y):
+    """The textbook loss and logit gradient: stable softmax, mean CE, G = (P - onehot) / B."""
+    shifted = logits - logits.max(axis=1, keepdims=True)
+    exps = np.exp(shifted)
+    sums = exps.sum(axis=1, keepdims=True)
+    rows = np.arange(len(y))
+    loss = np.mean(np.log(sums[:, 0]) - shifted[rows, y])
+    grad = exps / sums
+    grad[rows, y] -= 1
+    grad /= len(y)
+    return loss, grad
+
+
+def textbook_loss_and_grad(X, W, b, y):
+    """The 10-line textbook loss and gradient of softmax regression, the target's yardstick."""
+    loss, grad = textbook_cross_entropy_and_grad(X @ W + b, y)
+    return loss, X.T @ grad, grad.sum(axis=0)
+
+
 def contenders(X, W, b, y, G):
     """{op: {contender name: zero-argument callable returning a tuple of outputs}}."""
     import torch
 
-    kernel = BatchKernel(N_FEATURES, N_CLASSES, X.shape[0], X.dtype)
+    workspace = objective.Workspace(N_FEATURES, N_CLASSES, X.shape[0], X.dtype)
     model = sl.LinearClassifier.from_params(W, b)
     Xt, Wt, bt, yt, Gt = (torch.from_numpy(a) for a in (X, W, b, y.astype(np.int64), G))
     Xg, Wg, bg = (t.clone().requires_grad_(True) for t in (Xt, Wt, bt))
@@ -75,9 +100,8 @@ def contenders(X, W, b, y, G):
         recorded.backward(Gt, retain_graph=True)
         return Xg.grad.numpy(), Wg.grad.numpy(), bg.grad.numpy()
 
-    def kernel_loss_and_grad():
-        loss = kernel.loss_and_grad(X, y, W, b)
-        return loss, kernel.grad_W, kernel.grad_b
+    def objective_loss_and_grad():
+        return objective.loss_and_grad(W, b, X, y, out=workspace)
 
     def model_loss_and_grad():
         loss, grads = model.loss_and_grad(X, y)
@@ -100,7 +124,7 @@ def contenders(X, W, b, y, G):
             "torch": torch_backward,
         },
         "loss+grad": {
-            "scratchlin kernel": kernel_loss_and_grad,
+            "scratchlin objective out=": objective_loss_and_grad,
             "scratchlin loss_and_grad": model_loss_and_grad,
             "numpy": lambda: numpy_loss_and_grad(X, W, b, y),
             "torch": torch_loss_and_grad,
@@ -170,6 +194,47 @@ def run_benchmark(batch_sizes, dtypes, repeat, rows_per_sample=200_000):
     return {"read_bandwidth_gb_per_s": bandwidth / 1e9, "records": records}, table
 
 
+def run_targets(repeat=15, batch_size=256, calls=200):
+    """The issue's target rows: public scratchlin vs the textbook, B=256, float32, interleaved."""
+    X, W, b, y, _ = make_problem(batch_size, np.float32)
+    logits = X @ W + b
+    model = sl.LinearClassifier.from_params(W, b)
+    pairs = {
+        "LinearClassifier.loss_and_grad": (lambda: model.loss_and_grad(X, y),
+                                           lambda: textbook_loss_and_grad(X, W, b, y)),
+        "cross_entropy_and_grad": (lambda: sl.cross_entropy_and_grad(logits, y),
+                                   lambda: textbook_cross_entropy_and_grad(logits, y)),
+    }
+    ours_loss, ours_grad = sl.cross_entropy_and_grad(logits, y)
+    ref_loss, ref_grad = textbook_cross_entropy_and_grad(logits, y)
+    assert abs(ours_loss - ref_loss) <= 1e-5 * abs(ref_loss)
+    np.testing.assert_allclose(ours_grad, ref_grad, rtol=1e-4, atol=1e-7)
+
+    def many(run):
+        def loop():
+            for _ in range(calls):
+                run()
+        return loop
+
+    runs = {}
+    for name, (ours, textbook) in pairs.items():
+        runs[f"{name} (scratchlin)"], runs[f"{name} (textbook)"] = many(ours), many(textbook)
+    timings = common.measure_interleaved(runs, repeat=repeat)
+    results, rows = {}, []
+    for name in pairs:
+        ours, textbook = timings[f"{name} (scratchlin)"], timings[f"{name} (textbook)"]
+        ratio = ours["median"] / textbook["median"]
+        results[name] = {"scratchlin_us": ours["median"] / calls * 1e6,
+                         "textbook_us": textbook["median"] / calls * 1e6, "ratio": ratio}
+        rows.append([name, f"{ours['median'] / calls * 1e6:.1f}", f"{textbook['median'] / calls * 1e6:.1f}",
+                     f"{ratio:.2f}x"])
+        print(f"target B={batch_size} float32 {name}: scratchlin {ours['median'] / calls * 1e6:.1f} us, "
+              f"textbook {textbook['median'] / calls * 1e6:.1f} us, ratio {ratio:.2f}x "
+              f"(median of {repeat} interleaved rounds of {calls} calls)", flush=True)
+    table = common.markdown_table(["target (B=256, float32)", "scratchlin us", "textbook us", "ratio"], rows)
+    return results, table
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="B=256 and 8192, float32, 3 repeats")
@@ -179,6 +244,8 @@ def main(argv=None):
     parser.add_argument("--rows-per-sample", type=int, default=200_000,
                         help="rows processed per timed sample (calls = this / B)")
     parser.add_argument("--out", default="bench-results")
+    parser.add_argument("--targets-only", action="store_true",
+                        help="only the issue's target rows (B=256 float32 vs textbook)")
     args = parser.parse_args(argv)
     dtypes = [np.float32, np.float64]
     if args.quick:
@@ -187,7 +254,12 @@ def main(argv=None):
         env = common.environment(args.threads)
         for key, value in env.items():
             print(f"{key}: {value}")
-        results, table = run_benchmark(args.batch_sizes, dtypes, args.repeat, args.rows_per_sample)
+        if args.targets_only:
+            results, table = {"records": []}, ""
+        else:
+            results, table = run_benchmark(args.batch_sizes, dtypes, args.repeat, args.rows_per_sample)
+        results["targets"], target_table = run_targets(repeat=max(args.repeat, 15) if args.targets_only else 15)
+        table += "\n" + target_table
     common.report(args.out, "bench_ops", results, table, env)
     return results
 

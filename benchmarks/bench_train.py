@@ -29,7 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import _common as common  # noqa: E402
 
 from scratchlin import LinearClassifier, optim  # noqa: E402
-from scratchlin.training import BatchKernel, FlatParameters, train_epoch  # noqa: E402
+from scratchlin.training import Parameters, Trainer, TrainingSettings  # noqa: E402
 
 LR, MOMENTUM = 0.1, 0.9
 
@@ -38,23 +38,37 @@ LR, MOMENTUM = 0.1, 0.9
 # One epoch, three implementations of the same SGD
 
 
-class ScratchlinEpoch:
-    """scratchlin's own loop: fused kernel + ``scratchlin.optim.SGD`` on the flat parameters."""
+class _GivenOrder:
+    """Stands in for the trainer's Generator so that every contender visits rows in one order."""
 
-    def __init__(self, X, labels, batch_size, input_scale=1.0):
-        self.X, self.labels, self.batch_size = X, labels, batch_size
-        self.kernel = BatchKernel(X.shape[1], 10, batch_size, np.float32, input_scale=input_scale)
+    def __init__(self, order):
+        self.order = order
+
+    def permutation(self, n_rows):
+        assert n_rows == self.order.shape[0]
+        return self.order
+
+
+class ScratchlinEpoch:
+    """scratchlin's own loop: ``training.Trainer.partial_fit`` (the public objective, the SGD
+    of ``scratchlin.optim`` on the flat parameters), with the benchmark's thread count."""
+
+    def __init__(self, X, labels, batch_size, input_scale=1.0, n_threads=None):
+        self.X, self.labels = X, labels
+        self.settings = TrainingSettings(lr=LR, batch_size=batch_size, optimizer="sgd",
+                                         optimizer_options={"momentum": MOMENTUM},
+                                         input_scale=input_scale, n_threads=n_threads)
 
     def reset(self):
-        self.flat = FlatParameters(np.zeros((self.X.shape[1], 10), np.float32), np.zeros(10, np.float32))
-        self.optimizer = optim.SGD({"theta": self.flat.vector}, lr=LR, momentum=MOMENTUM)
+        self.params = Parameters(self.X.shape[1], 10, np.float32)
+        self.trainer = Trainer(self.params, self.settings, np.random.default_rng(0))
 
     def run(self, order):
-        train_epoch(self.kernel, self.optimizer, self.X, self.labels, self.flat, order,
-                    self.batch_size, LR, 1)
+        self.trainer.rng = _GivenOrder(order)
+        self.trainer.partial_fit(self.X, self.labels)
 
     def weights(self):
-        return self.flat.W, self.flat.b
+        return self.params.W, self.params.b
 
 
 class NumpyReferenceEpoch:
@@ -145,7 +159,7 @@ def check_same_work(contenders: dict, order) -> float:
     return worst / scale
 
 
-def bench_epochs(data, batch_sizes, repeat):
+def bench_epochs(data, batch_sizes, repeat, n_threads=None):
     X_uint8, X, labels = data["train"]
     floor = common.read_floor(X, repeat=max(repeat, 5))
     epoch_flops = 2 * 2 * X.shape[0] * X.shape[1] * 10  # two (N x F) by (F x C) products
@@ -153,8 +167,9 @@ def bench_epochs(data, batch_sizes, repeat):
     rows, records = [], []
     for batch_size in batch_sizes:
         contenders = {
-            "scratchlin": ScratchlinEpoch(X, labels, batch_size),
-            "scratchlin raw_pixels": ScratchlinEpoch(X_uint8, labels, batch_size, input_scale=1 / 255),
+            "scratchlin": ScratchlinEpoch(X, labels, batch_size, n_threads=n_threads),
+            "scratchlin raw_pixels": ScratchlinEpoch(X_uint8, labels, batch_size, input_scale=1 / 255,
+                                                     n_threads=n_threads),
             "numpy reference": NumpyReferenceEpoch(X, labels, batch_size),
             "torch": TorchEpoch(X, labels, batch_size),
         }
@@ -328,7 +343,7 @@ def main(argv=None):
         for key, value in env.items():
             print(f"{key}: {value}")
         data = common.load_data(args.root, args.n_train)
-        epoch_records, epoch_table = bench_epochs(data, args.batch_sizes, args.repeat)
+        epoch_records, epoch_table = bench_epochs(data, args.batch_sizes, args.repeat, n_threads=args.threads)
         markdown = f"### One epoch of SGD (momentum {MOMENTUM}, lr {LR}), float32, median (min..max) of {args.repeat}\n\n"
         markdown += epoch_table
         results = {"epoch": epoch_records}

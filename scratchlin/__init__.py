@@ -1,5 +1,5 @@
 """scratchlin: a from-scratch, pure-NumPy softmax-regression classifier for MNIST."""
-from . import datasets, metrics, optim
+from . import datasets, metrics, objective, optim, training
 from .functional import (
     cross_entropy,
     cross_entropy_and_grad,
@@ -20,7 +20,7 @@ from .training import TrainingDivergedError
 __version__ = "0.1.0"
 
 __all__ = [
-    "datasets", "metrics", "optim",
+    "datasets", "metrics", "objective", "optim", "training",
     "logsumexp", "softmax", "softmax_backward", "log_softmax", "log_softmax_backward",
     "one_hot", "cross_entropy", "cross_entropy_backward", "cross_entropy_and_grad",
     "linear", "linear_backward",

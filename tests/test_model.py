@@ -69,7 +69,7 @@ INVALID_HYPERPARAMETERS = [
     (dict(batch_size=0), ValueError, r"^batch_size must be >= 1, got 0$"),
     (dict(batch_size=32.0), TypeError, r"^batch_size must be an int, got float$"),
     (dict(epochs=0), ValueError, r"^epochs must be >= 1, got 0$"),
-    (dict(optimizer="rmsprop"), ValueError, r"^optimizer must be one of ('sgd', 'adam'|'adam', 'sgd'), got 'rmsprop'$"),
+    (dict(optimizer="rmsprop"), ValueError, r"^optimizer must be one of 'adam', 'adamw', 'sgd', got 'rmsprop'$"),
     # The argument is ``lr_schedule``; DESIGN.md: "each message names the argument".
     (dict(lr_schedule="exponential"), ValueError,
      r"lr_schedule.*'cosine', 'step', 'constant'.*got 'exponential'"),

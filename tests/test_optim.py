@@ -13,6 +13,12 @@ from scratchlin.optim import (
     CosineLR,
     StepLR,
     get_optimizer,
+    make_optimizer,
+    make_schedule,
+    OPTIMIZERS,
+    SCHEDULES,
+    DEFAULT_LR,
+    AdamW,
     get_schedule,
 )
 
@@ -80,6 +86,8 @@ SGD_GRID = [
     dict(momentum=0.9, weight_decay=1e-2),
     dict(momentum=0.9, dampening=0.5, weight_decay=0.0),
     dict(momentum=0.9, dampening=0.5, weight_decay=1e-2),
+    # dampening 0.5 cannot tell (1 - tau) g from tau g; 0.3 can (survivor of issue 13)
+    dict(momentum=0.9, dampening=0.3, weight_decay=0.0),
     dict(momentum=0.9, nesterov=True, weight_decay=0.0),
     dict(momentum=0.9, nesterov=True, weight_decay=1e-2),
 ]
@@ -239,6 +247,60 @@ def test_get_optimizer_is_case_insensitive():
     assert isinstance(adam, Adam) and adam.betas == (0.8, 0.9)
 
 
+def test_registry_builds_each_optimizer_with_its_default_lr():
+    W = np.zeros(2)
+    assert set(OPTIMIZERS) == {"adam", "adamw", "sgd"}
+    # hand values: the documented defaults (Adam 2e-3, SGD 0.1)
+    assert make_optimizer("adam", {"W": W}).lr == 2e-3
+    assert make_optimizer("sgd", {"W": W}).lr == 0.1
+    assert make_optimizer("sgd", {"W": W}, lr=0.5, momentum=0.9).momentum == 0.9
+    adamw = make_optimizer("AdamW", {"W": W})
+    assert isinstance(adamw, AdamW) and adamw.decoupled_weight_decay and adamw.weight_decay == 1e-2
+    assert DEFAULT_LR == {"adam": 2e-3, "adamw": 2e-3, "sgd": 0.1}
+
+
+def test_adamw_matches_torch_adamw_with_its_default_decay(rng):
+    W0 = rng.standard_normal((4, 3))
+    grads = [rng.standard_normal((4, 3)) for _ in range(5)]
+    W = W0.copy()
+    ours = AdamW({"W": W}, lr=0.01)
+    Wt = torch.tensor(W0, requires_grad=True)
+    theirs = torch.optim.AdamW([Wt], lr=0.01)  # weight_decay=0.01 by default
+    for g in grads:
+        ours.step({"W": g})
+        Wt.grad = torch.from_numpy(g)
+        theirs.step()
+    # float64, five steps of a dozen elementwise operations: ~1e-15; the decay alone moves
+    # entries by lr * wd * |W| ~ 1e-4 per step
+    np.testing.assert_allclose(W, Wt.detach().numpy(), rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("epochs, expected", [
+    (6, [1.0, 1.0, 0.1, 0.1, 0.01, 0.01]),
+    (2, [1.0, 0.1]),  # fewer than 3 epochs: every epoch (step_size 1, not 0)
+    (1, [1.0]),
+])
+def test_make_schedule_step_divides_by_10_every_third_of_the_run(epochs, expected):
+    schedule = make_schedule("step", epochs=epochs)
+    assert [schedule(1.0, e) for e in range(epochs)] == pytest.approx(expected, rel=1e-15)
+
+
+def test_make_schedule_cosine_anneals_over_the_run_and_callables_pass_through():
+    schedule = make_schedule("Cosine", epochs=4)
+    # hand values: (1 + cos(pi e / 4)) / 2
+    assert [schedule(1.0, e) for e in range(4)] == pytest.approx(
+        [1.0, (1 + 2 ** -0.5) / 2, 0.5, (1 - 2 ** -0.5) / 2], rel=1e-15)
+    assert make_schedule("constant", epochs=3)(0.3, 2) == 0.3
+
+    def custom(base_lr, epoch):
+        return base_lr
+
+    assert make_schedule(custom, epochs=3) is custom
+    assert set(SCHEDULES) == {"constant", "step", "cosine"}
+    with pytest.raises(ValueError, match=r"^schedule must be one of 'cosine', 'step', 'constant' or a callable"):
+        make_schedule("linear", epochs=3)
+
+
 # --- schedules -------------------------------------------------------------------------------
 
 def torch_schedule_lrs(make_scheduler, base_lr, epochs):
@@ -317,15 +379,15 @@ def params():
      r"nesterov=True requires momentum > 0 and dampening == 0, got momentum=0.0 and dampening=0.0"),
     (lambda: SGD(params(), lr=0.1, momentum=0.9, dampening=0.1, nesterov=True), ValueError,
      r"nesterov=True requires .* got momentum=0.9 and dampening=0.1"),
-    (lambda: SGD(params(), lr=0.1, nesterov="yes"), TypeError, r"nesterov must be a bool, got str 'yes'"),
+    (lambda: SGD(params(), lr=0.1, nesterov="yes"), TypeError, r"nesterov must be True or False, got str 'yes'"),
     (lambda: SGD(params(), lr=0.1, weight_decay=-1e-4), ValueError, r"weight_decay must be .*got -0.0001"),
     (lambda: SGD(params(), lr=0.1, decoupled_weight_decay=1), TypeError,
-     r"decoupled_weight_decay must be a bool, got int 1"),
+     r"decoupled_weight_decay must be True or False, got int 1"),
     (lambda: Adam(params(), betas=(1.0, 0.999)), ValueError, r"betas\[0\] must be .*\[0.0, 1.0\), got 1.0"),
     (lambda: Adam(params(), betas=(0.9, -0.1)), ValueError, r"betas\[1\] must be .*\[0.0, 1.0\), got -0.1"),
     (lambda: Adam(params(), betas=0.9), TypeError, r"betas must be a pair \(beta1, beta2\), got 0.9"),
     (lambda: Adam(params(), eps=0.0), ValueError, r"eps must be a finite number in \(0.0, inf[\])], got 0.0"),
-    (lambda: Adam(params(), amsgrad=None), TypeError, r"amsgrad must be a bool, got NoneType"),
+    (lambda: Adam(params(), amsgrad=None), TypeError, r"amsgrad must be True or False, got NoneType"),
     (lambda: Adam({"W": np.zeros(3, dtype=np.int64)}), TypeError,
      r"params\['W'\] must have a float16, float32 or float64 dtype, got dtype int64; convert"),
     (lambda: Adam({"W": [0.0, 1.0]}), TypeError, r"params\['W'\] must be a numpy.ndarray .* got list"),
@@ -334,7 +396,7 @@ def params():
     (lambda: Adam({"W": np.broadcast_to(np.zeros(1), (3,))}), ValueError,
      r"params\['W'\] must be a writeable array, got a read-only one"),
     (lambda: get_optimizer("rmsprop", params(), lr=0.1), ValueError,
-     r"optimizer must be one of 'sgd', 'adam', got 'rmsprop'"),
+     r"optimizer must be one of 'adam', 'adamw', 'sgd', got 'rmsprop'"),
     (lambda: get_optimizer(SGD, params(), lr=0.1), TypeError, r"optimizer name must be a str, got type"),
 ])
 def test_construction_errors(make, error, match):
@@ -382,7 +444,7 @@ def test_step_lr_override_must_be_non_negative():
     (lambda: ConstantLR()(0.0, 1), ValueError,
      r"base_lr must be a finite number in \(0.0, inf[\])], got 0.0"),
     (lambda: get_schedule("linear"), ValueError,
-     r"schedule must be one of 'constant', 'step', 'cosine' or a callable "
+     r"schedule must be one of 'cosine', 'step', 'constant' or a callable "
      r"\(base_lr, epoch\) -> lr, got 'linear'"),
     (lambda: get_schedule(0.1), TypeError, r"schedule must be a name or a callable .* got float"),
     (lambda: get_schedule(ConstantLR(), gamma=0.5), TypeError,

@@ -13,7 +13,14 @@ import numpy as np
 import pytest
 
 from scratchlin import LinearClassifier, NotFittedError, TrainingDivergedError
-from scratchlin.training import BatchKernel, evaluate
+from scratchlin.training import (
+    Parameters,
+    Trainer,
+    TrainingSettings,
+    decision_function,
+    evaluate,
+    split_validation,
+)
 
 torch = pytest.importorskip("torch")
 
@@ -58,104 +65,18 @@ def cosine_lr(base, epoch, epochs):
 
 
 # --------------------------------------------------------------------------------------------
-# BatchKernel (fused fast path) == LinearClassifier.loss_and_grad (reference path)
-
-
-@pytest.mark.parametrize("raw", [False, True], ids=["float", "uint8-scaled"])
-@pytest.mark.parametrize("label_smoothing", [0.0, 0.1])
-@pytest.mark.parametrize("weight_decay", [0.0, 0.05])
-@pytest.mark.parametrize("dtype", DTYPES)
-def test_batch_kernel_equals_the_reference_loss_and_grad(rng, dtype, weight_decay, label_smoothing, raw):
-    n, n_features, n_classes = 100, 50, 10
-    if raw:
-        X = rng.integers(0, 256, size=(n, n_features)).astype(np.uint8)
-    else:
-        X = rng.normal(size=(n, n_features)).astype(dtype)
-    labels = rng.integers(0, n_classes, n)
-    W = (0.05 * rng.normal(size=(n_features, n_classes))).astype(dtype)
-    b = rng.normal(size=n_classes).astype(dtype)
-    kernel = BatchKernel(n_features, n_classes, 64, dtype, input_scale=1 / 255 if raw else 1.0,
-                         weight_decay=weight_decay, label_smoothing=label_smoothing)
-    reference = LinearClassifier.from_params(W, b, raw_pixels=raw, weight_decay=weight_decay,
-                                             label_smoothing=label_smoothing)
-    # A full buffer first, then a smaller batch: the second must not see the first's leftovers.
-    for rows in (rng.choice(n, 64, replace=False), rng.choice(n, 17, replace=False)):
-        batch = kernel.gather(X, rows)
-        assert batch.dtype == dtype
-        np.testing.assert_array_equal(batch, X[rows].astype(dtype))  # uint8 -> float is exact
-        loss = kernel.loss_and_grad(batch, labels[rows], W, b)
-        ref_loss, ref_grads = reference.loss_and_grad(X[rows], labels[rows])
-        assert kernel.grad_W.dtype == dtype and kernel.grad_b.dtype == dtype
-        # Both sides round at ``dtype``: the longest sums are the F=50-term logits and the
-        # B-term gradient reductions, so each side is within gamma_64 of the exact value
-        # (rounding_bound(64) covers both). The fused path scales the (B, C) logits and the
-        # (F, C) gradient by 1/255 where the reference divides the (B, F) batch: one extra
-        # rounding per element, inside the factor 4. Absolute error of a gradient entry is
-        # relative to sum_i |s x_if| |G_ic| <= 2 max|s x| (each row of G has L1 norm <= 2/B).
-        tol = rounding_bound(dtype, 64)
-        scale = 2 * np.abs(X[rows] / (255.0 if raw else 1.0)).max() + weight_decay * np.abs(W).max()
-        assert loss == pytest.approx(ref_loss, rel=tol)
-        np.testing.assert_allclose(kernel.grad_W, ref_grads["W"], rtol=tol, atol=tol * scale)
-        np.testing.assert_allclose(kernel.grad_b, ref_grads["b"], rtol=tol, atol=tol * 2)
-        # and against the float64 formula written out here (the exact value up to 1e-15)
-        exact_loss, exact_W, exact_b = np_objective_and_grad(
-            X[rows] / (255.0 if raw else 1.0), labels[rows], W, b, n_classes, weight_decay, label_smoothing)
-        assert loss == pytest.approx(exact_loss, rel=tol)
-        np.testing.assert_allclose(kernel.grad_W, exact_W, rtol=tol, atol=tol * scale)
-
-
-@pytest.mark.parametrize("gap", [30.0, 45.0, 200.0, 1e4])
-@pytest.mark.parametrize("dtype", DTYPES)
-def test_batch_kernel_is_accurate_when_one_row_lies_far_below_the_others(rng, dtype, gap):
-    # Softmax is shift-invariant per row, so shifting the whole batch by one constant is valid,
-    # but a row whose logits all lie ``gap`` below the batch's largest then underflows (exp(-200)
-    # is 0 in float32) or keeps only ~gap * u of relative precision. An extra feature, ``gap`` in
-    # row 0 and 0 elsewhere, with a weight of -1 for every class, moves row 0's logits down by
-    # ``gap`` without changing its probabilities. The kernel must still match the reference.
-    n_rows, n_features, n_classes = 32, 20, 10
-    X = rng.normal(size=(n_rows, n_features + 1)).astype(dtype)
-    X[:, -1] = 0
-    X[0, -1] = gap
-    labels = rng.integers(0, n_classes, n_rows)
-    W = (0.3 * rng.normal(size=(n_features + 1, n_classes))).astype(dtype)
-    W[-1] = -1
-    b = np.zeros(n_classes, dtype)
-    kernel = BatchKernel(n_features + 1, n_classes, n_rows, dtype, label_smoothing=0.1)
-    loss = kernel.loss_and_grad(kernel.gather(X, np.arange(n_rows)), labels, W, b)
-    exact_loss, exact_W, exact_b = np_objective_and_grad(X, labels, W, b, n_classes, label_smoothing=0.1)
-    # As in the test above, plus the row-0 logits' own rounding: |z| ~ gap, so their absolute
-    # error (and the relative error of the shifted exponentials) is ~ gap u; rounding_bound(64)
-    # = 128 eps covers gap <= 200 (the 1e4 case must take the per-row shift to be accurate).
-    tol = rounding_bound(dtype, 64)
-    assert np.isfinite(loss)
-    assert loss == pytest.approx(exact_loss, rel=tol)
-    np.testing.assert_allclose(kernel.grad_W, exact_W, rtol=tol, atol=tol * 2 * np.abs(X).max())
-    np.testing.assert_allclose(kernel.grad_b, exact_b, rtol=tol, atol=tol * 2)
-
-
-def test_batch_kernel_overwrites_its_gradient_instead_of_accumulating(rng):
-    X = rng.normal(size=(32, 5))
-    labels = rng.integers(0, 3, 32)
-    W, b = rng.normal(size=(5, 3)), rng.normal(size=3)
-    kernel = BatchKernel(5, 3, 32, np.float64, weight_decay=0.1)
-    rows = np.arange(32)
-    first = kernel.loss_and_grad(kernel.gather(X, rows), labels, W, b)
-    grad_W, grad_b = kernel.grad_W.copy(), kernel.grad_b.copy()
-    second = kernel.loss_and_grad(kernel.gather(X, rows), labels, W, b)
-    assert first == second
-    np.testing.assert_array_equal(kernel.grad_W, grad_W)
-    np.testing.assert_array_equal(kernel.grad_b, grad_b)
+# evaluate, decision_function, split_validation
 
 
 @pytest.mark.parametrize("chunk_size", [1, 7, 8192])
 def test_evaluate_in_chunks_matches_the_float64_formula(rng, chunk_size):
     X = rng.normal(size=(50, 4))
     labels = rng.integers(0, 3, 50)
-    W, b = rng.normal(size=(4, 3)), rng.normal(size=3)
-    loss, accuracy = evaluate(X, labels, W, b, chunk_size=chunk_size)
-    expected_loss, _, _ = np_objective_and_grad(X, labels, W, b, 3)
+    params = Parameters.from_arrays(rng.normal(size=(4, 3)), rng.normal(size=3))
+    loss, accuracy = evaluate(X, labels, params, chunk_size=chunk_size)
+    expected_loss, _, _ = np_objective_and_grad(X, labels, params.W, params.b, 3)
     assert loss == pytest.approx(expected_loss, rel=rounding_bound(np.float64, 50))
-    assert accuracy == np.mean(np.argmax(X @ W + b, axis=1) == labels)
+    assert accuracy == np.mean(np.argmax(X @ params.W + params.b, axis=1) == labels)
 
 
 # --------------------------------------------------------------------------------------------
@@ -448,7 +369,7 @@ def test_early_stopping_without_validation_data_holds_out_a_fraction(rng):
     # accuracy on the 20 held-out rows is a multiple of 1/20
     assert all(abs(r["val_accuracy"] * 20 - round(r["val_accuracy"] * 20)) < 1e-12 for r in model.history_)
     with pytest.raises(ValueError, match=r"^validation_fraction=0\.001 of 100 rows leaves 0 for validation; "
-                                         r"early stopping needs at least one row on each side$"):
+                                         r"a hold-out split needs at least one row on each side$"):
         LinearClassifier(epochs=4, early_stopping=True, validation_fraction=0.001).fit(X, labels)
 
 
@@ -523,3 +444,152 @@ def test_absurd_learning_rate_on_unscaled_features_raises_training_diverged(rng)
                              r"try a smaller one"):
         model.fit(X, y)
     assert not hasattr(model, "W")
+
+
+# --------------------------------------------------------------------------------------------
+# Trainer, split_validation, decision_function directly (issue 13 survivors)
+
+
+def sgd_settings(lr, batch_size, **kw):
+    return TrainingSettings(lr=lr, batch_size=batch_size, optimizer="sgd", optimizer_options={}, **kw)
+
+
+def test_minibatch_epoch_equals_a_float64_replay_including_the_short_last_batch(rng):
+    # 50 rows in batches of 20: 20, 20 and a short batch of 10. The replay below draws the same
+    # permutation from the same seed and takes plain SGD steps on the float64 formula.
+    X, labels = blobs(rng, n=50, n_features=6, n_classes=3)
+    lr, batch_size = 0.5, 20
+    params = Parameters(6, 3, np.float64)
+    trainer = Trainer(params, sgd_settings(lr, batch_size, weight_decay=0.01), np.random.default_rng(5))
+    record = trainer.partial_fit(X, labels)
+
+    order = np.random.default_rng(5).permutation(50)
+    W, b = np.zeros((6, 3)), np.zeros(3)
+    losses, sizes = [], []
+    for start in range(0, 50, batch_size):
+        rows = order[start:start + batch_size]
+        loss, grad_W, grad_b = np_objective_and_grad(X[rows], labels[rows], W, b, 3, weight_decay=0.01)
+        W, b = W - lr * grad_W, b - lr * grad_b
+        losses.append(loss)
+        sizes.append(len(rows))
+    assert sizes == [20, 20, 10]
+    # Each row counts once: the short batch weighs 10/50, not 1/3 (they differ here by ~1e-2).
+    expected = np.dot(losses, sizes) / 50
+    assert abs(expected - np.mean(losses)) > 1e-4  # the premise: the two weightings differ
+    # float64, three steps of 20-term sums: ~1e-15
+    assert record["train_loss"] == pytest.approx(expected, rel=1e-12)
+    np.testing.assert_allclose(params.W, W, rtol=1e-12, atol=1e-14)  # the last batch was used
+    np.testing.assert_allclose(params.b, b, rtol=1e-12, atol=1e-14)
+    assert record["epoch"] == 1 and trainer.epochs_done == 1
+
+
+def test_partial_fit_keeps_optimizer_state_and_advances_the_schedule(rng):
+    X, labels = blobs(rng, n=30, n_features=4, n_classes=3)
+    settings = TrainingSettings(lr=0.2, batch_size=30, optimizer="sgd", optimizer_options={"momentum": 0.9},
+                                lr_schedule=lambda base, epoch: base / (epoch + 1))
+    params = Parameters(4, 3, np.float64)
+    trainer = Trainer(params, settings, np.random.default_rng(0))
+    records = [trainer.partial_fit(X, labels) for _ in range(3)]
+    assert [r["epoch"] for r in records] == [1, 2, 3]
+    assert [r["lr"] for r in records] == [0.2, 0.1, 0.2 / 3]
+    # float64 replay: full batch heavy-ball momentum (torch's rule, first buffer = gradient)
+    W, b, buf = np.zeros((4, 3)), np.zeros(3), None
+    for epoch in range(3):
+        _, grad_W, grad_b = np_objective_and_grad(X, labels, W, b, 3)
+        g = np.concatenate([grad_W.ravel(), grad_b])
+        buf = g if buf is None else 0.9 * buf + g
+        step = (0.2 / (epoch + 1)) * buf
+        W, b = W - step[:12].reshape(4, 3), b - step[12:]
+    np.testing.assert_allclose(params.W, W, rtol=1e-12, atol=1e-14)
+
+
+@pytest.mark.parametrize("n_rows, fraction, n_val", [(10, 0.37, 4), (25, 0.1, 2), (7, 0.5, 4), (100, 0.2, 20)])
+def test_split_validation_rounds_the_size_and_never_overlaps(n_rows, fraction, n_val):
+    # 0.37 * 10 = 3.7 rounds to 4 (truncation would give 3); 7 * 0.5 = 3.5 rounds to 4 (half
+    # to even); 25 * 0.1 = 2.5 rounds to 2.
+    train_rows, val_rows = split_validation(n_rows, fraction, np.random.default_rng(0))
+    assert len(val_rows) == n_val and len(train_rows) == n_rows - n_val
+    assert np.intersect1d(train_rows, val_rows).size == 0
+    np.testing.assert_array_equal(np.sort(np.concatenate([train_rows, val_rows])), np.arange(n_rows))
+    assert (np.diff(train_rows) > 0).all() and (np.diff(val_rows) > 0).all()
+    with pytest.raises(ValueError, match=r"^validation_fraction=0\.01 of 10 rows leaves 0 for validation"):
+        split_validation(10, 0.01, np.random.default_rng(0))
+
+
+def test_early_stopping_trains_on_the_training_rows_only(rng):
+    # Full-batch SGD on the rows the split leaves for training must equal float64 gradient
+    # descent on exactly those rows: one validation row leaking in changes the weights.
+    X, labels = blobs(rng, n=40, n_features=5, n_classes=3)
+    model = LinearClassifier(optimizer="sgd", lr=0.5, momentum=0.0, lr_schedule="constant", batch_size=1000,
+                             epochs=3, early_stopping=True, patience=10, validation_fraction=0.25,
+                             seed=3, dtype="float64").fit(X, labels)
+    train_rows, val_rows = split_validation(40, 0.25, np.random.default_rng(3))  # the same first draw
+    W, b, _ = numpy_gradient_descent(X[train_rows], labels[train_rows], 3, 0.5, 3, 0.0, 0.0)
+    best = int(np.argmin([r["val_loss"] for r in model.history_]))
+    if best == 2:  # the restored parameters are the last ones
+        np.testing.assert_allclose(model.W, W, rtol=1e-12, atol=1e-14)
+    else:  # the restored epoch's
+        W, b, _ = numpy_gradient_descent(X[train_rows], labels[train_rows], 3, 0.5, best + 1, 0.0, 0.0)
+        np.testing.assert_allclose(model.W, W, rtol=1e-12, atol=1e-14)
+    # and the validation loss is that of the validation rows (float64 formula)
+    assert model.history_[best]["val_loss"] == pytest.approx(
+        np_objective_and_grad(X[val_rows], labels[val_rows], model.W, model.b, 3)[0], rel=1e-12)
+
+
+def test_early_stopping_records_why_and_where_it_stopped(rng):
+    X, y, X_val, y_val = overfitting_problem(rng, np.float64)
+    params = Parameters(X.shape[1], 2, np.float64)
+    trainer = Trainer(params, sgd_settings(0.02, 8), np.random.default_rng(0))
+    history = trainer.fit(X, y, epochs=60, validation=(X_val, y_val), early_stopping=True, patience=3)
+    val_losses = [r["val_loss"] for r in history]
+    best = int(np.argmin(val_losses))
+    assert history[-1]["stopped_early"] is True and history[-1]["best_epoch"] == best + 1
+    assert len(history) == best + 1 + 3
+    assert all("stopped_early" not in r for r in history[:-1])
+    restored, _, _ = np_objective_and_grad(X_val, y_val, params.W, params.b, 2)
+    assert restored == pytest.approx(val_losses[best], rel=1e-12)
+
+
+def test_tol_stops_when_the_training_loss_stops_improving(rng):
+    X, labels = blobs(rng, n=60, n_features=4, n_classes=3)
+    trainer = Trainer(Parameters(4, 3, np.float64), sgd_settings(0.1, 60), np.random.default_rng(0))
+    # tol larger than any per-epoch improvement (the loss starts at log 3 ~ 1.1): the first
+    # epoch improves on +inf (scikit-learn's start), no later one improves by tol, so it stops
+    # after 1 + n_iter_no_change epochs
+    history = trainer.fit(X, labels, epochs=50, tol=10.0, n_iter_no_change=4)
+    assert len(history) == 5 and history[-1]["stopped_early"] is True
+    trainer = Trainer(Parameters(4, 3, np.float64), sgd_settings(0.1, 60), np.random.default_rng(0))
+    assert len(trainer.fit(X, labels, epochs=7, tol=None)) == 7
+
+
+def test_integer_sample_weights_in_training_equal_repeated_rows(rng):
+    X, labels = blobs(rng, n=30, n_features=4, n_classes=3)
+    counts = rng.integers(1, 4, 30)
+    repeated = np.repeat(np.arange(30), counts)
+    params = Parameters(4, 3, np.float64)
+    Trainer(params, sgd_settings(0.5, 1000), np.random.default_rng(0)).fit(
+        X, labels, epochs=4, sample_weight=counts.astype(np.float64))
+    W, b, _ = numpy_gradient_descent(X[repeated], labels[repeated], 3, 0.5, 4, 0.0, 0.0)
+    np.testing.assert_allclose(params.W, W, rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(params.b, b, rtol=1e-12, atol=1e-14)
+
+
+def test_decision_function_scales_raw_pixels_by_1_over_255(rng):
+    X = rng.integers(0, 256, size=(5, 3)).astype(np.uint8)
+    params = Parameters.from_arrays(rng.normal(size=(3, 2)).astype(np.float32), np.array([0.5, -1.0], np.float32))
+    logits = decision_function(X, params, input_scale=1 / 255, chunk_size=2)
+    expected = X.astype(np.float64) / 255 @ params.W.astype(np.float64) + params.b
+    assert logits.dtype == np.float32
+    np.testing.assert_allclose(logits, expected, rtol=1e-5, atol=1e-5)  # float32, 3-term sums
+
+
+def test_parameters_are_views_of_one_vector_and_the_trainer_updates_them_in_place(rng):
+    params = Parameters(3, 2, np.float32)
+    W, b, vector = params.W, params.b, params.vector
+    assert np.shares_memory(W, vector) and np.shares_memory(b, vector)
+    X, labels = blobs(rng, n=20, n_features=3, n_classes=2, dtype=np.float32)
+    Trainer(params, sgd_settings(0.1, 5), np.random.default_rng(0)).fit(X, labels, epochs=2)
+    assert params.W is W and params.b is b and np.abs(W).sum() > 0  # same arrays, trained
+    copy = params.copy()
+    copy.W[...] = 0
+    assert np.abs(params.W).sum() > 0
