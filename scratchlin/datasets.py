@@ -172,11 +172,41 @@ class GzipError(MNISTError):
 
 
 class MNISTNotFoundError(MNISTError, FileNotFoundError):
-    """An MNIST file is missing and could not be fetched; says where it looked and how to fix."""
+    """An MNIST file is missing and could not be fetched; says where it looked and how to fix.
+
+    Attributes
+    ----------
+    folder : pathlib.Path
+        The folder that was searched.
+    origin : str
+        How that folder was chosen: ``"root argument"``, ``"$SCRATCHLIN_DATA"`` or
+        ``"per-user cache"``.
+    missing : list of str
+        The published names of the missing files (e.g. ``["t10k-images-idx3-ubyte.gz"]``).
+    """
+
+    def __init__(self, message, *, folder=None, origin=None, missing=()):
+        super().__init__(message)
+        self.folder = None if folder is None else Path(folder)
+        self.origin = origin
+        self.missing = list(missing)
 
 
 class DownloadError(MNISTNotFoundError):
-    """Every mirror failed for a missing file; lists each mirror and its error."""
+    """Every mirror failed for a missing file; lists each mirror and its error.
+
+    Attributes
+    ----------
+    folder, origin, missing
+        As :class:`MNISTNotFoundError`.
+    attempts : list of (str, str)
+        ``(url, reason)`` for each mirror tried, in order; empty when no mirror could be tried
+        (e.g. the folder is read-only).
+    """
+
+    def __init__(self, message, *, folder=None, origin=None, missing=(), attempts=()):
+        super().__init__(message, folder=folder, origin=origin, missing=missing)
+        self.attempts = list(attempts)
 
 
 # --------------------------------------------------------------------------------------------
@@ -189,16 +219,31 @@ def _user_cache_dir() -> Path:
     return base / "scratchlin" / "mnist"
 
 
-def data_dir_and_origin(root=None) -> tuple[Path, str]:
-    """:func:`data_dir`, and a phrase saying how it was chosen (for messages and reports)."""
+@dataclass(frozen=True)
+class _Location:
+    folder: Path
+    origin: str  # "root argument", "$SCRATCHLIN_DATA" or "per-user cache"
+    how: str     # the phrase used in messages
+
+
+def _locate(root) -> _Location:
     if root is not None:
         if not isinstance(root, (str, os.PathLike)):
             raise TypeError(f"root must be a str, a path or None, got {type(root).__name__}")
-        return Path(root).expanduser().absolute(), f"root={os.fspath(root)!r}"
+        return _Location(Path(root).expanduser().absolute(), "root argument",
+                         f"root={os.fspath(root)!r}")
     env = os.environ.get("SCRATCHLIN_DATA", "")
     if env:
-        return Path(env).expanduser().absolute(), "$SCRATCHLIN_DATA"
-    return _user_cache_dir().absolute(), "the per-user cache (root=None, $SCRATCHLIN_DATA unset)"
+        return _Location(Path(env).expanduser().absolute(), "$SCRATCHLIN_DATA",
+                         "$SCRATCHLIN_DATA")
+    return _Location(_user_cache_dir().absolute(), "per-user cache",
+                     "the per-user cache (root=None, $SCRATCHLIN_DATA unset)")
+
+
+def data_dir_and_origin(root=None) -> tuple[Path, str]:
+    """:func:`data_dir`, and a phrase saying how it was chosen (for messages and reports)."""
+    where = _locate(root)
+    return where.folder, where.how
 
 
 def data_dir(root=None) -> Path:
@@ -235,14 +280,16 @@ def find_file(folder: Path, info: MNISTFile):
     return None
 
 
-def _not_found(folder, how, info, why) -> MNISTNotFoundError:
+def _not_found(where: _Location, info, why) -> MNISTNotFoundError:
+    folder = where.folder
     names = ", ".join((info.name,) + info.raw_names)
     state = "" if folder.is_dir() else " (the folder does not exist)"
     return MNISTNotFoundError(
-        f"MNIST file {folder / info.name} not found: looked in {folder}{state}, chosen by {how}, "
-        f"for {names}; {why}. To fix: pass download=True (the download is verified against the "
-        f"published checksum), or run scratchlin.datasets.download_mnist(), or put the MNIST "
-        f"files in that folder, or set SCRATCHLIN_DATA (or root=) to a folder that holds them.")
+        f"MNIST file {folder / info.name} not found: looked in {folder}{state}, chosen by "
+        f"{where.how}, for {names}; {why}. To fix: pass download=True (the download is verified "
+        f"against the published checksum), or run scratchlin.datasets.download_mnist(), or put "
+        f"the MNIST files in that folder, or set SCRATCHLIN_DATA (or root=) to a folder that "
+        f"holds them.", folder=folder, origin=where.origin, missing=[info.name])
 
 
 # --------------------------------------------------------------------------------------------
@@ -588,7 +635,8 @@ def _check_flag(value, name):
     return bool(value)
 
 
-def load_mnist(split="train", *, root=None, download=True, verify=True, cache=True):
+def load_mnist(split="train", *, root=None, download=True, verify=True, cache=True,
+               progress=None):
     """Load one MNIST split as uint8 arrays.
 
     Parameters
@@ -611,6 +659,8 @@ def load_mnist(split="train", *, root=None, download=True, verify=True, cache=Tr
         Keep decoded arrays as memory-mappable ``.npy`` files for fast reloads: True puts them
         in ``decoded/`` next to the data, or in the per-user cache when the data folder is
         read-only; a path puts them there; False turns the cache off.
+    progress : callable or None, default=None
+        Passed to the download of a missing file: see :func:`download_mnist`.
 
     Returns
     -------
@@ -635,14 +685,15 @@ def load_mnist(split="train", *, root=None, download=True, verify=True, cache=Tr
         raise TypeError(f"cache must be True, False or a folder path, got {cache!r}")
     if isinstance(cache, np.bool_):
         cache = bool(cache)
-    folder, how = data_dir_and_origin(root)
+    progress = _check_progress(progress)
+    where = _locate(root)
     paths = []
     for info in infos:
-        path = find_file(folder, info)
+        path = find_file(where.folder, info)
         if path is None:
             if not download:
-                raise _not_found(folder, how, info, "downloads are off (download=False)")
-            path = _download(info, folder, how, None)
+                raise _not_found(where, info, "downloads are off (download=False)")
+            path = _download(info, where, None, progress)
         paths.append(path)
     images = _load_file(paths[0], infos[0], verify, cache)
     labels = _load_file(paths[1], infos[1], verify, cache)
@@ -672,7 +723,24 @@ def _check_mirrors(mirrors) -> tuple:
     return tuple(u if u.endswith("/") else u + "/" for u in mirrors)
 
 
-def _urlretrieve(url, filename, *, max_bytes):
+def _check_progress(progress):
+    if progress is not None and not callable(progress):
+        raise TypeError(f"progress must be a callable (file_name, done_bytes, total_bytes) or "
+                        f"None, got {type(progress).__name__} {progress!r}")
+    return progress
+
+
+def _file_progress(progress, name):
+    """``progress`` bound to one file name, as ``report(done, total)``; None stays None."""
+    if progress is None:
+        return None
+    return lambda done, total: progress(name, done, total)
+
+
+_PROGRESS_EVERY = 1 << 16
+
+
+def _urlretrieve(url, filename, *, max_bytes, progress=None):
     """``urlretrieve`` with bounded timeouts, a size cap and an interrupted-transfer check."""
     deadline = time.monotonic() + DOWNLOAD_DEADLINE
     with urllib.request.urlopen(url, timeout=DOWNLOAD_TIMEOUT) as response, \
@@ -682,7 +750,9 @@ def _urlretrieve(url, filename, *, max_bytes):
         if announced is not None and announced > max_bytes:
             raise MNISTError(f"{url}: the server announces {announced} bytes, more than the "
                              f"{max_bytes} of the published file")
-        received = 0
+        received = reported = 0
+        if progress is not None:
+            progress(0, announced)
         while chunk := response.read(1 << 20):
             received += len(chunk)
             if received > max_bytes:
@@ -691,6 +761,11 @@ def _urlretrieve(url, filename, *, max_bytes):
             if time.monotonic() > deadline:
                 raise TimeoutError(f"{url}: download took longer than {DOWNLOAD_DEADLINE} s")
             out.write(chunk)
+            if progress is not None and received - reported >= _PROGRESS_EVERY:
+                progress(received, announced)
+                reported = received
+        if progress is not None and received != reported:
+            progress(received, announced)
         if announced is not None and received < announced:
             raise MNISTError(f"{url}: download interrupted after {received} of {announced} "
                              f"bytes")
@@ -699,47 +774,51 @@ def _urlretrieve(url, filename, *, max_bytes):
     return filename, None
 
 
-def _fetch_with_mnist(base: str, info: MNISTFile, target_dir: str) -> Path:
+def _fetch_with_mnist(base: str, info: MNISTFile, target_dir: str, progress=None) -> Path:
     """One download attempt through ``mnist.download_file`` from mirror ``base``."""
     import mnist
 
     with _MNIST_GLOBALS_LOCK:
         saved = mnist.datasets_url, mnist.urlretrieve
         mnist.datasets_url = base
-        mnist.urlretrieve = functools.partial(_urlretrieve, max_bytes=info.gz_size)
+        mnist.urlretrieve = functools.partial(_urlretrieve, max_bytes=info.gz_size,
+                                              progress=_file_progress(progress, info.name))
         try:
             return Path(mnist.download_file(info.name, target_dir=target_dir, force=True))
         finally:
             mnist.datasets_url, mnist.urlretrieve = saved
 
 
-def _download(info: MNISTFile, folder: Path, how: str, mirrors) -> Path:
-    """Fetch ``info``'s .gz into ``folder``: try each mirror, verify, then rename into place."""
+def _download(info: MNISTFile, where: _Location, mirrors, progress=None) -> Path:
+    """Fetch ``info``'s .gz into ``where.folder``: try each mirror, verify, then rename."""
     mirrors = _check_mirrors(mirrors)
+    folder, how = where.folder, where.how
     target = folder / info.name
+    details = dict(folder=folder, origin=where.origin, missing=[info.name])
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise DownloadError(
             f"MNIST file {target} is missing and cannot be downloaded: cannot create the folder "
             f"{folder} (chosen by {how}): {exc}. Set SCRATCHLIN_DATA (or root=) to a writable "
-            f"folder, or one that holds the files.") from None
+            f"folder, or one that holds the files.", **details) from None
     if not _looks_writable(folder):
         raise DownloadError(
             f"MNIST file {target} is missing and cannot be downloaded: the folder {folder} "
             f"(chosen by {how}) is read-only. Set SCRATCHLIN_DATA (or root=) to a writable "
-            f"folder, or one that holds the files.")
-    errors = []
+            f"folder, or one that holds the files.", **details)
+    errors, attempts = [], []
     for base in mirrors:
         url = base + info.name
         try:
             part_dir = tempfile.mkdtemp(prefix=f".{info.name}.", suffix=".part", dir=folder)
         except OSError as exc:
             raise DownloadError(f"MNIST file {target} is missing and cannot be downloaded: "
-                                f"cannot write into {folder}: {exc}") from None
+                                f"cannot write into {folder}: {exc}", attempts=attempts,
+                                **details) from None
         try:
             log.info("downloading %s", url)
-            part = _fetch_with_mnist(base, info, part_dir)
+            part = _fetch_with_mnist(base, info, part_dir, progress)
             data = _read_bytes(part)
             if len(data) != info.gz_size or hashlib.sha256(data).hexdigest() != info.gz_sha256:
                 raise _checksum_error(url, "gz", info.gz_sha256, info.gz_size, data)
@@ -748,6 +827,7 @@ def _download(info: MNISTFile, folder: Path, how: str, mirrors) -> Path:
             return target
         except (OSError, http.client.HTTPException, ValueError) as exc:
             errors.append(f"  {url}: {type(exc).__name__}: {exc}")
+            attempts.append((url, f"{type(exc).__name__}: {exc}"))
             log.info("mirror failed: %s: %s", url, exc)
         finally:
             shutil.rmtree(part_dir, ignore_errors=True)
@@ -755,10 +835,10 @@ def _download(info: MNISTFile, folder: Path, how: str, mirrors) -> Path:
         f"MNIST file {target} is missing (looked in {folder}, chosen by {how}) and could not be "
         f"downloaded; every mirror failed:\n" + "\n".join(errors) + "\nNo file was written. "
         f"Check the network, or copy the published file into {folder}, or set SCRATCHLIN_DATA "
-        f"(or root=) to a folder that holds the four MNIST files.")
+        f"(or root=) to a folder that holds the four MNIST files.", attempts=attempts, **details)
 
 
-def download_mnist(root=None, *, mirrors=None, force=False) -> Path:
+def download_mnist(root=None, *, mirrors=None, force=False, progress=None) -> Path:
     """Make sure all four MNIST files are present and genuine, downloading what is missing.
 
     Parameters
@@ -769,6 +849,10 @@ def download_mnist(root=None, *, mirrors=None, force=False) -> Path:
         Base URLs tried in order (``base + file name``); None means :data:`MIRRORS`.
     force : bool, default=False
         Download even files that are present, replacing them only once the new copy is verified.
+    progress : callable or None, default=None
+        Called as ``progress(file_name, done_bytes, total_bytes)`` while a file downloads
+        (``total_bytes`` is None when the server does not announce it), at most every 64 KiB
+        and once at the end. Not called for files already present.
 
     Returns
     -------
@@ -784,11 +868,13 @@ def download_mnist(root=None, *, mirrors=None, force=False) -> Path:
     """
     force = _check_flag(force, "force")
     mirrors = _check_mirrors(mirrors)
-    folder, how = data_dir_and_origin(root)
+    progress = _check_progress(progress)
+    where = _locate(root)
+    folder = where.folder
     for info in _FILE_LIST:
         path = None if force else find_file(folder, info)
         if path is None:
-            _download(info, folder, how, mirrors)
+            _download(info, where, mirrors, progress)
         else:
             try:
                 verify_file(path)
@@ -826,15 +912,16 @@ def use_with_mnist_package(root=None, *, download=True) -> Path:
     import mnist
 
     download = _check_flag(download, "download")
-    folder, how = data_dir_and_origin(root)
+    where = _locate(root)
+    folder = where.folder
     for info in _FILE_LIST:
         path = folder / info.name
         if path.is_file():
             verify_file(path)
         elif download:
-            _download(info, folder, how, None)
+            _download(info, where, None)
         else:
-            raise _not_found(folder, how, info, "the mnist package needs the .gz file and "
+            raise _not_found(where, info, "the mnist package needs the .gz file and "
                                                 "downloads are off (download=False)")
     mnist.temporary_dir = lambda: str(folder)
     mnist.datasets_url = folder.as_uri() + "/"

@@ -230,6 +230,23 @@ def test_missing_file_with_downloads_off(tmp_path):
     assert not folder.exists()  # looking never creates anything
 
 
+def test_missing_file_error_attributes(tmp_path, monkeypatch):
+    with pytest.raises(MNISTNotFoundError) as info:
+        ds.load_mnist("test", root=tmp_path / "a", download=False)
+    assert (info.value.folder, info.value.origin, info.value.missing) == (
+        tmp_path / "a", "root argument", [TEST_IMAGES])
+    monkeypatch.setenv("SCRATCHLIN_DATA", str(tmp_path / "b"))
+    with pytest.raises(MNISTNotFoundError) as info:
+        ds.load_mnist("train", download=False)
+    assert (info.value.folder, info.value.origin, info.value.missing) == (
+        tmp_path / "b", "$SCRATCHLIN_DATA", [TRAIN_IMAGES])
+    monkeypatch.delenv("SCRATCHLIN_DATA")
+    with pytest.raises(MNISTNotFoundError) as info:
+        ds.load_mnist("test", download=False)
+    assert (info.value.folder, info.value.origin) == (
+        tmp_path / "xdg" / "scratchlin" / "mnist", "per-user cache")
+
+
 def test_missing_file_message_names_env(tmp_path, monkeypatch):
     monkeypatch.setenv("SCRATCHLIN_DATA", str(tmp_path))
     with pytest.raises(MNISTNotFoundError, match=r"looked in .* chosen by \$SCRATCHLIN_DATA"):
@@ -573,6 +590,48 @@ def test_download_fails_cleanly_when_every_mirror_fails(mirror, closed_port_url,
         assert part in message
     assert list(folder.iterdir()) == []  # no partial file, no temporary folder
     assert (mnist.datasets_url, mnist.urlretrieve) == saved
+    error = info.value
+    assert (error.folder, error.origin, error.missing) == (folder, "root argument",
+                                                           [TRAIN_IMAGES])
+    urls = [url for url, _ in error.attempts]
+    assert urls == [closed_port_url + TRAIN_IMAGES, base + "corrupt/" + TRAIN_IMAGES,
+                    base + "big/" + TRAIN_IMAGES, base + "truncated/" + TRAIN_IMAGES]
+    reasons = [reason for _, reason in error.attempts]
+    assert reasons[0].startswith("URLError") and reasons[1].startswith("ChecksumError")
+    assert "download interrupted after 4956211 of 9912422 bytes" in reasons[3]
+
+
+@pytest.mark.mnist
+def test_download_reports_progress(mirror, tmp_path):
+    calls = []
+    folder = tmp_path / "cache"
+    ds.download_mnist(folder, mirrors=[mirror["base"] + "good/"],
+                      progress=lambda *args: calls.append(args))
+    for info in ds.FILES.values():
+        mine = [(done, total) for name, done, total in calls if name == info.name]
+        assert mine[0] == (0, info.gz_size) and mine[-1] == (info.gz_size, info.gz_size)
+        done = [d for d, _ in mine]
+        assert done == sorted(done) and len(done) >= 2
+        assert all(b - a <= (1 << 20) for a, b in zip(done, done[1:]))  # as bytes arrive
+    assert {name for name, _, _ in calls} == set(ds.FILES)
+    calls.clear()
+    ds.download_mnist(folder, mirrors=[mirror["base"] + "good/"],
+                      progress=lambda *args: calls.append(args))
+    assert calls == []  # nothing to download, nothing reported
+    with pytest.raises(TypeError, match="progress must be a callable .* got int 3"):
+        ds.download_mnist(folder, progress=3)
+
+
+@pytest.mark.mnist
+def test_load_mnist_passes_progress_to_downloads(mirror, tmp_path, monkeypatch):
+    monkeypatch.setattr(ds, "MIRRORS", (mirror["base"] + "good/",))
+    calls = []
+    ds.load_mnist("test", root=tmp_path / "d", cache=False,
+                  progress=lambda *args: calls.append(args))
+    assert {name for name, _, _ in calls} == set(ds.SPLITS["test"])
+    assert (TEST_LABELS, 4542, 4542) in calls
+    with pytest.raises(TypeError, match="progress must be a callable"):
+        ds.load_mnist("test", root=tmp_path / "d", progress="yes")
 
 
 @pytest.mark.mnist
@@ -615,8 +674,10 @@ def test_no_download_into_read_only_folder(tmp_path, closed_port_url):
     try:
         with pytest.raises(DownloadError, match=rf"{folder / TEST_IMAGES} is missing and cannot "
                                                 rf"be downloaded: the folder {folder} \(chosen "
-                                                rf"by root=.*\) is read-only"):
+                                                rf"by root=.*\) is read-only") as info:
             ds.load_mnist("test", root=folder)
+        assert (info.value.folder, info.value.missing, info.value.attempts) == (
+            folder, [TEST_IMAGES], [])
     finally:
         folder.chmod(0o755)
     assert list(folder.iterdir()) == []
