@@ -30,7 +30,7 @@ def _steps(rng, n_steps=5):
 
 def _run(name, p0, grads, lrs, **hyper):
     param = p0.copy()
-    opt = optim.get_optimizer(name, {"p": param}, lr=lrs[0], **hyper)
+    opt = optim.make_optimizer(name, {"p": param}, lr=lrs[0], **hyper)
     for grad, lr in zip(grads, lrs):
         opt.step({"p": grad}, lr=lr)
     return param
@@ -128,12 +128,12 @@ def test_sgd_matches_the_written_out_rule(rng, hyper):
 def test_sgd_one_step_by_hand():
     # p = 1, g = 2, lr = 0.5, coupled decay 0.1: p - lr (g + 0.1 p) = 1 - 0.5 * 2.1 = -0.05
     param = np.array([1.0])
-    optim.get_optimizer("sgd", {"p": param}, lr=0.5, weight_decay=0.1).step({"p": np.array([2.0])})
+    optim.make_optimizer("sgd", {"p": param}, lr=0.5, weight_decay=0.1).step({"p": np.array([2.0])})
     np.testing.assert_allclose(param, [-0.05], rtol=TOL)
     # decoupled, zero gradient: p = (1 - lr * 0.1) p = 0.95 (coupled would give the same here
     # only by accident of the formula, so the flag's effect is pinned by the rule tests above)
     param = np.array([1.0])
-    opt = optim.get_optimizer("sgd", {"p": param}, lr=0.5, weight_decay=0.1,
+    opt = optim.make_optimizer("sgd", {"p": param}, lr=0.5, weight_decay=0.1,
                               decoupled_weight_decay=True)
     opt.step({"p": np.array([0.0])})
     np.testing.assert_allclose(param, [0.95], rtol=TOL)
@@ -158,14 +158,14 @@ def test_adam_first_step_moves_every_entry_by_lr_times_its_sign():
     # Bias-corrected m_1 / sqrt(v_1) = g / |g| exactly (eps negligible): the textbook first step.
     param = np.array([0.0, 0.0, 0.0])
     grad = np.array([3.0, -1e-3, 200.0])
-    optim.get_optimizer("adam", {"p": param}, lr=0.01, eps=1e-12).step({"p": grad})
+    optim.make_optimizer("adam", {"p": param}, lr=0.01, eps=1e-12).step({"p": grad})
     np.testing.assert_allclose(param, [-0.01, 0.01, -0.01], rtol=1e-8)
 
 
 def test_adam_descends_a_quadratic():
     # A behavioural check on the sign conventions: Adam descends f(p) = |p - 3|^2 / 2.
     param = np.array([0.0])
-    opt = optim.get_optimizer("adam", {"p": param}, lr=0.1)
+    opt = optim.make_optimizer("adam", {"p": param}, lr=0.1)
     for _ in range(500):
         opt.step({"p": param - 3.0})
     assert abs(param[0] - 3.0) < 1e-2
@@ -188,6 +188,26 @@ def test_step_schedule_hand_values_including_runs_shorter_than_three_epochs(rng,
     model = sl.LinearClassifier(epochs=epochs, lr=0.5, lr_schedule="step", optimizer="sgd",
                                 batch_size=16, seed=0).fit(X, y)
     np.testing.assert_allclose([r["lr"] for r in model.history_], expected, rtol=1e-12)
+
+
+@pytest.mark.parametrize("name, epochs, expected", [
+    ("step", 1, [1.0]),
+    ("step", 2, [1.0, 0.1]),
+    ("step", 6, [1.0, 1.0, 0.1, 0.1, 0.01, 0.01]),
+    ("cosine", 1, [1.0]),
+    ("cosine", 2, [1.0, 0.5]),  # anneals to 0 at epoch == epochs: the last epoch still steps
+    ("cosine", 4, [1.0, (1 + np.cos(np.pi / 4)) / 2, 0.5, (1 + np.cos(3 * np.pi / 4)) / 2]),
+    ("constant", 3, [1.0, 1.0, 1.0]),
+])
+def test_make_schedule_hand_values_for_a_run_of_epochs(name, epochs, expected):
+    schedule = optim.make_schedule(name, epochs=epochs)
+    np.testing.assert_allclose([schedule(1.0, e) for e in range(epochs)], expected, rtol=1e-12)
+
+
+def test_make_optimizer_without_lr_takes_each_optimizers_own_default():
+    for name, default in optim.DEFAULT_LR.items():
+        assert optim.make_optimizer(name, {"p": np.zeros(2)}).lr == default
+    assert len(set(optim.DEFAULT_LR.values())) > 1  # else the check above could not fail
 
 
 @pytest.mark.parametrize("step_size, gamma, expected", [

@@ -14,6 +14,8 @@ FUNCTIONAL_TESTS = ("tests/test_functional.py", "tests/test_gradients.py",
 OPTIM_TESTS = ("tests/test_optim_rules.py", "tests/test_optim.py")
 GRADCHECK_TESTS = ("tests/test_gradcheck_reporting.py", "tests/test_gradients.py")
 SCHEDULE_TESTS = ("tests/test_optim_rules.py", "tests/test_optim.py", "tests/test_training.py")
+KERNEL_TESTS = ("tests/test_objective.py", "tests/test_training.py", "tests/test_model.py")
+DATA_TESTS = ("tests/test_datasets.py",)
 
 MUTANTS = []
 
@@ -310,11 +312,19 @@ optim("cosine-period-ignores-warmup",
       "cosine period counts the warm-up epochs (never reaches min_lr)")
 
 # the estimator's "step" schedule (decays every third of the run)
-mutant("step-schedule-size-zero", "scratchlin/training.py",
-       "optim.StepLR(step_size=max(1, epochs // 3))",
-       "optim.StepLR(step_size=epochs // 3)",
-       "'step' schedule with step_size 0 for fewer than 3 epochs",
-       SCHEDULE_TESTS)
+optim("step-schedule-size-zero",
+      "return cls(step_size=max(1, epochs // 3))",
+      "return cls(step_size=epochs // 3)",
+      "'step' schedule with step_size 0 for fewer than 3 epochs", SCHEDULE_TESTS)
+optim("cosine-for-epochs-off-by-one",
+      "return cls(total_epochs=epochs)",
+      "return cls(total_epochs=epochs - 1 if epochs > 1 else 1)",
+      "'cosine' schedule reaches 0 one epoch early (the last epoch takes no step)",
+      SCHEDULE_TESTS)
+optim("make-optimizer-ignores-default-lr",
+      "return OPTIMIZERS[key](params, lr=DEFAULT_LR[key] if lr is None else lr, **options)",
+      "return OPTIMIZERS[key](params, lr=DEFAULT_LR[\"adam\"] if lr is None else lr, **options)",
+      "every optimizer gets Adam's default learning rate")
 
 # --------------------------------------------------------------------------------------------
 # scratchlin/gradcheck.py
@@ -374,3 +384,221 @@ gradcheck("gc-eps-ignored",
           "numerical = numerical_gradient(f_of_this_input, x, eps=eps)",
           "numerical = numerical_gradient(f_of_this_input, x)",
           "gradcheck's eps argument not passed to the finite differences")
+
+# --------------------------------------------------------------------------------------------
+# scratchlin/objective.py: the training kernel
+
+OBJ = "scratchlin/objective.py"
+
+
+def kernel(name, original, replacement, description, file=OBJ):
+    mutant(name, file, original, replacement, description, KERNEL_TESTS)
+
+
+kernel("obj-fast-path-no-max-shift",
+       "logits -= logits.max(axis=1, keepdims=True) if per_row else logits.max()",
+       "logits -= logits.max(axis=1, keepdims=True) if per_row else 0",
+       "the kernel's fast path without its max-shift (overflow for large logits)")
+kernel("obj-no-per-row-fallback",
+       "if not row_sum.min() >= ws.smallest_safe_sum:",
+       "if False:",
+       "no per-row fallback: rows far below the batch max underflow to 0/0")
+kernel("obj-label-term-unsmoothed",
+       "row_loss -= (1 - eps) * label_logit",
+       "row_loss -= label_logit",
+       "loss's label term forgets (1 - eps)")
+kernel("obj-smoothing-not-divided-by-c",
+       "eps, smooth = label_smoothing, label_smoothing / n_classes",
+       "eps, smooth = label_smoothing, label_smoothing",
+       "smoothing mass eps per class instead of eps / C")
+kernel("obj-weighted-loss-over-n",
+       "loss = float(np.dot(sample_weight, row_loss)) / total_weight",
+       "loss = float(np.dot(sample_weight, row_loss)) / n_rows",
+       "weighted loss divided by the row count instead of the summed weights")
+kernel("obj-weighted-grad-unweighted",
+       "row_factor = sample_weight * (1.0 / total_weight)",
+       "row_factor = 1.0 / n_rows",
+       "sample weights ignored in the gradient")
+kernel("obj-sum-not-mean-grad",
+       "row_factor = 1.0 / n_rows  # w_i / sum w",
+       "row_factor = 1.0  # w_i / sum w",
+       "gradient of the sum instead of the mean")
+kernel("obj-grad-label-unsmoothed",
+       "grad_logits.reshape(-1)[label_index] -= (1 - eps) * np.asarray(row_factor, exps.dtype)",
+       "grad_logits.reshape(-1)[label_index] -= np.asarray(row_factor, exps.dtype)",
+       "gradient's label term forgets (1 - eps)")
+kernel("obj-grad-smoothing-sign",
+       "grad_logits -= (smooth * np.asarray(row_factor, exps.dtype)).reshape(-1, 1)",
+       "grad_logits += (smooth * np.asarray(row_factor, exps.dtype)).reshape(-1, 1)",
+       "gradient's smoothing term with the wrong sign")
+kernel("obj-logits-unscaled",
+       "if input_scale != 1.0:\n        logits *= input_scale  # on (B, C)",
+       "if False:\n        logits *= input_scale  # on (B, C)",
+       "raw pixels' 1/255 scale missing from the logits")
+kernel("obj-grad-W-unscaled",
+       "if input_scale != 1.0:\n        grad_W *= input_scale",
+       "if False:\n        grad_W *= input_scale",
+       "raw pixels' 1/255 scale missing from grad_W")
+kernel("obj-decay-loss-factor",
+       "loss += 0.5 * weight_decay * float(np.vdot(W, W))",
+       "loss += weight_decay * float(np.vdot(W, W))",
+       "weight-decay penalty lambda ||W||^2 instead of lambda/2 ||W||^2")
+kernel("obj-decay-grad-factor",
+       "grad_W += weight_decay * W",
+       "grad_W += 2 * weight_decay * W",
+       "weight-decay gradient 2 lambda W")
+kernel("obj-bias-decayed",
+       "grad_W += weight_decay * W",
+       "grad_W += weight_decay * W\n        grad_b += weight_decay * b",
+       "the bias is decayed too")
+kernel("obj-flat-label-index-off",
+       "self.row_offsets = np.arange(max_batch) * n_classes",
+       "self.row_offsets = np.arange(max_batch) * (n_classes - 1)",
+       "flat label index with the wrong row stride")
+kernel("obj-raw-cast-float64",
+       "X = ws.cast(X) if out is not None else X.astype(W.dtype)",
+       "X = ws.cast(X) if out is not None else X.astype(np.float64)",
+       "raw pixels cast to float64 without a workspace (float32 work in float64)")
+
+# --------------------------------------------------------------------------------------------
+# scratchlin/training.py: the training loop, the split, evaluation
+
+TR = "scratchlin/training.py"
+
+kernel("tr-no-shuffle",
+       "order = self.rng.permutation(X.shape[0])",
+       "order = np.arange(X.shape[0])",
+       "epochs visit the rows in the same order (no shuffle)", TR)
+kernel("tr-drop-last-batch",
+       "enumerate(range(0, order.shape[0], batch_size), start=1)",
+       "enumerate(range(0, order.shape[0] - batch_size + 1, batch_size), start=1)",
+       "the partial last batch is dropped", TR)
+kernel("tr-loss-full-batch-weight",
+       "batch_weight = rows.shape[0] if weights is None else float(weights.sum())",
+       "batch_weight = batch_size if weights is None else float(weights.sum())",
+       "epoch train_loss weighs the partial last batch like a full one", TR)
+kernel("tr-loss-ignores-sample-weight",
+       "batch_weight = rows.shape[0] if weights is None else float(weights.sum())",
+       "batch_weight = rows.shape[0]",
+       "epoch train_loss weighs batches by rows, not by their summed sample weights", TR)
+kernel("tr-schedule-one-based",
+       "lr = settings.lr_schedule(settings.lr, self.epochs_done)",
+       "lr = settings.lr_schedule(settings.lr, epoch)",
+       "schedule called with the 1-based epoch (first epoch already decayed)", TR)
+kernel("tr-epoch-counter-stuck",
+       "self.epochs_done = epoch",
+       "self.epochs_done = 1",
+       "epochs_done stops at 1 (schedule and partial_fit numbering stall)", TR)
+kernel("tr-early-stop-no-restore",
+       "self.params.vector[...] = best_params",
+       "pass",
+       "early stopping keeps the last parameters instead of the best", TR)
+kernel("tr-patience-off-by-one",
+       'elif record["epoch"] - best_epoch >= patience:',
+       'elif record["epoch"] - best_epoch > patience:',
+       "early stopping waits patience + 1 epochs", TR)
+kernel("tr-tol-sign",
+       'no_change = no_change + 1 if record["train_loss"] > best_train - tol else 0',
+       'no_change = no_change + 1 if record["train_loss"] > best_train + tol else 0',
+       "tol rule counts an epoch as improving unless the loss rose by tol", TR)
+kernel("tr-divergence-misses-nan",
+       "if not loss <= limit:  # also catches NaN",
+       "if loss > limit:  # also catches NaN",
+       "a NaN loss is not reported as divergence", TR)
+kernel("tr-split-truncates",
+       "n_val = int(round(fraction * n_rows))",
+       "n_val = int(fraction * n_rows)",
+       "validation size truncated instead of rounded", TR)
+kernel("tr-split-trains-on-all-rows",
+       "return np.sort(order[n_val:]), np.sort(order[:n_val])",
+       "return np.sort(order), np.sort(order[:n_val])",
+       "the training side of the split keeps the validation rows", TR)
+kernel("tr-decision-unscaled",
+       "if input_scale != 1.0:\n        logits *= input_scale\n    logits += params.b",
+       "if False:\n        logits *= input_scale\n    logits += params.b",
+       "decision_function/evaluate without the raw-pixel 1/255 scale", TR)
+kernel("tr-evaluate-no-shift",
+       "row_max = logits.max(axis=1, keepdims=True)",
+       "row_max = np.zeros((logits.shape[0], 1), logits.dtype)",
+       "evaluate's loss without the max-shift (overflow for large logits)", TR)
+kernel("tr-evaluate-unweighted-accuracy",
+       "total_correct += float(weights[correct].sum())",
+       "total_correct += int(np.count_nonzero(correct))",
+       "weighted accuracy counts rows instead of their weights", TR)
+kernel("tr-evaluate-total-rows",
+       "total_weight = X.shape[0] if sample_weight is None else float(sample_weight.sum())",
+       "total_weight = X.shape[0]",
+       "weighted evaluation divides by the row count", TR)
+
+# --------------------------------------------------------------------------------------------
+# scratchlin/model.py: the estimator's use of the split and of the raw-pixel scale
+
+M = "scratchlin/model.py"
+
+kernel("model-trains-on-validation-rows",
+       "return X[train_rows], labels[train_rows], (X[val_rows], labels[val_rows])",
+       "return X, labels, (X[val_rows], labels[val_rows])",
+       "early stopping trains on all rows, validation rows included", M)
+kernel("model-decision-without-raw-scale",
+       "return training.decision_function(X, self, input_scale=_RAW_PIXEL_SCALE if self.raw_pixels else 1.0)",
+       "return training.decision_function(X, self, input_scale=1.0)",
+       "decision_function of a raw-pixel model without the 1/255 scale", M)
+
+# --------------------------------------------------------------------------------------------
+# scratchlin/datasets.py: verification of the data files and the decoded cache
+
+D = "scratchlin/datasets.py"
+
+
+def data(name, original, replacement, description):
+    mutant(name, D, original, replacement, description, DATA_TESTS)
+
+
+data("ds-gz-size-only",
+     "if len(data) == info.gz_size and hashlib.sha256(data).hexdigest() == info.gz_sha256:",
+     "if len(data) == info.gz_size:",
+     "a .gz of the published size is accepted without its checksum")
+data("ds-raw-size-only",
+     "return len(raw) == info.raw_size and hashlib.sha256(raw).hexdigest() == info.raw_sha256",
+     "return len(raw) == info.raw_size",
+     "decompressed content of the right size accepted without its checksum")
+data("ds-no-verify",
+     "if verify:\n        raw = _verified_content(path, info, data)",
+     "if False:\n        raw = _verified_content(path, info, data)",
+     "verify=True checks nothing")
+data("ds-download-cap-off-by-one",
+     "if received > max_bytes:",
+     "if received >= max_bytes:",
+     "a download of exactly the published size is refused as too large")
+data("ds-download-cap-missing",
+     "if received > max_bytes:",
+     "if received > 2 * max_bytes:",
+     "a server sending more than the published size is not stopped")
+data("ds-announced-cap-off-by-one",
+     "if announced is not None and announced > max_bytes:",
+     "if announced is not None and announced >= max_bytes:",
+     "an announced size equal to the published one is refused")
+data("ds-interrupted-accepted",
+     "if announced is not None and received < announced:",
+     "if announced is not None and received < announced - 1:",
+     "a transfer one byte short of its announced length is accepted")
+data("ds-idx-payload-check",
+     "if got != expected:",
+     "if got < expected:",
+     "an IDX payload longer than its header says is accepted")
+data("ds-cache-trusted-without-stamp",
+     "if stamp != _stamp(src, info, src_stat, npy.stat()):",
+     "if stamp.get(\"file\") != info.name:",
+     "the decoded cache is trusted without checking the source file is unchanged")
+data("ds-stamp-ignores-mtime",
+     "return [st.st_size, st.st_mtime_ns, st.st_ino, st.st_dev]",
+     "return [st.st_size, st.st_ino, st.st_dev]",
+     "a same-size rewrite of the source in place still hits the stale cache")
+data("ds-cache-used-without-verify",
+     "use_cache = verify and cache is not False",
+     "use_cache = cache is not False",
+     "verify=False serves (and fills) the verified decoded cache")
+data("ds-labels-range",
+     "if labels.size and labels.max() > 9:",
+     "if labels.size and labels.max() > 10:",
+     "label 10 accepted as a digit")
