@@ -110,7 +110,9 @@ def check_mutants(mutants: list[Mutant], root: Path) -> list[str]:
 
 def _pytest(copy: Path, tests, timeout: float, marker: str, seed: int):
     """Run pytest on ``tests`` inside ``copy``; return (passed, timed_out, first_failure)."""
-    env = dict(os.environ, PYTHONPATH=str(copy), PYTHONDONTWRITEBYTECODE="1")
+    # XDG_CACHE_HOME inside the copy: a mutant of the data cache must not write the user's.
+    env = dict(os.environ, PYTHONPATH=str(copy), PYTHONDONTWRITEBYTECODE="1",
+               XDG_CACHE_HOME=str(copy / ".cache"))
     command = [sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider",
                f"--hypothesis-seed={seed}", "-m", marker, *tests]
     try:
