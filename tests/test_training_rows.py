@@ -18,7 +18,7 @@ def _one_hot_rows(n, dtype=np.float32):
 
 
 def _sgd(**options):
-    base = dict(optimizer="sgd", momentum=0.0, lr=1.0, lr_schedule="constant", epochs=1, seed=0)
+    base = {"optimizer": "sgd", "momentum": 0.0, "lr": 1.0, "lr_schedule": "constant", "epochs": 1, "seed": 0}
     return sl.LinearClassifier(**{**base, **options})
 
 
