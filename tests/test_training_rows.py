@@ -5,6 +5,8 @@ of ``W`` exactly when row ``i`` of ``X`` was in the batch: the weights record wh
 were trained on. From zero weights every class score is equal, so each trained row's update
 ``-lr (p - onehot(y)) / B`` has no zero entry (p = 1/C, never 0 or 1 for C = 3).
 """
+import warnings
+
 import numpy as np
 import pytest
 
@@ -62,3 +64,13 @@ def test_a_raw_pixel_models_logits_are_the_float64_reference_with_the_1_over_255
     assert got.dtype == np.float32
     assert np.all(np.abs(got - expected) <= 16 * np.finfo(np.float32).eps * (scale + 1e-30))
     assert np.abs(expected).max() > 0  # the check above could fail: the logits are not all 0
+
+
+def test_a_diverging_fit_raises_without_runtime_warnings():
+    # The overflow of a diverging run is reported by TrainingDivergedError alone.
+    X = np.full((4, 20), 1e16, np.float32)
+    model = _sgd(lr=1e6, batch_size=4, epochs=3)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(sl.training.TrainingDivergedError, match="training diverged at epoch 2"):
+            model.fit(X, np.array([0, 0, 0, 1]))
