@@ -14,7 +14,8 @@ FUNCTIONAL_TESTS = ("tests/test_functional.py", "tests/test_gradients.py",
 OPTIM_TESTS = ("tests/test_optim_rules.py", "tests/test_optim.py")
 GRADCHECK_TESTS = ("tests/test_gradcheck_reporting.py", "tests/test_gradients.py")
 SCHEDULE_TESTS = ("tests/test_optim_rules.py", "tests/test_optim.py", "tests/test_training.py")
-KERNEL_TESTS = ("tests/test_training_rows.py", "tests/test_objective.py", "tests/test_training.py", "tests/test_model.py")
+KERNEL_TESTS = ("tests/test_training_rows.py", "tests/test_training_weights_and_evaluation.py",
+                "tests/test_objective.py", "tests/test_training.py", "tests/test_model.py")
 DATA_TESTS = ("tests/test_datasets.py",)
 
 MUTANTS = []
