@@ -16,7 +16,7 @@ GRADCHECK_TESTS = ("tests/test_gradcheck_reporting.py", "tests/test_gradients.py
 SCHEDULE_TESTS = ("tests/test_optim_rules.py", "tests/test_optim.py", "tests/test_training.py")
 KERNEL_TESTS = ("tests/test_training_rows.py", "tests/test_training_weights_and_evaluation.py",
                 "tests/test_objective.py", "tests/test_training.py", "tests/test_model.py")
-DATA_TESTS = ("tests/test_datasets.py",)
+DATA_TESTS = ("tests/test_data_verification.py", "tests/test_datasets.py")
 
 MUTANTS = []
 
