@@ -52,6 +52,7 @@ def test_bench_train_refuses_contenders_that_did_different_work():
                                     np.random.default_rng(1).permutation(300))
 
 
+@pytest.mark.slow  # ~12 s: every op of every contender, in two dtypes
 def test_bench_ops_runs_small_and_checks_every_contender(tmp_path):
     results = bench_ops.main(["--batch-sizes", "64", "--repeat", "1", "--rows-per-sample", "64",
                               "--threads", "1", "--out", str(tmp_path)])
