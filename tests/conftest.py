@@ -47,3 +47,21 @@ def mnist_root():
     if not root or not all(os.path.exists(os.path.join(root, n)) for n in names):
         pytest.skip("real MNIST files not found: set SCRATCHLIN_DATA to their folder")
     return root
+
+
+@pytest.fixture
+def private_mnist_root(mnist_root, tmp_path, monkeypatch):
+    """A private folder linking to the real MNIST files, set as ``$SCRATCHLIN_DATA``.
+
+    Loading caches decoded arrays next to the data (if that folder is writable) or in the
+    per-user cache: with this fixture both land in ``tmp_path``, so a test behaves the same
+    whether or not the real data folder is writable, and leaves it and ``~/.cache`` alone.
+    """
+    root = tmp_path / "mnist"
+    root.mkdir()
+    for name in os.listdir(mnist_root):
+        if name.endswith(".gz"):
+            (root / name).symlink_to(os.path.realpath(os.path.join(mnist_root, name)))
+    monkeypatch.setenv("SCRATCHLIN_DATA", str(root))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    return str(root)

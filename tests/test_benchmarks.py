@@ -19,8 +19,10 @@ import bench_ops  # noqa: E402
 import bench_train  # noqa: E402
 
 
-def test_bench_train_runs_small_and_reports_ratios(mnist_root, tmp_path):
-    results = bench_train.main(["--root", mnist_root, "--n-train", "2000", "--batch-sizes", "256",
+@pytest.mark.mnist  # reads the real training and test files
+@pytest.mark.slow  # ~12 s: four contenders and three accuracy fits
+def test_bench_train_runs_small_and_reports_ratios(private_mnist_root, tmp_path):
+    results = bench_train.main(["--root", private_mnist_root, "--n-train", "2000", "--batch-sizes", "256",
                                 "--repeat", "1", "--quick", "--threads", "1", "--out", str(tmp_path)])
     (epoch,) = results["epoch"]
     assert epoch["batch_size"] == 256
@@ -50,6 +52,7 @@ def test_bench_train_refuses_contenders_that_did_different_work():
                                     np.random.default_rng(1).permutation(300))
 
 
+@pytest.mark.slow  # ~12 s: every op of every contender, in two dtypes
 def test_bench_ops_runs_small_and_checks_every_contender(tmp_path):
     results = bench_ops.main(["--batch-sizes", "64", "--repeat", "1", "--rows-per-sample", "64",
                               "--threads", "1", "--out", str(tmp_path)])

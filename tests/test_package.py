@@ -4,6 +4,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 import scratchlin as sl
 
@@ -25,13 +26,38 @@ def test_every_public_name_exists_and_the_contract_names_are_public():
     assert {"load_mnist", "flatten", "to_float"} <= set(dir(sl.datasets))
 
 
-def test_the_readme_example_runs_and_prints_the_accuracy_it_claims(mnist_root, tmp_path, monkeypatch, capsys):
+ACCURACY_FLOOR = 0.925  # the documented floor of the default fit (tests/test_mnist_accuracy.py)
+
+
+@pytest.mark.mnist
+@pytest.mark.slow
+def test_the_readme_example_runs_and_prints_an_accuracy_above_the_floor(
+        private_mnist_root, tmp_path, monkeypatch, capsys):
     readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
     code = readme.split("```python\n", 1)[1].split("```", 1)[0]
+    # (the example reads $SCRATCHLIN_DATA: the fixture's private folder; its caches stay in tmp)
     monkeypatch.chdir(tmp_path)  # it saves model.npz
     namespace = {}
-    exec(compile(code, "README.md", "exec"), namespace)
-    # The comment next to the print says 0.9277. Same machine, same seed: bit-identical. On a CPU
-    # whose BLAS kernels round differently a few of the 10000 test rows may flip, hence 0.001.
-    assert abs(float(capsys.readouterr().out) - 0.9277) <= 0.001
+    exec(compile(code, "README.md", "exec"), namespace)  # noqa: S102 -- the README's own code
+    printed = float(capsys.readouterr().out)
+    # The README's comment shows the figure of one machine; another BLAS may flip a few of the
+    # 10000 rows, so only the documented floor is asserted here ...
+    assert printed >= ACCURACY_FLOOR
+    # ... and, independent of rounding, that the printed figure is the accuracy of the fitted
+    # W, b: recomputed in float64, it may differ only on rows whose top two logits are closer
+    # than float32 rounding could move them (counted, not guessed).
+    model, X_test = namespace["model"], namespace["to_float"](namespace["flatten"](namespace["test_images"]))
+    logits = X_test.astype(np.float64) @ model.W.astype(np.float64) + model.b.astype(np.float64)
+    top2 = np.sort(logits, axis=1)[:, -2:]
+    # float32 logit error <= 784 u32 sum|x w| (+|b|): a generous 1e-3 absolute margin
+    ambiguous = np.count_nonzero(top2[:, 1] - top2[:, 0] <= 1e-3)
+    exact = np.mean(np.argmax(logits, axis=1) == namespace["test_labels"])
+    assert abs(printed - exact) <= ambiguous / len(X_test)
+    np.testing.assert_array_equal(namespace["same"].W, model.W)  # saved and loaded bit for bit
     assert namespace["dW"].dtype == np.float32 and namespace["dW"].shape == (784, 10)
+    # the example's gradient of the mean loss is (softmax(z) - onehot(y)) / 8
+    z = namespace["logits"].astype(np.float64)
+    p = np.exp(z - z.max(axis=1, keepdims=True))
+    p /= p.sum(axis=1, keepdims=True)
+    expected = (p - np.eye(10)[namespace["labels"][:8]]) / 8
+    np.testing.assert_allclose(namespace["grad_logits"], expected, rtol=0, atol=1e-6)  # float32 ~1e-7

@@ -1,73 +1,223 @@
-"""Hypothesis properties of softmax, log_softmax, cross_entropy and linear.
+r"""Properties of scratchlin.functional against independent float64 references.
 
-Logits are drawn as float32-representable values (``width=32``), so the float32 and float64
-cases see the same numbers. Tolerances are written in units of the dtype's unit roundoff
-``u`` (2**-24 for float32, 2**-53 for float64) times the size of the quantities involved,
-each next to the property it bounds.
+Every value is compared with a reference computed *here*, in float64 NumPy (or torch float64
+autograd for gradients), never with another scratchlin function. Inputs are random arrays of
+1 to 4 dimensions with a random axis, in float16, float32 and float64, with ``-inf`` entries
+where they are meaningful (an "impossible class"); cross-entropy gets index targets (with an
+``ignore_index`` that is a real class), probability targets, class weights, label smoothing
+and every reduction.
+
+Tolerances
+----------
+Each bound is a multiple of the unit roundoff of the dtype the work is done in,
+``uc`` (2**-24 for float32 -- also for float16 inputs, computed in float32 -- and 2**-53 for
+float64), times the size of the quantities involved, plus ``uo = u(output dtype)`` for the
+final rounding of a float16 result (2**-11) and the output dtype's smallest subnormal for
+values that underflow. The derivation is next to each bound. Values are drawn on the input
+dtype's grid (hypothesis ``width``), so the float64 reference sees exactly the same numbers.
 """
+import tracemalloc
+import warnings
+
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 import scratchlin as sl
 
-SETTINGS = settings(max_examples=60, deadline=None)
-DTYPES = [pytest.param(np.float32, id="float32"), pytest.param(np.float64, id="float64")]
+torch = pytest.importorskip("torch")
+
+SETTINGS = settings(max_examples=80, deadline=None)
+FLOATS = (np.float16, np.float32, np.float64)
+WIDTH = {np.dtype(np.float16): 16, np.dtype(np.float32): 32, np.dtype(np.float64): 64}
 
 
-def _u(dtype):
+def _u(dtype) -> float:
     return float(np.finfo(dtype).eps) / 2
 
 
-@st.composite
-def logit_matrices(draw, max_abs=1e4, minus_inf=False, max_rows=6, min_classes=1, max_classes=8):
-    n = draw(st.integers(1, max_rows))
-    c = draw(st.integers(min_classes, max_classes))
-    elements = st.floats(-max_abs, max_abs, width=32)
-    if minus_inf:
-        elements = st.one_of(elements, st.just(-np.inf))
-    return draw(hnp.arrays(np.float64, (n, c), elements=elements))
+def _uc(dtype) -> float:
+    """Unit roundoff of the compute dtype (float16 is computed in float32), plus float64's:
+    the float64 reference rounds too, by the same analysis with u = 2**-53, which matters
+    only when the input is float64 (then the bounds are doubled)."""
+    return _u(np.float32 if dtype == np.float16 else dtype) + _u(np.float64)
 
 
-@st.composite
-def problems(draw, max_abs=1e4, minus_inf=False, ignore=False):
-    """(logits, labels, weight or None, label_smoothing, reduction) for index targets."""
-    logits = draw(logit_matrices(max_abs=max_abs, minus_inf=minus_inf))
-    n, c = logits.shape
-    labels = np.array(draw(st.lists(st.integers(0, c - 1), min_size=n, max_size=n)))
-    if ignore:
-        ignored = np.array(draw(st.lists(st.booleans(), min_size=n, max_size=n)))
-        labels = np.where(ignored, -100, labels)
-    weight = draw(st.none() | hnp.arrays(np.float64, c, elements=st.floats(0.0, 10.0, width=32)))
-    smoothing = draw(st.sampled_from([0.0, 0.1, 0.5, 1.0]) | st.floats(0.0, 1.0))
-    reduction = draw(st.sampled_from(["mean", "sum", "none"]))
-    return logits, labels, weight, smoothing, reduction
+def _uo(dtype) -> float:
+    """Rounding of the final cast: only float16 results are rounded after the work."""
+    return _u(np.float16) if dtype == np.float16 else 0.0
 
 
-def _cast(dtype, *arrays):
-    return [None if a is None else a.astype(dtype) if a.dtype.kind == "f" else a for a in arrays]
+def _tiny(dtype) -> float:
+    return float(np.finfo(dtype).smallest_subnormal)
+
+
+def assert_within(got, expected, tol, what=""):
+    """``|got - expected| <= tol`` elementwise; NaN and infinities must match exactly."""
+    got = np.asarray(got, dtype=np.float64)
+    expected = np.asarray(expected, dtype=np.float64)
+    assert got.shape == expected.shape, f"{what}: shape {got.shape}, expected {expected.shape}"
+    np.testing.assert_array_equal(np.isnan(got), np.isnan(expected), err_msg=f"{what}: NaN positions")
+    infinite = np.isinf(expected)
+    np.testing.assert_array_equal(got[infinite], expected[infinite], err_msg=f"{what}: infinities")
+    finite = np.isfinite(expected)
+    error = np.abs(got[finite] - expected[finite])
+    bound = np.broadcast_to(tol, expected.shape)[finite]
+    worst = np.argmax(error - bound) if error.size else None
+    assert (error <= bound).all(), (
+        f"{what}: error {error[worst]:.3g} > bound {bound[worst]:.3g} at got "
+        f"{got[finite][worst]!r}, expected {expected[finite][worst]!r}")
 
 
 # --------------------------------------------------------------------------------------------
-# softmax / log_softmax / logsumexp
+# float64 references, written from the formulas (torch's conventions for infinities)
 
 
-@pytest.mark.parametrize("dtype", DTYPES)
+def ref_logsumexp(x, axis):
+    """log sum exp along axis (keepdims); -inf for an all -inf slice, +inf if one is +inf."""
+    x = x.astype(np.float64)
+    m = np.max(x, axis=axis, keepdims=True)
+    m = np.where(np.isfinite(m), m, 0.0)
+    with np.errstate(divide="ignore"):
+        return np.log(np.sum(np.exp(x - m), axis=axis, keepdims=True)) + m
+
+
+def ref_log_softmax(x, axis):
+    with np.errstate(invalid="ignore"):  # -inf - (-inf): NaN for an all -inf slice, as torch
+        return x.astype(np.float64) - ref_logsumexp(x, axis)
+
+
+def ref_softmax(x, axis):
+    """exp(x - m) / sum exp(x - m), m the slice max; NaN for an all -inf slice (as torch)."""
+    x = x.astype(np.float64)
+    with np.errstate(invalid="ignore"):
+        exps = np.exp(x - np.max(x, axis=axis, keepdims=True))
+        return exps / np.sum(exps, axis=axis, keepdims=True)
+
+
+def log_softmax_abs_bound(x, axis):
+    """Absolute error bound of a float(uc) log_softmax: x - m and the shift each round by
+    uc |.|, log(sum) by uc (log C + 1), lse = log(sum) + m by uc |lse| <= uc (|m| + log C):
+    in all <= 2 uc (|x| + 2 |m| + 2 log C + 2); doubled for safety of the constants."""
+    uc = _uc(x.dtype)
+    x64 = np.where(np.isfinite(x), x.astype(np.float64), 0.0)
+    m = np.max(np.abs(x64), axis=axis, keepdims=True)
+    return 4 * uc * (np.abs(x64) + 2 * m + 2 * np.log(x.shape[axis]) + 2)
+
+
+# --------------------------------------------------------------------------------------------
+# strategies
+
+
+@st.composite
+def arrays_with_axis(draw, max_abs=1e4, minus_inf=False, max_side=5):
+    """(x, axis): x of 1-4 dimensions in float16/32/64, values on the dtype's grid."""
+    dtype = draw(st.sampled_from(FLOATS))
+    ndim = draw(st.integers(1, 4))
+    shape = tuple(draw(st.lists(st.integers(1, max_side), min_size=ndim, max_size=ndim)))
+    elements = st.floats(-max_abs, max_abs, width=min(WIDTH[np.dtype(dtype)], 32))
+    if minus_inf:
+        elements = st.one_of(elements, st.just(-np.inf))
+    x = draw(hnp.arrays(dtype, shape, elements=elements))
+    return x, draw(st.integers(-ndim, ndim - 1))
+
+
+# --------------------------------------------------------------------------------------------
+# logsumexp, softmax, log_softmax: values
+
+
 @SETTINGS
-@given(x=logit_matrices(minus_inf=True))
-def test_softmax_rows_are_probabilities_summing_to_one(dtype, x):
-    x = x.astype(dtype)
-    has_finite = np.isfinite(x).any(axis=1)
-    with np.errstate(invalid="ignore"):  # a row of only -inf is NaN by contract (as torch)
-        p = sl.softmax(x)[has_finite]
-    assert ((p >= 0) & (p <= 1)).all()
-    # each p_j has relative error ~ (C + 2) u (C-term sum, exp, divide): |sum - 1| <= 4 C u
-    np.testing.assert_allclose(p.sum(axis=1), 1.0, rtol=0, atol=4 * x.shape[1] * _u(dtype))
+@given(case=arrays_with_axis(minus_inf=True), keepdims=st.booleans())
+def test_logsumexp_matches_the_float64_reference(case, keepdims):
+    x, axis = case
+    got = sl.logsumexp(x, axis=axis, keepdims=keepdims)
+    expected = ref_logsumexp(x, axis)
+    if not keepdims:
+        expected = np.squeeze(expected, axis=axis)
+    assert got.dtype == x.dtype
+    # log(sum) rounds by uc (log C + 1), adding m by uc |lse|; |lse| <= max|x| + log C
+    finite_x = np.where(np.isfinite(x), x.astype(np.float64), 0.0)
+    m = np.max(np.abs(finite_x), axis=axis, keepdims=keepdims)
+    tol = (4 * _uc(x.dtype) * (m + np.log(x.shape[axis]) + 2)
+           + _uo(x.dtype) * np.abs(np.nan_to_num(expected, posinf=0.0, neginf=0.0)))
+    assert_within(got, expected, tol, "logsumexp")
 
 
-@pytest.mark.parametrize("dtype", DTYPES)
+@SETTINGS
+@given(case=arrays_with_axis(minus_inf=True))
+def test_softmax_matches_the_float64_reference(case):
+    x, axis = case
+    got = sl.softmax(x, axis=axis)
+    assert got.dtype == x.dtype and got.shape == x.shape
+    expected = ref_softmax(x, axis)
+    # p_j = exp(x_j - m) / S: x_j - m rounds by uc |x_j - m|, which exp turns into a relative
+    # error of the same size; exp itself and the C-term sum and the division add
+    # (C + 4) uc. Twice that, relative to p_j, plus the float16 cast (uo p_j) and the output
+    # dtype's smallest subnormal for underflowing entries (absolute).
+    finite_x = np.where(np.isfinite(x), x.astype(np.float64), 0.0)
+    spread = np.abs(finite_x - np.max(finite_x, axis=axis, keepdims=True))
+    relative = 2 * _uc(x.dtype) * (spread + x.shape[axis] + 4) + _uo(x.dtype)
+    tol = relative * np.nan_to_num(expected) + 2 * _tiny(x.dtype)
+    assert_within(got, expected, tol, "softmax")
+
+
+@SETTINGS
+@given(case=arrays_with_axis(minus_inf=True))
+def test_log_softmax_matches_the_float64_reference_everywhere_softmax_underflows_included(case):
+    x, axis = case
+    got = sl.log_softmax(x, axis=axis)
+    assert got.dtype == x.dtype and got.shape == x.shape
+    expected = ref_log_softmax(x, axis)
+    tol = (log_softmax_abs_bound(x, axis)
+           + _uo(x.dtype) * np.abs(np.nan_to_num(expected, posinf=0.0, neginf=0.0)))
+    assert_within(got, expected, tol, "log_softmax")
+
+
+@pytest.mark.parametrize("dtype, gap", [
+    # gaps beyond the underflow of exp in the compute dtype (float32: e^-104; float64: e^-745)
+    (np.float16, 200.0), (np.float16, 9000.0),
+    (np.float32, 120.0), (np.float32, 1e4),
+    (np.float64, 800.0), (np.float64, 1e6),
+])
+def test_log_softmax_is_finite_and_exact_where_softmax_underflows_to_zero(dtype, gap):
+    # log p = (0, -gap) - log(1 + e^-gap) = (0, -gap) exactly in every dtype: exactly where
+    # log(softmax(x)) gives log(0) = -inf.
+    x = np.array([[0.0, -gap], [-gap, 0.0]], dtype=dtype)
+    assert (sl.softmax(x) == np.array([[1, 0], [0, 1]])).all()
+    np.testing.assert_array_equal(sl.log_softmax(x), x)
+    np.testing.assert_array_equal(sl.log_softmax(x.T, axis=0), x.T)
+
+
+def test_float16_is_computed_in_float32_and_rounded_once():
+    # In float32, x - m is exact for these float16 values and p has relative error ~1e-7, so
+    # the float16 result is the correctly rounded p (error <= uo p = 2**-11 p) up to ties.
+    # Computing in float16 rounds x - m (spacing 2**-6 near 16) and gives errors ~1e-2 p.
+    x = np.linspace(-8, 8, 50).astype(np.float16)
+    expected = ref_softmax(x, -1)
+    tol = (_u(np.float16) + 64 * _u(np.float32)) * expected + _tiny(np.float16)
+    assert_within(sl.softmax(x), expected, tol, "float16 softmax")
+    assert_within(sl.log_softmax(x), ref_log_softmax(x, -1),
+                  _u(np.float16) * np.abs(ref_log_softmax(x, -1)) + 64 * _u(np.float32) * 16,
+                  "float16 log_softmax")
+
+
+def test_infinite_slices_follow_torch():
+    # all -inf slice: logsumexp -inf, softmax and log_softmax NaN; a +inf entry: logsumexp
+    # +inf, softmax NaN (exp(inf - inf)), as torch.
+    # (Finite entries: a few ulp apart, as two float64 implementations are: 8 u.)
+    inf = np.inf
+    x = np.array([[-inf, -inf, -inf], [-inf, 0.0, 1.0], [inf, 0.0, -inf]])
+    t = torch.tensor(x)
+    same = {"rtol": 8 * _u(np.float64), "atol": 0, "equal_nan": True}
+    np.testing.assert_allclose(sl.logsumexp(x), torch.logsumexp(t, 1).numpy(), **same)
+    np.testing.assert_allclose(sl.softmax(x), torch.softmax(t, 1).numpy(), **same)
+    np.testing.assert_allclose(sl.log_softmax(x[:2]), torch.log_softmax(t[:2], 1).numpy(), **same)
+    np.testing.assert_allclose(sl.softmax(x.T, axis=0), torch.softmax(t.T, 0).numpy(), **same)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @SETTINGS
 @given(k=hnp.arrays(np.int64, st.tuples(st.integers(1, 6), st.integers(1, 8)),
                     elements=st.integers(-2 ** 20, 2 ** 20)),
@@ -81,215 +231,355 @@ def test_softmax_is_exactly_invariant_to_an_exact_per_row_shift(dtype, k, shift)
     np.testing.assert_array_equal(sl.softmax(shifted), sl.softmax(x))
 
 
+# --------------------------------------------------------------------------------------------
+# backward rules
+
+
+def _torch_grad(fn, x, axis, g):
+    t = torch.tensor(x.astype(np.float64), requires_grad=True)
+    fn(t, axis).backward(torch.tensor(g.astype(np.float64)))
+    return t.grad.numpy()
+
+
 @SETTINGS
-@given(x=logit_matrices(), shift=st.floats(-1e4, 1e4))
-def test_softmax_is_invariant_to_any_per_row_constant_up_to_rounding(x, shift):
-    # float64: x + c is rounded (error <= u |x + c|), which moves each p_j by at most
-    # 2 p_j u max|x + c|; allow 4 u (max|x| + |c|) + 4 C u absolute.
-    shifted = x + shift
-    tol = 4 * _u(np.float64) * (np.abs(x).max() + abs(shift) + x.shape[1])
-    np.testing.assert_allclose(sl.softmax(shifted), sl.softmax(x), rtol=0, atol=tol)
+@given(case=arrays_with_axis(max_abs=30.0), data=st.data())
+def test_softmax_backward_matches_torch_autograd_float64(case, data):
+    x, axis = case
+    g = data.draw(hnp.arrays(x.dtype, x.shape, elements=st.floats(-10, 10, width=min(WIDTH[np.dtype(x.dtype)], 32))))
+    got = sl.softmax_backward(g, sl.softmax(x, axis), axis)
+    assert got.dtype == x.dtype
+    expected = _torch_grad(torch.softmax, x, axis, g)
+    # dx = p (g - s), s = sum_k g_k p_k. p carries the relative error r of the softmax test
+    # (<= 2 uc (60 + C + 4) here: |x - m| <= 60) plus uo; s then errs by (r + C uc) sum|g p|.
+    # Hence |error| <= p ((r + 2 uc) (|g| + |s|) + (r + C uc) sum|g p|) + uo |dx| + tiny.
+    p = ref_softmax(x, axis)
+    c = x.shape[axis]
+    r = 2 * _uc(x.dtype) * (60 + c + 4) + _uo(x.dtype)
+    g64 = g.astype(np.float64)
+    s = np.abs(np.sum(g64 * p, axis=axis, keepdims=True))
+    gp = np.sum(np.abs(g64) * p, axis=axis, keepdims=True)
+    tol = p * (2 * (r + 2 * _uc(x.dtype)) * (np.abs(g64) + s) + 2 * (r + c * _uc(x.dtype)) * gp)
+    tol += _uo(x.dtype) * np.abs(expected) + 4 * _tiny(x.dtype) * (1 + np.abs(g64))
+    assert_within(got, expected, tol, "softmax_backward")
 
 
-@pytest.mark.parametrize("dtype", DTYPES)
 @SETTINGS
-@given(x=logit_matrices(minus_inf=True))
-def test_log_softmax_equals_log_of_softmax_where_finite(dtype, x):
-    x = x.astype(dtype)
-    x = x[np.isfinite(x).any(axis=1)]
-    if x.size == 0:
-        return
-    p = sl.softmax(x)
-    where = p >= np.finfo(dtype).tiny  # log(p) is finite and p not subnormal (full precision)
-    with np.errstate(divide="ignore"):
-        log_p = np.log(p.astype(np.float64))
-    # log_softmax = x - lse has absolute error ~ u (|x| + |lse|); log(p) ~ u (|x - max| + C).
-    finite_x = np.where(np.isfinite(x), x, 0)
-    tol = 4 * _u(dtype) * (2 * np.abs(finite_x).max() + x.shape[1] + 1)
-    got = sl.log_softmax(x)
-    np.testing.assert_allclose(got[where], log_p[where], rtol=0, atol=tol)
-    assert (got[~np.isfinite(x)] == -np.inf).all()  # -inf logits stay -inf, not NaN
+@given(case=arrays_with_axis(max_abs=30.0), data=st.data())
+def test_log_softmax_backward_matches_torch_autograd_float64(case, data):
+    x, axis = case
+    g = data.draw(hnp.arrays(x.dtype, x.shape, elements=st.floats(-10, 10, width=min(WIDTH[np.dtype(x.dtype)], 32))))
+    got = sl.log_softmax_backward(g, sl.log_softmax(x, axis), axis)
+    assert got.dtype == x.dtype
+    expected = _torch_grad(torch.log_softmax, x, axis, g)
+    # dx = g - p sum(g), p = exp(log p): log p's absolute error E (log_softmax_abs_bound, plus
+    # the float16 rounding of log p) is p's relative error; the C-term sum adds C uc sum|g|.
+    p = ref_softmax(x, axis)
+    total = np.sum(np.abs(g.astype(np.float64)), axis=axis, keepdims=True)
+    e = log_softmax_abs_bound(x, axis) + _uo(x.dtype) * np.abs(ref_log_softmax(x, axis))
+    tol = 2 * p * (e + (x.shape[axis] + 2) * _uc(x.dtype)) * total
+    tol += 2 * _uc(x.dtype) * np.abs(g) + _uo(x.dtype) * np.abs(expected) + _tiny(x.dtype)  # (subnormal results)
+    assert_within(got, expected, tol, "log_softmax_backward")
 
 
-@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("dtype", FLOATS)
 @SETTINGS
-@given(x=logit_matrices())
-def test_logsumexp_lies_between_max_and_max_plus_log_c(dtype, x):
-    x = x.astype(dtype)
-    lse, m = sl.logsumexp(x).astype(np.float64), x.max(axis=1).astype(np.float64)
-    slack = 4 * _u(dtype) * (np.abs(m) + np.log(x.shape[1]) + 1)
-    assert (lse >= m - slack).all()
-    assert (lse <= m + np.log(x.shape[1]) + slack).all()
+@given(data=st.data())
+def test_backward_of_one_output_has_the_sign_the_jacobian_says(dtype, data):
+    # Upstream e_k (only output k matters):
+    #   log_softmax: dx_k = 1 - p_k >= 0,   dx_j = -p_j <= 0 (j != k): a sum of -p_j's.
+    #   softmax:     dx_k = p_k (1 - p_k) >= 0, dx_j = -p_k p_j <= 0.
+    # The signs are exact in floating point (no cancellation decides them).
+    x, axis = data.draw(arrays_with_axis(max_abs=20.0).filter(lambda c: c[0].dtype == dtype))
+    c = x.shape[axis]
+    k = data.draw(st.integers(0, c - 1))
+    g = np.zeros_like(x)
+    index = [slice(None)] * x.ndim
+    index[axis] = k
+    g[tuple(index)] = 1
+    others = np.ones(x.shape, bool)
+    others[tuple(index)] = False
+    for grad in (sl.log_softmax_backward(g, sl.log_softmax(x, axis), axis),
+                 sl.softmax_backward(g, sl.softmax(x, axis), axis)):
+        assert (grad[tuple(index)] >= 0).all()
+        assert (grad[others] <= 0).all()
+    # and log_softmax's row: dx_k = 1 - p_k, sum_j dx_j = 1 - sum p = 0 up to C uc
+    grad = sl.log_softmax_backward(g, sl.log_softmax(x, axis), axis).astype(np.float64)
+    expected_k = 1 - ref_softmax(x, axis)[tuple(index)]
+    np.testing.assert_allclose(grad[tuple(index)], expected_k, rtol=0,
+                               atol=4 * (c + 1) * _uc(dtype) * 21 + 2 * _uo(dtype))
 
 
 # --------------------------------------------------------------------------------------------
-# cross_entropy
+# cross_entropy: index and probability targets, weights, ignore_index, smoothing, reductions
 
 
-@pytest.mark.parametrize("dtype", DTYPES)
+@st.composite
+def ce_problems(draw, minus_inf=False, max_abs=1e3):
+    dtype = draw(st.sampled_from(FLOATS))
+    n, c = draw(st.integers(1, 6)), draw(st.integers(1, 7))
+    elements = st.floats(-max_abs, max_abs, width=min(WIDTH[np.dtype(dtype)], 32))
+    if minus_inf:
+        elements = st.one_of(elements, st.just(-np.inf))
+    logits = draw(hnp.arrays(dtype, (n, c), elements=elements))
+    logits[~np.isfinite(logits).any(axis=1), 0] = 0  # every row has a possible class
+    weight = draw(st.none() | hnp.arrays(dtype, c, elements=st.floats(0, 10, width=16)))
+    # eps >= 1e-3: a smaller eps / C can round to 0 in float32 (then a -inf logit would be
+    # "allowed" by a zero coefficient); eps = 1 only with finite logits, see the report of
+    # test_cross_entropy_with_full_smoothing_on_an_impossible_label_is_inf.
+    smoothing = draw(st.sampled_from([0.0, 0.1] + ([] if minus_inf else [1.0]))
+                     | st.floats(1e-3, 0.999 if minus_inf else 1.0))
+    reduction = draw(st.sampled_from(["mean", "sum", "none"]))
+    if draw(st.booleans()):  # class indices, ignore_index a real class (3, 0) or the default
+        ignore_index = draw(st.sampled_from([-100, 0] + ([3] if c > 3 else [])))
+        target = np.array(draw(st.lists(st.integers(0, c - 1), min_size=n, max_size=n)))
+    else:  # probabilities, not necessarily normalised (torch does not require it)
+        ignore_index = -100
+        target = draw(hnp.arrays(dtype, (n, c), elements=st.floats(0, 1, width=16)))
+        if draw(st.booleans()):
+            target = (target / np.maximum(target.sum(axis=1, keepdims=True), 1)).astype(dtype)
+    return logits, target, weight, ignore_index, smoothing, reduction
+
+
+def _zero_weight_mean_with_smoothing(target, weight, ignore_index, smoothing, reduction):
+    """The case of the known bug pinned by the xfail test below (excluded elsewhere)."""
+    if reduction != "mean" or target.ndim != 1 or weight is None or smoothing == 0:
+        return False
+    keep = target != ignore_index
+    return bool(keep.any()) and float(np.sum(weight.astype(np.float64)[target[keep]])) == 0.0
+
+
+def ref_cross_entropy(logits, target, weight, ignore_index, smoothing, reduction):
+    """(loss, gradient of the loss, tolerance inputs) in float64, from the docstring's T."""
+    z = logits.astype(np.float64)
+    n, c = z.shape
+    w = np.ones(c) if weight is None else weight.astype(np.float64)
+    if target.ndim == 1:
+        keep = target != ignore_index
+        t = np.zeros((n, c))
+        t[np.arange(n)[keep], target[keep]] = 1.0
+        T = ((1 - smoothing) * t + smoothing / c) * w * keep[:, None]
+        norm = np.sum(w[target[keep]])
+    else:
+        T = ((1 - smoothing) * target.astype(np.float64) + smoothing / c) * w
+        norm = float(n)
+    log_p = ref_log_softmax(z, 1)
+    with np.errstate(invalid="ignore"):
+        terms = np.where(T == 0, 0.0, T * log_p)  # 0 log 0 = 0
+    per_row = -terms.sum(axis=1)
+    grad_rows = np.exp(log_p) * T.sum(axis=1, keepdims=True) - T
+    if reduction == "none":
+        return per_row, grad_rows, T, norm
+    total = per_row.sum()
+    if reduction == "sum":
+        return total, grad_rows, T, norm
+    if norm == 0:  # nothing counted: NaN loss (0/0 in torch's sum), gradient 0
+        return np.nan, np.zeros_like(grad_rows), T, norm
+    return total / norm, grad_rows / norm, T, norm
+
+
 @SETTINGS
-@given(data=st.data(), problem=problems(minus_inf=True))
-def test_huge_and_minus_inf_logits_give_finite_loss_and_gradient(dtype, data, problem):
-    # Condition: the target class logit is finite and label_smoothing = 0. Otherwise the
-    # loss is inf by definition: -log p_y = inf for a -inf target logit, and smoothing gives
-    # every class (also a -inf one) target mass eps / C, contributing eps / C * inf.
-    logits, labels, weight, _, reduction = problem
-    n = logits.shape[0]
-    logits[np.arange(n), labels] = data.draw(hnp.arrays(
-        np.float64, n, elements=st.floats(-1e4, 1e4, width=32)), label="target logits")
-    if weight is not None:
-        weight = weight + 0.5  # positive: a mean over zero total weight is NaN by contract
-    logits, weight = _cast(dtype, logits, weight)
-    loss = sl.cross_entropy(logits, labels, weight=weight, reduction=reduction)
-    grad = sl.cross_entropy_backward(np.ones(n, dtype) if reduction == "none" else 1.0,
-                                     logits, labels, weight=weight, reduction=reduction)
-    assert np.isfinite(loss).all() and np.isfinite(grad).all()
-    # probability targets: mass only on finite logits (0 * log 0 = 0 for the rest)
-    probs = np.where(np.isfinite(logits), 1.0, 0.0).astype(dtype)
-    probs /= probs.sum(axis=1, keepdims=True)
-    loss, grad = sl.cross_entropy_and_grad(logits, probs, weight=weight,
-                                           reduction="sum" if reduction == "none" else reduction)
-    assert np.isfinite(loss) and np.isfinite(grad).all()
+@given(problem=ce_problems(minus_inf=True))
+def test_cross_entropy_and_its_gradient_match_the_float64_reference(problem):
+    logits, target, weight, ignore_index, smoothing, reduction = problem
+    assume(not _zero_weight_mean_with_smoothing(target, weight, ignore_index, smoothing, reduction))
+    dtype = logits.dtype
+    options = {"weight": weight, "ignore_index": ignore_index, "label_smoothing": smoothing,
+                   "reduction": reduction}
+    loss, grad_ref, T, norm = ref_cross_entropy(logits, target, weight, ignore_index, smoothing,
+                                                reduction)
+    got = sl.cross_entropy(logits, target, **options)
+    assert np.asarray(got).dtype == dtype
+    # loss_i = -sum_j T_ij log p_ij: log p errs by E_i (log_softmax_abs_bound), the C-term sum
+    # by C uc sum|T log p|; summing N rows adds N uc sum|loss_i|; the mean's normaliser N uc.
+    n, c = logits.shape
+    uc = _uc(dtype)
+    e = np.max(log_softmax_abs_bound(logits, 1), axis=1)
+    log_p = np.nan_to_num(ref_log_softmax(logits, 1), neginf=0.0, nan=0.0)
+    row_tol = 2 * (T.sum(axis=1) * e + (c + 2) * uc * np.sum(np.abs(T * log_p), axis=1))
+    abs_rows = np.abs(np.sum(T * log_p, axis=1))
+    if reduction == "none":
+        tol = row_tol
+    else:
+        tol = row_tol.sum() + 2 * (n + 2) * uc * abs_rows.sum()
+        if reduction == "mean" and norm:
+            tol = tol / abs(norm) + 2 * (n + 2) * uc * abs_rows.sum() / abs(norm)
+    # (+ the output's smallest subnormal: a loss below it rounds to 0)
+    tol = tol + _uo(dtype) * np.abs(np.nan_to_num(loss, posinf=0.0)) + 2 * _tiny(dtype)
+    if np.asarray(loss).ndim == 0 and np.isfinite(loss) and loss > np.finfo(dtype).max:
+        loss = np.inf  # overflow of the output dtype is the right answer
+    assert_within(got, loss, tol, "cross_entropy")
+
+    # gradient: (p_ij S_i - T_ij) * scale, p relative error E_i + 2 uc, plus the scale's
+    g = np.ones(n, dtype) if reduction == "none" else 1.0
+    got_grad = sl.cross_entropy_backward(g, logits, target, **options)
+    assert got_grad.dtype == dtype
+    scale = 1.0 / abs(norm) if reduction == "mean" and norm else 1.0
+    p = np.nan_to_num(np.exp(ref_log_softmax(logits, 1)))
+    S = T.sum(axis=1, keepdims=True)
+    grad_tol = 4 * scale * (p * S * (e[:, None] + (c + 4) * uc) + uc * np.abs(T))
+    grad_tol += 2 * (n + 2) * uc * np.abs(grad_ref) + _uo(dtype) * np.abs(grad_ref) + 4 * _tiny(dtype)
+    assert_within(got_grad, grad_ref, grad_tol, "cross_entropy_backward")
 
 
-@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @SETTINGS
-@given(problem=problems(ignore=True))
-def test_cross_entropy_with_index_targets_is_never_negative(dtype, problem):
-    # log p = x - lse <= 0 exactly in floating point (the max term contributes exp(0) = 1 to
-    # the sum, so lse >= max), and every coefficient is >= 0: no tolerance needed.
-    logits, labels, weight, smoothing, reduction = problem
-    logits, weight = _cast(dtype, logits, weight)
-    loss = sl.cross_entropy(logits, labels, weight=weight, label_smoothing=smoothing,
-                            reduction=reduction)
-    loss = np.asarray(loss)
-    assert (loss[~np.isnan(loss)] >= 0).all()
-    if reduction != "mean":  # only a mean over zero total weight is NaN
-        assert not np.isnan(loss).any()
-
-
-@pytest.mark.parametrize("dtype", DTYPES)
-@SETTINGS
-@given(problem=problems())
-def test_index_and_one_hot_targets_agree_without_weights(dtype, problem):
-    # Without weights both normalise a mean by N and give the same per-row loss. The two
-    # paths sum the same C terms in a different order: relative error ~ C u, absolute
-    # ~ C u * (terms up to |lse - x| <= 2 max|x|). Gradients are O(1): absolute C u.
-    logits, labels, _, smoothing, reduction = problem
+@given(problem=ce_problems(max_abs=50.0))
+def test_cross_entropy_reference_agrees_with_torch_on_finite_logits(dtype, problem):
+    # Anchors the reference above (and scratchlin with it) to torch's semantics on the cases
+    # torch defines the same way: finite logits. torch float64, so only scratchlin rounds.
+    logits, target, weight, ignore_index, smoothing, reduction = problem
     logits = logits.astype(dtype)
-    c = logits.shape[1]
-    one_hot = sl.one_hot(labels, c, dtype=dtype)
-    options = dict(label_smoothing=smoothing, reduction=reduction)
-    scale = 2 * np.abs(logits).max() + 1
-    tol = 8 * c * _u(dtype)
-    np.testing.assert_allclose(sl.cross_entropy(logits, one_hot, **options),
-                               sl.cross_entropy(logits, labels, **options),
-                               rtol=tol, atol=tol * scale * logits.shape[0])
-    g = np.ones(logits.shape[0], dtype) if reduction == "none" else 1.0
-    np.testing.assert_allclose(sl.cross_entropy_backward(g, logits, one_hot, **options),
-                               sl.cross_entropy_backward(g, logits, labels, **options),
-                               rtol=0, atol=tol)
+    target = target.astype(dtype) if target.ndim == 2 else target
+    weight = None if weight is None else weight.astype(dtype)
+    assume(target.ndim == 1 or ignore_index == -100)
+    assume(not _zero_weight_mean_with_smoothing(target, weight, ignore_index, smoothing, reduction))
+    options = {"ignore_index": ignore_index, "label_smoothing": smoothing, "reduction": reduction}
+    t_target = torch.tensor(target.astype(np.float64) if target.ndim == 2 else target.astype(np.int64))
+    t_weight = None if weight is None else torch.tensor(weight.astype(np.float64))
+    t_logits = torch.tensor(logits.astype(np.float64), requires_grad=True)
+    expected = torch.nn.functional.cross_entropy(t_logits, t_target, weight=t_weight, **options)
+    ref, *_ = ref_cross_entropy(logits, target, weight, ignore_index, smoothing, reduction)
+    np.testing.assert_allclose(ref, expected.detach().numpy(), rtol=1e-12, atol=1e-12,
+                               equal_nan=True)
+    got = sl.cross_entropy(logits, target, weight=weight, **options)
+    # |log p| <= 100 + log C here, so the loss's relative error is ~ (100 C) uc; 1e3 C uc.
+    tol = 1e3 * logits.shape[1] * _uc(dtype)
+    np.testing.assert_allclose(got, expected.detach().numpy(), rtol=tol,
+                               atol=tol * (1 + np.abs(ref).max(initial=0)) if np.size(ref) else tol,
+                               equal_nan=True)
 
 
-def _row_total_weight(labels, weight, smoothing, c):
-    """sum_c T_ic of each row for index targets: (1 - eps) w_y + eps / C * sum(w); 0 if ignored."""
-    w = np.ones(c) if weight is None else weight
-    keep = labels != -100
-    total = (1 - smoothing) * w[np.where(keep, labels, 0)] + smoothing / c * w.sum()
-    return np.where(keep, total, 0.0), keep
+@pytest.mark.xfail(strict=True, reason="known bug: smoothing mass over zero label weight gives "
+                   "+inf, not NaN as documented and as torch (x / 0 instead of 0 / 0)")
+def test_mean_over_zero_label_weight_with_smoothing_is_nan_as_torch():
+    logits, target, weight = np.zeros((1, 2)), np.array([1]), np.array([1.0, 0.0])
+    expected = torch.nn.functional.cross_entropy(
+        torch.tensor(logits), torch.tensor(target), weight=torch.tensor(weight), label_smoothing=0.1)
+    assert np.isnan(expected.item())
+    assert np.isnan(sl.cross_entropy(logits, target, weight=weight, label_smoothing=0.1))
 
 
-@pytest.mark.parametrize("dtype", DTYPES)
-@SETTINGS
-@given(problem=problems(max_abs=50.0, ignore=True))
-def test_mean_gradient_rows_sum_to_zero_relative_to_the_rows_total_weight(dtype, problem):
-    # d loss_i / d z_ic = (p_ic S_i - T_ic) / norm with S_i = sum_c T_ic, and sum_c p_ic = 1:
-    # each row sums to 0. Rounding: the gradient's p = exp(x - lse) (as torch's) inherits the
-    # absolute error u |lse| of log p, so sum p = 1 +- u (|lse| + C + 2), with
-    # |lse| <= max|x| + log C; the C-term row sum adds C u. Hence
-    # |row sum| <= 4 u (max|x| + log C + 2 C + 2) S_i / norm. Ignored rows are exactly 0.
-    logits, labels, weight, smoothing, _ = problem
-    c = logits.shape[1]
-    total, keep = _row_total_weight(labels, weight, smoothing, c)
-    norm = (np.ones(c) if weight is None else weight)[labels[keep]].sum()
-    if norm == 0:  # nothing counted: NaN loss, zero gradient (tested in test_functional)
-        return
-    logits, weight_d = _cast(dtype, logits, weight)
-    grad = sl.cross_entropy_backward(1.0, logits, labels, weight=weight_d, label_smoothing=smoothing)
-    row_sums = grad.astype(np.float64).sum(axis=1)
-    bound = 4 * _u(dtype) * (np.abs(logits).max() + np.log(c) + 2 * c + 2) * total / norm
-    assert (np.abs(row_sums) <= bound).all()
-    np.testing.assert_array_equal(grad[~keep], 0.0)
+@pytest.mark.xfail(strict=True, reason="known bug: (1 - eps) * inf with eps = 1 gives NaN; the "
+                   "label term has coefficient 0, so by the module's 0 * log 0 = 0 rule the loss "
+                   "is the smoothing term's +inf")
+def test_cross_entropy_with_full_smoothing_on_an_impossible_label_is_inf():
+    logits, target = np.array([[0.0, -np.inf]]), np.array([1])
+    # the smoothing term: -(1/2)(log p_0 + log p_1) = -(1/2)(0 + -inf) = +inf
+    assert sl.cross_entropy(logits, target, label_smoothing=1.0) == np.inf
 
 
-@pytest.mark.parametrize("dtype", DTYPES)
-@SETTINGS
-@given(problem=problems(ignore=True))
-def test_reductions_are_consistent_sum_of_none_and_sum_over_label_weights(dtype, problem):
-    logits, labels, weight, smoothing, _ = problem
-    logits, weight = _cast(dtype, logits, weight)
-    options = dict(weight=weight, label_smoothing=smoothing)
-    none = sl.cross_entropy(logits, labels, reduction="none", **options).astype(np.float64)
-    total = sl.cross_entropy(logits, labels, reduction="sum", **options)
-    mean = sl.cross_entropy(logits, labels, reduction="mean", **options)
-    # summing N non-negative terms: relative error <= N u (plus the terms' own rounding)
-    tol = 4 * (len(labels) + 1) * _u(dtype)
-    np.testing.assert_allclose(total, none.sum(), rtol=tol, atol=0)
-    norm = (np.ones(logits.shape[1]) if weight is None else weight.astype(np.float64))[
-        labels[labels != -100]].sum()
-    if norm > 0:
-        exact = none.sum() / norm
-        if exact > np.finfo(dtype).max:  # e.g. label weights near float32's tiny: overflow is right
-            assert np.isposinf(mean)
-        else:
-            np.testing.assert_allclose(mean, exact, rtol=tol, atol=0)
-
-
-@pytest.mark.parametrize("dtype", DTYPES)
-@SETTINGS
-@given(problem=problems(ignore=True))
-def test_cross_entropy_and_grad_is_exactly_the_loss_and_its_backward(dtype, problem):
-    logits, labels, weight, smoothing, reduction = problem
-    reduction = "sum" if reduction == "none" else reduction
-    logits, weight = _cast(dtype, logits, weight)
-    options = dict(weight=weight, label_smoothing=smoothing, reduction=reduction)
-    loss, grad = sl.cross_entropy_and_grad(logits, labels, **options)
-    np.testing.assert_array_equal(loss, sl.cross_entropy(logits, labels, **options))
-    np.testing.assert_array_equal(grad, sl.cross_entropy_backward(1.0, logits, labels, **options))
+def test_ignore_index_that_is_a_real_class_removes_those_rows_from_loss_and_mean():
+    # Hand values: rows with target 3 are ignored; the others give -log p_y of uniform logits
+    # = log 4, weighted by w_y, and the mean divides by the summed weights of kept rows.
+    logits = np.zeros((4, 4))
+    target = np.array([3, 1, 3, 2])
+    weight = np.array([1.0, 2.0, 5.0, 7.0])
+    loss = sl.cross_entropy(logits, target, weight=weight, ignore_index=3)
+    np.testing.assert_allclose(loss, (2 + 5) * np.log(4) / (2 + 5), rtol=1e-15)
+    none = sl.cross_entropy(logits, target, weight=weight, ignore_index=3, reduction="none")
+    np.testing.assert_allclose(none, [0, 2 * np.log(4), 0, 5 * np.log(4)], rtol=1e-15)
+    grad = sl.cross_entropy_backward(1.0, logits, target, weight=weight, ignore_index=3)
+    np.testing.assert_array_equal(grad[[0, 2]], 0.0)
+    np.testing.assert_allclose(grad[1], 2 * (np.full(4, 0.25) - [0, 1, 0, 0]) / 7, rtol=1e-15)
 
 
 # --------------------------------------------------------------------------------------------
-# backward rules: adjoint identities
+# linear
 
 
+@pytest.mark.parametrize("dtype", FLOATS)
 @SETTINGS
-@given(data=st.data(), n=st.integers(1, 5), f=st.integers(1, 6), c=st.integers(1, 5))
-def test_linear_backward_is_the_adjoint_of_linear(data, n, f, c):
-    # <G, x W> = <x^T G, W> = <G W^T, x>: the defining identity of dW and dx (float64; three
-    # sums of n f c products of O(1) numbers, error <= n f c u * sum|products|).
-    floats = st.floats(-10, 10, width=32)
-    x = data.draw(hnp.arrays(np.float64, (n, f), elements=floats))
-    W = data.draw(hnp.arrays(np.float64, (f, c), elements=floats))
-    G = data.draw(hnp.arrays(np.float64, (n, c), elements=floats))
+@given(data=st.data(), n=st.integers(1, 5), f=st.integers(1, 6), c=st.integers(1, 5),
+       vector=st.booleans())
+def test_linear_and_its_backward_match_float64_references(dtype, data, n, f, c, vector):
+    floats = st.floats(-4, 4, width=16)
+    x = data.draw(hnp.arrays(dtype, (f,) if vector else (n, f), elements=floats))
+    W = data.draw(hnp.arrays(dtype, (f, c), elements=floats))
+    b = data.draw(hnp.arrays(dtype, (c,), elements=floats))
+    G = data.draw(hnp.arrays(dtype, x.shape[:-1] + (c,), elements=floats))
+    x64, W64, b64, G64 = (a.astype(np.float64) for a in (x, W, b, G))
+    # an f-term dot product of float16-grid numbers: error <= f uc sum|x W| (+ uo |z|, and
+    # half a subnormal spacing for results that land below the dtype's normal range)
+    z = sl.linear(x, W, b)
+    assert z.dtype == dtype
+    ref = x64 @ W64 + b64
+    assert_within(z, ref, 2 * (f + 1) * _uc(dtype) * (np.abs(x64) @ np.abs(W64) + np.abs(b64))
+                  + _uo(dtype) * np.abs(ref) + _tiny(dtype), "linear")
     dx, dW, db = sl.linear_backward(G, x, W)
-    inner = np.sum(G * sl.linear(x, W))
-    scale = np.abs(G) @ np.abs(W).T
-    tol = 4 * n * f * c * _u(np.float64) * (np.sum(scale * np.abs(x)) + 1)
-    np.testing.assert_allclose(np.sum(dW * W), inner, rtol=0, atol=tol)
-    np.testing.assert_allclose(np.sum(dx * x), inner, rtol=0, atol=tol)
-    np.testing.assert_allclose(db, G.sum(axis=0), rtol=0, atol=4 * n * _u(np.float64) * np.abs(G).sum())
+    ref_dx, ref_dW = G64 @ W64.T, (np.outer(x64, G64) if vector else x64.T @ G64)
+    ref_db = G64 if vector else G64.sum(axis=0)
+    rows = 1 if vector else n
+    assert_within(dx, ref_dx, 2 * (c + 1) * _uc(dtype) * (np.abs(G64) @ np.abs(W64).T)
+                  + _uo(dtype) * np.abs(ref_dx) + _tiny(dtype), "dx")
+    abs_dW = np.outer(np.abs(x64), np.abs(G64)) if vector else np.abs(x64).T @ np.abs(G64)
+    assert_within(dW, ref_dW, 2 * (rows + 1) * _uc(dtype) * abs_dW + _uo(dtype) * np.abs(ref_dW) + _tiny(dtype), "dW")
+    abs_db = np.abs(G64) if vector else np.abs(G64).sum(axis=0)
+    assert_within(db, ref_db, 2 * (rows + 1) * _uc(dtype) * abs_db + _uo(dtype) * np.abs(ref_db) + _tiny(dtype), "db")
 
 
-@pytest.mark.parametrize("dtype", DTYPES)
-@SETTINGS
-@given(data=st.data(), x=logit_matrices(max_abs=50.0))
-def test_softmax_and_log_softmax_backward_rows_sum_to_zero(dtype, data, x):
-    # the Jacobians' columns sum to 0 because softmax sums to the constant 1, so
-    # sum_j dL/dx_j = 0 for any upstream g; rounding ~ C u * sum |terms|.
-    g = data.draw(hnp.arrays(np.float64, x.shape, elements=st.floats(-10, 10, width=32)))
-    x, g = x.astype(dtype), g.astype(dtype)
-    c = x.shape[1]
-    p = sl.softmax(x)
-    for grad in (sl.softmax_backward(g, p), sl.log_softmax_backward(g, sl.log_softmax(x))):
-        scale = 2 * np.abs(g.astype(np.float64)).sum(axis=1) + 1
-        assert (np.abs(grad.astype(np.float64).sum(axis=1)) <= 8 * c * _u(dtype) * scale).all()
+# --------------------------------------------------------------------------------------------
+# memory: float32 work stays float32
+
+
+N_ROWS, N_CLASSES = 4096, 10  # 160 kB of float32 logits; a float64 copy alone is 320 kB
+
+
+def _peak_bytes(fn):
+    fn()  # warm-up: first-call caches (ufunc loops, cached_property) are not the function's
+    tracemalloc.start()
+    try:
+        tracemalloc.reset_peak()
+        fn()
+        return tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+def _memory_case():
+    rng = np.random.default_rng(0)
+    logits = (5 * rng.standard_normal((N_ROWS, N_CLASSES))).astype(np.float32)
+    labels = rng.integers(0, N_CLASSES, N_ROWS)
+    weight = rng.random(N_CLASSES)  # float64 on purpose: it must be cast, not upcast the work
+    return logits, labels, weight
+
+
+# Bounds in units of the input's bytes. softmax / log_softmax / logsumexp / cross_entropy
+# need the output (or log p) and one temporary: 2x, measured 2.0-2.2x; bound 3x. A float64
+# copy of the input alone is 2x, and float64 work keeps at least two such arrays: >= 4x.
+# cross_entropy_and_grad holds log p, p, the gradient and its scaled copy: measured 3.84x;
+# bound 4.5x (float64 work measured 4.9x). Scaling the gradient in place would bring it to 3x.
+@pytest.mark.parametrize("name, call, bound", [
+    ("softmax", lambda z, y, w: sl.softmax(z), 3.0),
+    ("log_softmax", lambda z, y, w: sl.log_softmax(z), 3.0),
+    ("logsumexp", lambda z, y, w: sl.logsumexp(z), 3.0),
+    ("cross_entropy", lambda z, y, w: sl.cross_entropy(z, y, weight=w), 3.0),
+    ("cross_entropy_and_grad", lambda z, y, w: sl.cross_entropy_and_grad(z, y, weight=w), 4.5),
+], ids=lambda p: p if isinstance(p, str) else "")
+def test_float32_work_is_not_done_in_float64(name, call, bound):
+    logits, labels, weight = _memory_case()
+    peak = _peak_bytes(lambda: call(logits, labels, weight))
+    assert peak <= bound * logits.nbytes, f"{name}: peak {peak / logits.nbytes:.2f}x the input"
+
+
+# --------------------------------------------------------------------------------------------
+# documented edge cases are answers, not accidents: they emit no RuntimeWarning
+# (tests elsewhere that still wrap these calls in warning filters hide nothing any more; this
+# pins that, so a regression that starts warning again shows up)
+
+
+@pytest.mark.parametrize("call", [
+    pytest.param(lambda: sl.softmax(np.array([-np.inf, -np.inf])), id="softmax-all-minus-inf"),
+    pytest.param(lambda: sl.log_softmax(np.array([[-np.inf, -np.inf], [0.0, -np.inf]])),
+                 id="log_softmax-minus-inf"),
+    pytest.param(lambda: sl.logsumexp(np.array([-np.inf, -np.inf])), id="logsumexp-all-minus-inf"),
+    pytest.param(lambda: sl.cross_entropy_and_grad(np.array([[0.0, -np.inf, 1.0]]), np.array([2]),
+                                                   weight=np.array([1.0, 0.0, 1.0]), label_smoothing=0.1),
+                 id="cross_entropy-zero-weight-class-on-minus-inf"),
+    pytest.param(lambda: sl.cross_entropy_backward(1.0, np.array([[0.0, -np.inf, 1.0]]),
+                                                   np.array([[0.7, 0.0, 0.3]])),
+                 id="cross_entropy_backward-probabilities-minus-inf"),
+])
+def test_documented_edge_cases_emit_no_runtime_warning(call):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        call()

@@ -1,0 +1,72 @@
+"""The download's size guards and the label-range check, at their exact boundaries.
+
+The download guards are tested on ``_urlretrieve`` with a fake response (no network): a
+server that announces nothing and streams one byte more than the published file is stopped
+while streaming; a transfer one byte short of its announced length is refused as interrupted
+(before the checksum, whose message would not say what went wrong). No real data is read.
+"""
+import io
+
+import numpy as np
+import pytest
+
+from scratchlin import datasets
+from scratchlin.datasets import MNISTError
+
+
+class _FakeResponse(io.BytesIO):
+    def __init__(self, body: bytes, length=None):
+        super().__init__(body)
+        self.headers = {} if length is None else {"Content-Length": str(length)}
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+def _serve(monkeypatch, body, length=None):
+    monkeypatch.setattr(datasets.urllib.request, "urlopen",
+                        lambda url, timeout=None: _FakeResponse(body, length))
+
+
+def test_a_stream_longer_than_the_published_file_is_stopped_without_content_length(monkeypatch, tmp_path):
+    _serve(monkeypatch, b"x" * 101)
+    with pytest.raises(MNISTError, match=r"sent more than the 100 bytes of the published file"):
+        datasets._urlretrieve("http://mirror/f.gz", tmp_path / "f.gz", max_bytes=100)
+
+
+def test_a_stream_of_exactly_the_published_size_is_accepted(monkeypatch, tmp_path):
+    _serve(monkeypatch, b"x" * 100, length=100)
+    datasets._urlretrieve("http://mirror/f.gz", tmp_path / "f.gz", max_bytes=100)
+    assert (tmp_path / "f.gz").read_bytes() == b"x" * 100
+
+
+def test_a_transfer_one_byte_short_of_its_announced_length_is_interrupted(monkeypatch, tmp_path):
+    _serve(monkeypatch, b"x" * 99, length=100)
+    with pytest.raises(MNISTError, match=r"download interrupted after 99 of 100 bytes"):
+        datasets._urlretrieve("http://mirror/f.gz", tmp_path / "f.gz", max_bytes=100)
+
+
+def _idx(magic: int, shape, payload: bytes) -> bytes:
+    header = magic.to_bytes(4, "big") + b"".join(n.to_bytes(4, "big") for n in shape)
+    return header + payload
+
+
+@pytest.mark.parametrize("bad_label", [10, 255])
+def test_a_single_label_just_outside_0_to_9_is_refused(tmp_path, bad_label):
+    # Unverified (verify=False) local files: 3 blank images, labels (1, bad, 2).
+    (tmp_path / "t10k-images-idx3-ubyte").write_bytes(_idx(0x803, (3, 28, 28), bytes(3 * 784)))
+    (tmp_path / "t10k-labels-idx1-ubyte").write_bytes(_idx(0x801, (3,), bytes([1, bad_label, 2])))
+    with pytest.raises(MNISTError, match=rf"labels must be digits 0\.\.9, found 1 outside that "
+                                         rf"range, the first {bad_label} at index 1"):
+        datasets.load_mnist("test", root=tmp_path, download=False, verify=False, cache=False)
+
+
+def test_labels_0_to_9_are_accepted(tmp_path):
+    (tmp_path / "t10k-images-idx3-ubyte").write_bytes(_idx(0x803, (10, 28, 28), bytes(10 * 784)))
+    (tmp_path / "t10k-labels-idx1-ubyte").write_bytes(_idx(0x801, (10,), bytes(range(10))))
+    images, labels = datasets.load_mnist("test", root=tmp_path, download=False, verify=False, cache=False)
+    assert images.shape == (10, 28, 28)
+    np.testing.assert_array_equal(labels, np.arange(10))

@@ -1,0 +1,605 @@
+"""Hand-written mutants for ``tools/mutate.py``: realistic single-point bugs.
+
+Each record: ``name`` (unique), ``file`` (relative to the repository root), ``original`` (an
+exact snippet that must occur exactly once in the file), ``replacement``, ``description``
+(the bug, in words a reviewer would use) and ``tests`` (the fast test files that should
+catch it, fastest first: pytest stops at the first failure).
+
+When the code under a mutant changes, ``mutate.py`` refuses to run until the mutant is
+updated (or removed, if the bug it models can no longer be written).
+"""
+
+FUNCTIONAL_TESTS = ("tests/test_functional.py", "tests/test_gradients.py",
+                    "tests/test_properties.py", "tests/test_torch_parity.py")
+OPTIM_TESTS = ("tests/test_optim_rules.py", "tests/test_optim.py")
+GRADCHECK_TESTS = ("tests/test_gradcheck_reporting.py", "tests/test_gradients.py")
+SCHEDULE_TESTS = ("tests/test_optim_rules.py", "tests/test_optim.py", "tests/test_training.py")
+KERNEL_TESTS = ("tests/test_training_rows.py", "tests/test_training_weights_and_evaluation.py",
+                "tests/test_objective.py", "tests/test_training.py", "tests/test_model.py")
+DATA_TESTS = ("tests/test_data_verification.py", "tests/test_datasets.py")
+
+MUTANTS = []
+
+
+def mutant(name, file, original, replacement, description, tests):
+    MUTANTS.append({"name": name, "file": file, "original": original, "replacement": replacement,
+                        "description": description, "tests": tests})
+
+
+# --------------------------------------------------------------------------------------------
+# scratchlin/functional.py
+
+F = "scratchlin/functional.py"
+
+
+def functional(name, original, replacement, description):
+    mutant(name, F, original, replacement, description, FUNCTIONAL_TESTS)
+
+
+functional("to-compute-keeps-float16",
+           "return x.astype(v.compute_dtype(x.dtype), copy=False)",
+           "return x",
+           "float16 computed in float16 instead of float32")
+functional("lse-no-max-shift",
+           "return np.log(np.sum(np.exp(x - shift), axis=axis, keepdims=True)) + shift",
+           "return np.log(np.sum(np.exp(x), axis=axis, keepdims=True))",
+           "logsumexp without the max-shift (overflows for large logits)")
+functional("lse-shift-not-guarded",
+           "shift = np.where(np.isfinite(row_max), row_max, 0)",
+           "shift = row_max",
+           "logsumexp shift by a -inf/+inf max (NaN for an all -inf or a +inf row)")
+functional("lse-sum-wrong-axis",
+           "return np.log(np.sum(np.exp(x - shift), axis=axis, keepdims=True)) + shift",
+           "return np.log(np.sum(np.exp(x - shift), axis=-1, keepdims=True)) + shift",
+           "logsumexp sums over the last axis whatever axis is")
+functional("logsumexp-keepdims-inverted",
+           "if not keepdims:\n        result = np.squeeze(result, axis=axis)",
+           "if keepdims:\n        result = np.squeeze(result, axis=axis)",
+           "logsumexp keepdims inverted")
+functional("softmax-no-max-shift",
+           "exps = np.exp(work - np.max(work, axis=axis, keepdims=True))",
+           "exps = np.exp(work)",
+           "softmax without the max-shift")
+functional("softmax-shift-by-global-max",
+           "exps = np.exp(work - np.max(work, axis=axis, keepdims=True))",
+           "exps = np.exp(work - np.max(work))",
+           "softmax shifted by the global max instead of the row max (underflows rows)")
+functional("softmax-normalise-wrong-axis",
+           "exps /= np.sum(exps, axis=axis, keepdims=True)",
+           "exps /= np.sum(exps, axis=-1, keepdims=True)",
+           "softmax normalised over the last axis whatever axis is")
+functional("softmax-float64-work",
+           "exps = np.exp(work - np.max(work, axis=axis, keepdims=True))",
+           "exps = np.exp(work.astype(np.float64) - np.max(work, axis=axis, keepdims=True))",
+           "softmax computes float32 input in float64 and casts back (2x memory, half speed)")
+functional("softmax-backward-sign",
+           "return (p * (g - np.sum(g * p, axis=axis, keepdims=True))).astype(dtype, copy=False)",
+           "return (p * (np.sum(g * p, axis=axis, keepdims=True) - g)).astype(dtype, copy=False)",
+           "softmax_backward with the sign flipped")
+functional("softmax-backward-no-p-factor",
+           "return (p * (g - np.sum(g * p, axis=axis, keepdims=True))).astype(dtype, copy=False)",
+           "return (g - np.sum(g * p, axis=axis, keepdims=True)).astype(dtype, copy=False)",
+           "softmax_backward missing the outer p factor")
+functional("softmax-backward-wrong-axis",
+           "return (p * (g - np.sum(g * p, axis=axis, keepdims=True))).astype(dtype, copy=False)",
+           "return (p * (g - np.sum(g * p, axis=-1, keepdims=True))).astype(dtype, copy=False)",
+           "softmax_backward sums over the last axis whatever axis is")
+functional("log-softmax-as-log-of-softmax",
+           "return (work - _logsumexp(work, axis)).astype(x.dtype, copy=False)",
+           "return np.log(softmax(x, axis)).astype(x.dtype, copy=False)",
+           "log_softmax as log(softmax(x)) (-inf where softmax underflows)")
+functional("log-softmax-float64-work",
+           "return (work - _logsumexp(work, axis)).astype(x.dtype, copy=False)",
+           "return (work - _logsumexp(work.astype(np.float64), axis)).astype(x.dtype, copy=False)",
+           "log_softmax computes float32 input in float64 and casts back")
+functional("log-softmax-backward-sign",
+           "return (g - np.exp(log_p) * np.sum(g, axis=axis, keepdims=True)).astype(dtype, copy=False)",
+           "return (g + np.exp(log_p) * np.sum(g, axis=axis, keepdims=True)).astype(dtype, copy=False)",
+           "log_softmax_backward adds the softmax term instead of subtracting it")
+functional("log-softmax-backward-softmax-rule",
+           "return (g - np.exp(log_p) * np.sum(g, axis=axis, keepdims=True)).astype(dtype, copy=False)",
+           "return (g - np.exp(log_p) * np.sum(g * np.exp(log_p), axis=axis, keepdims=True)).astype(dtype, copy=False)",
+           "log_softmax_backward uses softmax's sum(g * p) instead of sum(g)")
+functional("log-softmax-backward-wrong-axis",
+           "return (g - np.exp(log_p) * np.sum(g, axis=axis, keepdims=True)).astype(dtype, copy=False)",
+           "return (g - np.exp(log_p) * np.sum(g, axis=-1, keepdims=True)).astype(dtype, copy=False)",
+           "log_softmax_backward sums over the last axis whatever axis is")
+functional("xlogy-zero-times-inf",
+           "return np.multiply(coefficient, log_p, out=np.zeros(log_p.shape, log_p.dtype), where=coefficient != 0)",
+           "return coefficient * log_p",
+           "0 * log 0 gives NaN instead of 0 (a -inf logit with zero target)")
+functional("ce-no-nan-check",
+           'v.check_no_nan(logits, "logits")',
+           "pass",
+           "NaN logits accepted silently")
+functional("ce-weight-not-cast",
+           "return weight.astype(self.logits.dtype)",
+           "return weight",
+           "a float64 class weight upcasts float32 cross-entropy work to float64")
+functional("ce-prob-smoothing-no-divide-by-c",
+           "target = target * (1 - eps) + eps / self.n_classes",
+           "target = target * (1 - eps) + eps",
+           "label smoothing of probability targets adds eps instead of eps / C")
+functional("ce-prob-weight-ignored",
+           "return target if self.weight is None else target * self.weight",
+           "return target",
+           "class weights ignored for probability targets")
+functional("ce-ignore-index-hardcoded",
+           "keep = self.target != self.ignore_index",
+           "keep = self.target != -100",
+           "ignore_index compared with the default -100 instead of the argument")
+functional("ce-ignored-rows-keep-weight",
+           "return np.arange(labels.shape[0]), labels, np.where(keep, label_weight, 0), keep",
+           "return np.arange(labels.shape[0]), labels, label_weight, keep",
+           "ignored rows keep class 0's weight (counted in the loss and the mean)")
+functional("ce-prob-mean-over-classes",
+           "return self.logits.dtype.type(self.logits.shape[0])",
+           "return self.logits.dtype.type(self.logits.shape[1])",
+           "mean over probability targets divides by C instead of N")
+functional("ce-index-mean-unweighted",
+           "return np.sum(self.index_parts[2])",
+           "return np.sum(self.index_parts[3])",
+           "weighted mean divides by the number of kept rows, not their summed weights")
+functional("ce-mean-over-all-rows",
+           "return total / inputs.normaliser",
+           "return total / per_sample.shape[0]",
+           "mean divides by N, counting ignored rows and ignoring weights")
+functional("ce-smoothing-on-ignored-rows",
+           "loss = (1 - eps) * loss + (eps / inputs.n_classes) * np.where(keep, smooth, 0)",
+           "loss = (1 - eps) * loss + (eps / inputs.n_classes) * smooth",
+           "ignored rows still get the label-smoothing loss")
+functional("ce-index-smoothing-no-divide-by-c",
+           "loss = (1 - eps) * loss + (eps / inputs.n_classes) * np.where(keep, smooth, 0)",
+           "loss = (1 - eps) * loss + eps * np.where(keep, smooth, 0)",
+           "label smoothing of index targets weighs the uniform term by eps, not eps / C")
+functional("ce-smoothing-unweighted",
+           "smooth = -np.sum(_xlogy(inputs.class_weight(), log_p), axis=1)",
+           "smooth = -np.sum(_xlogy(np.ones_like(inputs.class_weight()), log_p), axis=1)",
+           "the smoothing term ignores the class weights")
+functional("ce-smoothing-branch-always",
+           "if eps > 0:  # skipped at eps = 0",
+           "if True:  # skipped at eps = 0",
+           "smoothing term computed at eps = 0 (0 * -inf = NaN for -inf logits)")
+functional("ce-grad-prob-assumes-normalised-target",
+           "return probs * np.sum(weighted, axis=1, keepdims=True) - weighted",
+           "return probs - weighted",
+           "probability-target gradient p - T, valid only for unweighted targets summing to 1")
+functional("ce-grad-ignored-rows-get-smoothing",
+           "row_total = (1 - eps) * label_weight + (eps / n_classes) * np.where(keep, class_weight.sum(), 0)",
+           "row_total = (1 - eps) * label_weight + (eps / n_classes) * class_weight.sum()",
+           "gradient of ignored rows is not zero under label smoothing")
+functional("ce-grad-smoothing-no-divide-by-c",
+           "grad -= (eps / n_classes) * np.outer(keep, class_weight)",
+           "grad -= eps * np.outer(keep, class_weight)",
+           "gradient's smoothing term eps instead of eps / C")
+functional("ce-grad-label-term-unsmoothed",
+           "grad[rows, labels] -= (1 - eps) * label_weight",
+           "grad[rows, labels] -= label_weight",
+           "gradient's label term forgets the (1 - eps) factor")
+functional("ce-grad-all-ignored-nan",
+           "return grad_output / normaliser if normaliser != 0 else np.zeros_like(grad_output)",
+           "return grad_output / normaliser",
+           "gradient NaN instead of 0 when every target is ignored")
+functional("ce-grad-none-reduction-mean",
+           "return grad_output[:, None]",
+           "return grad_output.mean()",
+           "reduction='none' backward uses the mean upstream gradient for every row")
+functional("ce-float64-log-p",
+           "log_p = inputs.logits - _logsumexp(inputs.logits, axis=1)\n    loss = _reduce(inputs, _per_sample_loss(inputs, log_p))\n    return np.asarray(loss)",
+           "log_p = inputs.logits.astype(np.float64) - _logsumexp(inputs.logits, axis=1)\n    loss = _reduce(inputs, _per_sample_loss(inputs, log_p))\n    return np.asarray(loss)",
+           "cross_entropy computes float32 logits in float64")
+functional("ce-and-grad-float64-scale",
+           "_grad_scale(inputs, np.ones((), inputs.logits.dtype))",
+           "_grad_scale(inputs, np.ones((), np.float64))",
+           "cross_entropy_and_grad's gradient computed in float64 and cast back")
+functional("linear-drops-bias",
+           "logits += _to_compute(b)",
+           "pass",
+           "linear ignores the bias")
+functional("linear-backward-db-mean",
+           "dW, db = xc.T @ g, g.sum(axis=0)",
+           "dW, db = xc.T @ g, g.mean(axis=0)",
+           "db averaged over the batch instead of summed")
+functional("linear-backward-dx-normalised",
+           "dx = g @ Wc.T",
+           "dx = g @ Wc.T / Wc.shape[1]",
+           "dx divided by the number of classes")
+
+# --------------------------------------------------------------------------------------------
+# scratchlin/optim.py
+
+O = "scratchlin/optim.py"
+
+
+def optim(name, original, replacement, description, tests=OPTIM_TESTS):
+    mutant(name, O, original, replacement, description, tests)
+
+
+optim("sgd-dampening-tau",
+      "np.multiply(grad, 1.0 - self.dampening, out=scratch)",
+      "np.multiply(grad, self.dampening, out=scratch)",
+      "SGD dampening applied as tau instead of 1 - tau")
+optim("sgd-first-buffer-dampened",
+      'buf = state["momentum_buffer"] = grad.copy()',
+      'buf = state["momentum_buffer"] = grad * (1.0 - self.dampening)',
+      "SGD's first momentum buffer dampened (torch keeps the raw gradient)")
+optim("sgd-momentum-not-decayed",
+      "buf *= self.momentum",
+      "pass",
+      "SGD momentum buffer never multiplied by mu")
+optim("sgd-nesterov-ignored",
+      "if not self.nesterov:\n            return buf",
+      "if True:\n            return buf",
+      "nesterov=True behaves as plain momentum")
+optim("sgd-nesterov-without-grad",
+      "scratch += grad\n        return scratch",
+      "return scratch",
+      "Nesterov direction mu * b without the gradient term")
+optim("sgd-update-sign",
+      "np.multiply(direction, lr, out=scratch)\n        param -= scratch",
+      "np.multiply(direction, lr, out=scratch)\n        param += scratch",
+      "SGD ascends instead of descending")
+optim("coupled-decay-sign",
+      "np.multiply(param, self.weight_decay, out=out)",
+      "np.multiply(param, -self.weight_decay, out=out)",
+      "coupled weight decay pushes parameters away from 0")
+optim("decoupled-decay-without-lr",
+      "param *= 1.0 - lr * self.weight_decay",
+      "param *= 1.0 - self.weight_decay",
+      "decoupled weight decay not scaled by the learning rate")
+optim("decoupled-flag-ignored",
+      "if self.decoupled_weight_decay:",
+      "if False:",
+      "decoupled_weight_decay=True still decays the gradient (AdamW is Adam + L2)")
+optim("adam-m-wrong-beta",
+      "scratch *= 1.0 - beta1",
+      "scratch *= beta1",
+      "Adam first moment mixes in the gradient with beta1 instead of 1 - beta1")
+optim("adam-v-uses-beta1",
+      "np.multiply(grad, 1.0 - beta2, out=scratch)",
+      "np.multiply(grad, 1.0 - beta1, out=scratch)",
+      "Adam second moment uses beta1")
+optim("adam-no-bias-correction2",
+      "denom /= math.sqrt(1.0 - beta2**step)",
+      "pass",
+      "Adam without the second-moment bias correction")
+optim("adam-no-bias-correction1",
+      "update *= lr / (1.0 - beta1**step)",
+      "update *= lr",
+      "Adam without the first-moment bias correction")
+optim("adam-eps-before-correction",
+      "denom /= math.sqrt(1.0 - beta2**step)\n        denom += self.eps",
+      "denom += self.eps\n        denom /= math.sqrt(1.0 - beta2**step)",
+      "Adam adds eps before the bias correction of sqrt(v)")
+optim("adam-amsgrad-ignored",
+      "if self.amsgrad:\n            second_moment",
+      "if False:\n            second_moment",
+      "amsgrad=True behaves as Adam")
+optim("adam-step-off-by-one",
+      'step = state["step"]',
+      'step = state["step"] + 1',
+      "Adam bias correction uses t + 1")
+optim("step-counter-stuck",
+      'state["step"] += 1',
+      'state["step"] = 1',
+      "step counter never advances (bias correction stuck at t = 1)")
+optim("step-lr-override-sticks",
+      "lr = self.lr if lr is None else v.check_real(lr, \"lr\", low=0.0)",
+      "lr = self.lr = self.lr if lr is None else v.check_real(lr, \"lr\", low=0.0)",
+      "a per-step lr override replaces the base lr for later steps")
+optim("float16-state-in-float16",
+      "return np.zeros_like(param, dtype=v.compute_dtype(param.dtype))",
+      "return np.zeros_like(param)",
+      "float16 parameters keep float16 optimizer state")
+optim("steplr-off-by-one",
+      "return base_lr * self.gamma ** (epoch // self.step_size)",
+      "return base_lr * self.gamma ** ((epoch + 1) // self.step_size)",
+      "StepLR decays one epoch early")
+optim("steplr-no-floor",
+      "return base_lr * self.gamma ** (epoch // self.step_size)",
+      "return base_lr * self.gamma ** (epoch / self.step_size)",
+      "StepLR decays continuously (no floor)")
+optim("cosine-warmup-from-zero",
+      "return base_lr * (epoch + 1) / (self.warmup_epochs + 1)",
+      "return base_lr * epoch / self.warmup_epochs",
+      "cosine warm-up starts at lr 0 (a wasted epoch)")
+optim("cosine-not-clamped",
+      "progress = min(epoch - self.warmup_epochs, period)",
+      "progress = epoch - self.warmup_epochs",
+      "cosine rises again after total_epochs")
+optim("cosine-period-ignores-warmup",
+      "period = self.total_epochs - self.warmup_epochs",
+      "period = self.total_epochs",
+      "cosine period counts the warm-up epochs (never reaches min_lr)")
+
+# the estimator's "step" schedule (decays every third of the run)
+optim("step-schedule-size-zero",
+      "return cls(step_size=max(1, epochs // 3))",
+      "return cls(step_size=epochs // 3)",
+      "'step' schedule with step_size 0 for fewer than 3 epochs", SCHEDULE_TESTS)
+optim("cosine-for-epochs-off-by-one",
+      "return cls(total_epochs=epochs)",
+      "return cls(total_epochs=epochs - 1 if epochs > 1 else 1)",
+      "'cosine' schedule reaches 0 one epoch early (the last epoch takes no step)",
+      SCHEDULE_TESTS)
+optim("make-optimizer-ignores-default-lr",
+      "return OPTIMIZERS[key](params, lr=DEFAULT_LR[key] if lr is None else lr, **options)",
+      "return OPTIMIZERS[key](params, lr=DEFAULT_LR[\"adam\"] if lr is None else lr, **options)",
+      "every optimizer gets Adam's default learning rate")
+
+# --------------------------------------------------------------------------------------------
+# scratchlin/gradcheck.py
+
+G = "scratchlin/gradcheck.py"
+
+
+def gradcheck(name, original, replacement, description):
+    mutant(name, G, original, replacement, description, GRADCHECK_TESTS)
+
+
+gradcheck("gc-worst-by-abs-error",
+          "worst = np.unravel_index(int(np.argmax(excess)), error.shape)",
+          "worst = np.unravel_index(int(np.argmax(error)), error.shape)",
+          "reports the largest absolute error instead of the worst tolerance violation")
+gradcheck("gc-rtol-on-analytic",
+          "excess = error - (atol + rtol * np.abs(numerical))",
+          "excess = error - (atol + rtol * np.abs(analytic))",
+          "relative tolerance scaled by the analytic value instead of the numerical one")
+gradcheck("gc-forward-difference-normaliser",
+          "flat_grad[k] = (f_plus - f_minus) / (2 * eps)",
+          "flat_grad[k] = (f_plus - f_minus) / eps",
+          "central difference divided by eps instead of 2 eps")
+gradcheck("gc-one-sided",
+          "flat_point[k] = original - eps\n        f_minus = _scalar(f(point))\n        flat_point[k] = original\n        flat_grad[k] = (f_plus - f_minus) / (2 * eps)",
+          "flat_point[k] = original\n        f_minus = _scalar(f(point))\n        flat_point[k] = original\n        flat_grad[k] = (f_plus - f_minus) / eps",
+          "one-sided difference (O(eps) truncation error)")
+gradcheck("gc-point-not-restored",
+          "flat_point[k] = original\n        flat_grad[k]",
+          "flat_grad[k]",
+          "perturbed element not restored (later elements see a shifted point)")
+gradcheck("gc-passed-strict",
+          "passed=bool((excess <= 0).all())",
+          "passed=bool((excess < 0).all())",
+          "an element exactly at the tolerance fails")
+gradcheck("gc-rel-error-denominator",
+          "scale = np.maximum(np.abs(analytic), np.abs(numerical))",
+          "scale = np.abs(numerical)",
+          "relative error divided by |n| instead of max(|a|, |n|)")
+gradcheck("gc-abs-error-at-worst",
+          "max_abs_error=float(error.max(initial=0.0))",
+          "max_abs_error=float(error[worst]) if error.size else 0.0",
+          "max_abs_error reports the worst-violation element's error, not the maximum")
+gradcheck("gc-values-swapped",
+          "analytic=float(analytic[worst]) if error.size else 0.0,\n        numerical=float(numerical[worst]) if error.size else 0.0,",
+          "analytic=float(numerical[worst]) if error.size else 0.0,\n        numerical=float(analytic[worst]) if error.size else 0.0,",
+          "analytic and numerical values swapped in the report")
+gradcheck("gc-accepts-float32",
+          "if x.dtype != np.float64:",
+          "if x.dtype == np.float16:",
+          "float32 inputs accepted (rounding error swamps the verdict)")
+gradcheck("gc-reports-first-failure-only",
+          "for r in failures\n        ]",
+          "for r in failures[:1]\n        ]",
+          "the error message names only the first failing input")
+gradcheck("gc-eps-ignored",
+          "numerical = numerical_gradient(f_of_this_input, x, eps=eps)",
+          "numerical = numerical_gradient(f_of_this_input, x)",
+          "gradcheck's eps argument not passed to the finite differences")
+
+# --------------------------------------------------------------------------------------------
+# scratchlin/objective.py: the training kernel
+
+OBJ = "scratchlin/objective.py"
+
+
+def kernel(name, original, replacement, description, file=OBJ):
+    mutant(name, file, original, replacement, description, KERNEL_TESTS)
+
+
+kernel("obj-fast-path-no-max-shift",
+       "logits -= logits.max(axis=1, keepdims=True) if per_row else logits.max()",
+       "logits -= logits.max(axis=1, keepdims=True) if per_row else 0",
+       "the kernel's fast path without its max-shift (overflow for large logits)")
+kernel("obj-no-per-row-fallback",
+       "if not row_sum.min() >= ws.smallest_safe_sum:",
+       "if False:",
+       "no per-row fallback: rows far below the batch max underflow to 0/0")
+kernel("obj-label-term-unsmoothed",
+       "row_loss -= (1 - eps) * label_logit",
+       "row_loss -= label_logit",
+       "loss's label term forgets (1 - eps)")
+kernel("obj-smoothing-not-divided-by-c",
+       "eps, smooth = label_smoothing, label_smoothing / n_classes",
+       "eps, smooth = label_smoothing, label_smoothing",
+       "smoothing mass eps per class instead of eps / C")
+kernel("obj-weighted-loss-over-n",
+       "loss = float(np.dot(sample_weight, row_loss)) / total_weight",
+       "loss = float(np.dot(sample_weight, row_loss)) / n_rows",
+       "weighted loss divided by the row count instead of the summed weights")
+kernel("obj-weighted-grad-unweighted",
+       "row_factor = sample_weight * (1.0 / total_weight)",
+       "row_factor = 1.0 / n_rows",
+       "sample weights ignored in the gradient")
+kernel("obj-sum-not-mean-grad",
+       "row_factor = 1.0 / n_rows  # w_i / sum w",
+       "row_factor = 1.0  # w_i / sum w",
+       "gradient of the sum instead of the mean")
+kernel("obj-grad-label-unsmoothed",
+       "grad_logits.reshape(-1)[label_index] -= (1 - eps) * np.asarray(row_factor, exps.dtype)",
+       "grad_logits.reshape(-1)[label_index] -= np.asarray(row_factor, exps.dtype)",
+       "gradient's label term forgets (1 - eps)")
+kernel("obj-grad-smoothing-sign",
+       "grad_logits -= (smooth * np.asarray(row_factor, exps.dtype)).reshape(-1, 1)",
+       "grad_logits += (smooth * np.asarray(row_factor, exps.dtype)).reshape(-1, 1)",
+       "gradient's smoothing term with the wrong sign")
+kernel("obj-logits-unscaled",
+       "if input_scale != 1.0:\n        logits *= input_scale  # on (B, C)",
+       "if False:\n        logits *= input_scale  # on (B, C)",
+       "raw pixels' 1/255 scale missing from the logits")
+kernel("obj-grad-W-unscaled",
+       "if input_scale != 1.0:\n        grad_W *= input_scale",
+       "if False:\n        grad_W *= input_scale",
+       "raw pixels' 1/255 scale missing from grad_W")
+kernel("obj-decay-loss-factor",
+       "loss += 0.5 * weight_decay * float(np.vdot(W, W))",
+       "loss += weight_decay * float(np.vdot(W, W))",
+       "weight-decay penalty lambda ||W||^2 instead of lambda/2 ||W||^2")
+kernel("obj-decay-grad-factor",
+       "grad_W += weight_decay * W",
+       "grad_W += 2 * weight_decay * W",
+       "weight-decay gradient 2 lambda W")
+kernel("obj-bias-decayed",
+       "grad_W += weight_decay * W",
+       "grad_W += weight_decay * W\n        grad_b += weight_decay * b",
+       "the bias is decayed too")
+kernel("obj-flat-label-index-off",
+       "self.row_offsets = np.arange(max_batch) * n_classes",
+       "self.row_offsets = np.arange(max_batch) * (n_classes - 1)",
+       "flat label index with the wrong row stride")
+kernel("obj-raw-cast-float64",
+       "X = ws.cast(X) if out is not None else X.astype(W.dtype)",
+       "X = ws.cast(X) if out is not None else X.astype(np.float64)",
+       "raw pixels cast to float64 without a workspace (float32 work in float64)")
+
+# --------------------------------------------------------------------------------------------
+# scratchlin/training.py: the training loop, the split, evaluation
+
+TR = "scratchlin/training.py"
+
+kernel("tr-no-shuffle",
+       "order = self.rng.permutation(X.shape[0])",
+       "order = np.arange(X.shape[0])",
+       "epochs visit the rows in the same order (no shuffle)", TR)
+kernel("tr-drop-last-batch",
+       "enumerate(range(0, order.shape[0], batch_size), start=1)",
+       "enumerate(range(0, order.shape[0] - batch_size + 1, batch_size), start=1)",
+       "the partial last batch is dropped", TR)
+kernel("tr-loss-full-batch-weight",
+       "batch_weight = rows.shape[0] if weights is None else float(weights.sum())",
+       "batch_weight = batch_size if weights is None else float(weights.sum())",
+       "epoch train_loss weighs the partial last batch like a full one", TR)
+kernel("tr-loss-ignores-sample-weight",
+       "batch_weight = rows.shape[0] if weights is None else float(weights.sum())",
+       "batch_weight = rows.shape[0]",
+       "epoch train_loss weighs batches by rows, not by their summed sample weights", TR)
+kernel("tr-schedule-one-based",
+       "lr = settings.lr_schedule(settings.lr, self.epochs_done)",
+       "lr = settings.lr_schedule(settings.lr, epoch)",
+       "schedule called with the 1-based epoch (first epoch already decayed)", TR)
+kernel("tr-epoch-counter-stuck",
+       "self.epochs_done = epoch",
+       "self.epochs_done = 1",
+       "epochs_done stops at 1 (schedule and partial_fit numbering stall)", TR)
+kernel("tr-early-stop-no-restore",
+       "self.params.vector[...] = best_params",
+       "pass",
+       "early stopping keeps the last parameters instead of the best", TR)
+kernel("tr-patience-off-by-one",
+       'elif record["epoch"] - best_epoch >= patience:',
+       'elif record["epoch"] - best_epoch > patience:',
+       "early stopping waits patience + 1 epochs", TR)
+kernel("tr-tol-sign",
+       'no_change = no_change + 1 if record["train_loss"] > best_train - tol else 0',
+       'no_change = no_change + 1 if record["train_loss"] > best_train + tol else 0',
+       "tol rule counts an epoch as improving unless the loss rose by tol", TR)
+kernel("tr-divergence-misses-nan",
+       "if not loss <= limit:  # also catches NaN",
+       "if loss > limit:  # also catches NaN",
+       "a NaN loss is not reported as divergence", TR)
+kernel("tr-split-truncates",
+       "n_val = int(round(fraction * n_rows))",
+       "n_val = int(fraction * n_rows)",
+       "validation size truncated instead of rounded", TR)
+kernel("tr-split-trains-on-all-rows",
+       "return np.sort(order[n_val:]), np.sort(order[:n_val])",
+       "return np.sort(order), np.sort(order[:n_val])",
+       "the training side of the split keeps the validation rows", TR)
+kernel("tr-decision-unscaled",
+       "if input_scale != 1.0:\n        logits *= input_scale\n    logits += params.b",
+       "if False:\n        logits *= input_scale\n    logits += params.b",
+       "decision_function/evaluate without the raw-pixel 1/255 scale", TR)
+kernel("tr-evaluate-no-shift",
+       "row_max = logits.max(axis=1, keepdims=True)",
+       "row_max = np.zeros((logits.shape[0], 1), logits.dtype)",
+       "evaluate's loss without the max-shift (overflow for large logits)", TR)
+kernel("tr-evaluate-unweighted-accuracy",
+       "total_correct += float(weights[correct].sum())",
+       "total_correct += int(np.count_nonzero(correct))",
+       "weighted accuracy counts rows instead of their weights", TR)
+kernel("tr-evaluate-total-rows",
+       "total_weight = X.shape[0] if sample_weight is None else float(sample_weight.sum())",
+       "total_weight = X.shape[0]",
+       "weighted evaluation divides by the row count", TR)
+
+# --------------------------------------------------------------------------------------------
+# scratchlin/model.py: the estimator's use of the split and of the raw-pixel scale
+
+M = "scratchlin/model.py"
+
+kernel("model-trains-on-validation-rows",
+       "return X[train_rows], labels[train_rows], (X[val_rows], labels[val_rows])",
+       "return X, labels, (X[val_rows], labels[val_rows])",
+       "early stopping trains on all rows, validation rows included", M)
+kernel("model-decision-without-raw-scale",
+       "return training.decision_function(X, self, input_scale=_RAW_PIXEL_SCALE if self.raw_pixels else 1.0)",
+       "return training.decision_function(X, self, input_scale=1.0)",
+       "decision_function of a raw-pixel model without the 1/255 scale", M)
+
+# --------------------------------------------------------------------------------------------
+# scratchlin/datasets.py: verification of the data files and the decoded cache
+
+D = "scratchlin/datasets.py"
+
+
+def data(name, original, replacement, description):
+    mutant(name, D, original, replacement, description, DATA_TESTS)
+
+
+data("ds-gz-size-only",
+     "if len(data) == info.gz_size and hashlib.sha256(data).hexdigest() == info.gz_sha256:",
+     "if len(data) == info.gz_size:",
+     "a .gz of the published size is accepted without its checksum")
+data("ds-raw-size-only",
+     "return len(raw) == info.raw_size and hashlib.sha256(raw).hexdigest() == info.raw_sha256",
+     "return len(raw) == info.raw_size",
+     "decompressed content of the right size accepted without its checksum")
+data("ds-no-verify",
+     "if verify:\n        raw = _verified_content(path, info, data)",
+     "if False:\n        raw = _verified_content(path, info, data)",
+     "verify=True checks nothing")
+data("ds-download-cap-off-by-one",
+     "if received > max_bytes:",
+     "if received >= max_bytes:",
+     "a download of exactly the published size is refused as too large")
+data("ds-download-cap-missing",
+     "if received > max_bytes:",
+     "if received > 2 * max_bytes:",
+     "a server sending more than the published size is not stopped")
+data("ds-announced-cap-off-by-one",
+     "if announced is not None and announced > max_bytes:",
+     "if announced is not None and announced >= max_bytes:",
+     "an announced size equal to the published one is refused")
+data("ds-interrupted-accepted",
+     "if announced is not None and received < announced:",
+     "if announced is not None and received < announced - 1:",
+     "a transfer one byte short of its announced length is accepted")
+data("ds-idx-payload-check",
+     "if got != expected:",
+     "if got < expected:",
+     "an IDX payload longer than its header says is accepted")
+data("ds-cache-trusted-without-stamp",
+     "if stamp != _stamp(src, info, src_stat, npy.stat()):",
+     "if stamp.get(\"file\") != info.name:",
+     "the decoded cache is trusted without checking the source file is unchanged")
+data("ds-stamp-ignores-mtime",
+     "return [st.st_size, st.st_mtime_ns, st.st_ino, st.st_dev]",
+     "return [st.st_size, st.st_ino, st.st_dev]",
+     "a same-size rewrite of the source in place still hits the stale cache")
+data("ds-cache-used-without-verify",
+     "use_cache = verify and cache is not False",
+     "use_cache = cache is not False",
+     "verify=False serves (and fills) the verified decoded cache")
+data("ds-labels-range",
+     "if labels.size and labels.max() > 9:",
+     "if labels.size and labels.max() > 10:",
+     "label 10 accepted as a digit")
