@@ -915,5 +915,6 @@ def test_a_nan_is_found_in_small_and_large_feature_arrays(rng, n_rows):
     model = LinearClassifier.from_params(rng.normal(size=(784, 3)), np.zeros(3))
     X = rng.normal(size=(n_rows, 784))
     X[n_rows - 1, 783] = np.nan
-    with pytest.raises(ValueError, match=rf"X must be finite; it holds 1 NaN/inf value\(s\), first at index \({n_rows - 1}, 783\)"):
+    message = rf"X must be finite; it holds 1 NaN/inf value\(s\), first at index \({n_rows - 1}, 783\)"
+    with pytest.raises(ValueError, match=message):
         model.predict(X)
