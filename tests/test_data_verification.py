@@ -1,6 +1,6 @@
 """The download's size guards and the label-range check, at their exact boundaries.
 
-The download guards are tested on ``_urlretrieve`` with a fake response (no network): a
+The download guards are tested on the body copy of ``_download`` with a fake response (no network): a
 server that announces nothing and streams one byte more than the published file is stopped
 while streaming; a transfer one byte short of its announced length is refused as interrupted
 (before the checksum, whose message would not say what went wrong). No real data is read.
@@ -10,7 +10,7 @@ import io
 import numpy as np
 import pytest
 
-from scratchlin import datasets
+from scratchlin import _download, datasets
 from scratchlin.datasets import MNISTError
 
 
@@ -19,34 +19,32 @@ class _FakeResponse(io.BytesIO):
         super().__init__(body)
         self.headers = {} if length is None else {"Content-Length": str(length)}
 
-    def __enter__(self):
-        return self
 
-    def __exit__(self, *exc):
-        self.close()
+class _NeverExpires:
+    expired = False
 
 
-def _serve(monkeypatch, body, length=None):
-    monkeypatch.setattr(datasets.urllib.request, "urlopen",
-                        lambda url, timeout=None: _FakeResponse(body, length))
+def _receive(body, length=None, max_bytes=100) -> bytes:
+    """What the download's body copy writes for a server sending ``body`` (announcing
+    ``length``), with the published size ``max_bytes``."""
+    out = io.BytesIO()
+    _download._copy_body("http://mirror/f.gz", _FakeResponse(body, length), out, max_bytes,
+                         progress=None, watchdog=_NeverExpires(), deadline=600.0)
+    return out.getvalue()
 
 
-def test_a_stream_longer_than_the_published_file_is_stopped_without_content_length(monkeypatch, tmp_path):
-    _serve(monkeypatch, b"x" * 101)
+def test_a_stream_longer_than_the_published_file_is_stopped_without_content_length():
     with pytest.raises(MNISTError, match=r"sent more than the 100 bytes of the published file"):
-        datasets._urlretrieve("http://mirror/f.gz", tmp_path / "f.gz", max_bytes=100)
+        _receive(b"x" * 101)
 
 
-def test_a_stream_of_exactly_the_published_size_is_accepted(monkeypatch, tmp_path):
-    _serve(monkeypatch, b"x" * 100, length=100)
-    datasets._urlretrieve("http://mirror/f.gz", tmp_path / "f.gz", max_bytes=100)
-    assert (tmp_path / "f.gz").read_bytes() == b"x" * 100
+def test_a_stream_of_exactly_the_published_size_is_accepted():
+    assert _receive(b"x" * 100, length=100) == b"x" * 100
 
 
-def test_a_transfer_one_byte_short_of_its_announced_length_is_interrupted(monkeypatch, tmp_path):
-    _serve(monkeypatch, b"x" * 99, length=100)
+def test_a_transfer_one_byte_short_of_its_announced_length_is_interrupted():
     with pytest.raises(MNISTError, match=r"download interrupted after 99 of 100 bytes"):
-        datasets._urlretrieve("http://mirror/f.gz", tmp_path / "f.gz", max_bytes=100)
+        _receive(b"x" * 99, length=100)
 
 
 def _idx(magic: int, shape, payload: bytes) -> bytes:
