@@ -395,7 +395,7 @@ def use_with_mnist_package(root=None, *, download=True):
     MNISTNotFoundError, DownloadError, ChecksumError
         As :func:`load_mnist`.
     """
-    import mnist  # type: ignore[import-untyped]
+    import mnist
 
     download = check_bool(download, "download")
     where = locate(MNIST, root)
