@@ -41,6 +41,7 @@ __all__ = [
     "MAX_INPUT_BYTES",
     "MAX_PICTURE_SIDE",
     "OPTIMIZERS",
+    "PROG",
     "UsageError",
     "as_feature_rows",
     "build_parser",
@@ -52,6 +53,7 @@ __all__ = [
     "read_input_images",
 ]
 
+#: The program name, first word of every message.
 PROG = "scratchlin"
 
 #: The commands, one module each, in the order ``scratchlin --help`` lists them. A module
