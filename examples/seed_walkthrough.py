@@ -54,7 +54,7 @@ def load(args):
     step("Read the data")
     train_x, train_y = datasets.load_mnist("train", root=args.data, download=args.download)
     test_x, test_y = datasets.load_mnist("test", root=args.data, download=args.download)
-    print("%d training instances and %d test instances" % (len(train_x), len(test_x)))
+    print(f"{len(train_x)} training instances and {len(test_x)} test instances")
     print(train_x.shape)
     with np.printoptions(linewidth=120):
         print(train_x[0])

@@ -104,21 +104,21 @@ class _Watchdog:
         self._timer.cancel()
 
 
-def _watched(connection_class):
-    class Watched(connection_class):
-        def __init__(self, *args, watchdog, **kwargs):
-            super().__init__(*args, **kwargs)
-            self._watchdog = watchdog
+class _WatchedHTTP(http.client.HTTPConnection):
+    """An HTTP connection that hands its socket to a watchdog once connected."""
 
-        def connect(self):
-            super().connect()
-            self._watchdog.watch(self.sock)
+    def __init__(self, *args, watchdog, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._watchdog = watchdog
 
-    return Watched
+    def connect(self):
+        super().connect()
+        self._watchdog.watch(self.sock)
 
 
-_WatchedHTTP = _watched(http.client.HTTPConnection)
-_WatchedHTTPS = _watched(http.client.HTTPSConnection)
+class _WatchedHTTPS(_WatchedHTTP, http.client.HTTPSConnection):
+    """The same over TLS: ``super().connect()`` is HTTPSConnection's, so the watchdog gets
+    the TLS socket."""
 
 
 class _HTTPHandler(urllib.request.HTTPHandler):
@@ -131,13 +131,15 @@ class _HTTPHandler(urllib.request.HTTPHandler):
 
 
 class _HTTPSHandler(urllib.request.HTTPSHandler):
-    def __init__(self, watchdog):
-        super().__init__()
-        self._watchdog = watchdog
+    def __init__(self, watchdog, context=None):
+        super().__init__(context=context)
+        self._watchdog, self._tls_context = watchdog, context
 
     def https_open(self, req):
+        # context None: http.client's default context (certificates and host names verified),
+        # the one urllib's own handler uses; kept here rather than read from its private _context.
         return self.do_open(functools.partial(_WatchedHTTPS, watchdog=self._watchdog), req,
-                            context=self._context)
+                            context=self._tls_context)
 
 
 def _fetch(url: str, target: Path, *, max_bytes: int, timeout: float, deadline: float,

@@ -59,9 +59,10 @@ def check_axis(axis, ndim: int, name: str = "axis") -> int:
     """Return ``axis`` normalised to ``0 <= axis < ndim``."""
     if not isinstance(axis, numbers.Integral) or isinstance(axis, bool):
         raise TypeError(f"{name} must be an int, got {type(axis).__name__}")
+    axis = int(axis)  # np.int64 and other Integrals as a Python int, which compares with ints
     if not -ndim <= axis < max(ndim, 1):
         raise ValueError(f"{name}={axis} is out of range for an array with {ndim} dimension(s)")
-    return int(axis) % max(ndim, 1)
+    return axis % max(ndim, 1)
 
 
 def check_same_shape(a: np.ndarray, a_name: str, b: np.ndarray, b_name: str) -> None:

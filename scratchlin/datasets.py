@@ -74,7 +74,8 @@ __all__ = [
     "verify_file",
 ]
 
-log = logging.getLogger(__name__)
+# The logger _download and _cache write to by this name (messages about downloads and the cache).
+_log = logging.getLogger(__name__)
 
 #: Base URLs tried in order when an MNIST file is missing (every download is verified by
 #: sha256, so a plain-http mirror is safe). Reassign it to use other mirrors.
@@ -395,7 +396,7 @@ def use_with_mnist_package(root=None, *, download=True):
     MNISTNotFoundError, DownloadError, ChecksumError
         As :func:`load_mnist`.
     """
-    import mnist  # type: ignore[import-untyped]
+    import mnist
 
     download = check_bool(download, "download")
     where = locate(MNIST, root)

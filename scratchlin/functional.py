@@ -28,8 +28,10 @@ from . import _validation as v
 __all__ = [
     "logsumexp", "softmax", "softmax_backward", "log_softmax", "log_softmax_backward", "one_hot",
     "cross_entropy", "cross_entropy_backward", "cross_entropy_and_grad", "linear", "linear_backward",
+    "REDUCTIONS",
 ]
 
+#: The values of cross_entropy's ``reduction`` (torch's).
 REDUCTIONS = ("mean", "sum", "none")
 _FAST_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 

@@ -177,7 +177,7 @@ class _Inflater:
 
     def __init__(self, file, name):
         self._file, self._name = file, name
-        self._zlib = None  # the current member's decompressor
+        self._zlib: zlib._Decompress | None = None  # the current member's decompressor
         self._input = b""  # compressed bytes not yet given to zlib
         self._compressed = 0  # compressed bytes read so far
 
@@ -186,7 +186,7 @@ class _Inflater:
         self._compressed += len(data)
         return data
 
-    def _start_member(self, data) -> None:
+    def _start_member(self, data) -> zlib._Decompress:
         while len(data) < 2 and (more := self._more_input()):
             data += more
         if data[:2] != _GZIP_MAGIC:
@@ -195,30 +195,32 @@ class _Inflater:
                             f"with {data[:2]!r}, not the gzip magic b'\\x1f\\x8b')")
         self._zlib = zlib.decompressobj(31)
         self._input = data
+        return self._zlib
 
     def read(self, n: int) -> bytearray:
         out = bytearray()
         while len(out) < n:
-            if self._zlib is None or self._zlib.eof:
-                rest = b"" if self._zlib is None else self._zlib.unused_data
+            member = self._zlib
+            if member is None or member.eof:
+                rest = b"" if member is None else member.unused_data
                 rest = rest or self._more_input()
                 if not rest:
-                    if self._zlib is None:
+                    if member is None:
                         raise GzipError(f"{self._name}: empty file (0 bytes), expected gzip "
                                         f"data")
                     break  # a clean end after a complete member
-                self._start_member(rest)
+                member = self._start_member(rest)
             at_end = False
             if not self._input:
                 self._input = self._more_input()
                 at_end = not self._input
             try:
                 # With no new input this still drains output zlib holds back (a long match).
-                piece = self._zlib.decompress(self._input, min(n - len(out), _MAX_PIECE))
+                piece = member.decompress(self._input, min(n - len(out), _MAX_PIECE))
             except zlib.error as exc:
                 raise GzipError(f"{self._name}: corrupt gzip file: {exc}") from None
-            self._input = self._zlib.unconsumed_tail
-            if at_end and not piece and not self._zlib.eof:
+            self._input = member.unconsumed_tail
+            if at_end and not piece and not member.eof:
                 raise GzipError(
                     f"{self._name}: truncated gzip file: the compressed data "
                     f"({self._compressed} bytes) ends before the end-of-stream marker "

@@ -42,7 +42,7 @@ from .training import (
     split_validation,
 )
 
-__all__ = ["LinearClassifier", "NotFittedError"]
+__all__ = ["LR_SCHEDULES", "LinearClassifier", "NotFittedError", "OPTIMIZERS"]
 
 # Names kept for scratchlin.cli, read from optim's registries (the one list of each).
 LR_SCHEDULES = tuple(optim.SCHEDULES)

@@ -53,7 +53,7 @@ from numpy.lib import format as npy_format
 
 from ._files import atomic_write
 
-__all__ = ["FORMAT_NAME", "FORMAT_VERSION", "READABLE_VERSIONS", "load_model", "save_model"]
+__all__ = ["FORMAT_NAME", "FORMAT_VERSION", "MEMBERS", "READABLE_VERSIONS", "load_model", "save_model"]
 
 FORMAT_NAME = "scratchlin.LinearClassifier"
 FORMAT_VERSION = 2

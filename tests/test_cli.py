@@ -20,6 +20,7 @@ import pytest
 
 import scratchlin as sl
 from scratchlin import cli, datasets
+from scratchlin.cli import _mnist, _train
 from scratchlin.training import split_validation
 
 #: Two epochs (the CLI's defaults otherwise, 10% of the training rows held out) reach
@@ -534,7 +535,7 @@ def test_early_stopping_says_when_it_stopped_and_what_it_kept(rng, tmp_path, mon
     def fake_load(split, args, dtype):
         return datasets.to_float(datasets.flatten(images), dtype=dtype), labels
 
-    monkeypatch.setattr(cli, "_load_images", fake_load)
+    monkeypatch.setattr(_mnist, "load_split", fake_load)
     argv = ["train", "--early-stopping", "--epochs", "40", "--patience", "2", "--seed", "0",
             "--out", str(tmp_path / "m.npz")]
     assert cli.main(argv) == 0
@@ -747,7 +748,7 @@ def test_train_checks_its_outputs_before_training(flags, fragment, tmp_path, mon
     def must_not_load(*args, **kwargs):
         raise AssertionError("the data was loaded before the outputs were checked")
 
-    monkeypatch.setattr(cli, "_load_images", must_not_load)
+    monkeypatch.setattr(_mnist, "load_split", must_not_load)
     assert cli.main(["train", *[f.format(tmp=tmp_path) for f in flags]]) == 1
     assert_one_line_error(capsys.readouterr().err, fragment.format(tmp=tmp_path))
     assert (tmp_path / "notes.txt").read_text() == "my notes"
@@ -755,7 +756,7 @@ def test_train_checks_its_outputs_before_training(flags, fragment, tmp_path, mon
 
 def test_train_replaces_an_old_model(known_model, rng, tmp_path, monkeypatch, capsys):
     images, labels = small_problem(rng, n=50)
-    monkeypatch.setattr(cli, "_load_images", lambda split, args, dtype: (
+    monkeypatch.setattr(_mnist, "load_split", lambda split, args, dtype: (
         datasets.to_float(datasets.flatten(images), dtype=dtype), labels))
     old = known_model[0]
     assert cli.main(["train", "--epochs", "1", "--seed", "0", "--quiet", "--out", str(old)]) == 0
@@ -835,8 +836,8 @@ def test_a_closed_pipe_ends_predict_quietly_with_status_141(known_model, tmp_pat
 
 def test_threads_flag_reaches_the_estimator():
     args = cli.build_parser().parse_args(["train", "--threads", "2"])
-    assert cli._hyperparameters(args)["n_threads"] == 2
-    assert cli._hyperparameters(cli.build_parser().parse_args(["train"]))["n_threads"] is None
+    assert _train._hyperparameters(args)["n_threads"] == 2
+    assert _train._hyperparameters(cli.build_parser().parse_args(["train"]))["n_threads"] is None
 
 
 def test_paths_under_home_are_shown_with_a_tilde(tmp_path, monkeypatch, capsys):
@@ -851,7 +852,7 @@ def test_paths_under_home_are_shown_with_a_tilde(tmp_path, monkeypatch, capsys):
 
 def test_a_failed_save_names_the_users_path_not_a_temporary_file(rng, tmp_path, monkeypatch, capsys):
     images, labels = small_problem(rng, n=50)
-    monkeypatch.setattr(cli, "_load_images", lambda split, args, dtype: (
+    monkeypatch.setattr(_mnist, "load_split", lambda split, args, dtype: (
         datasets.to_float(datasets.flatten(images), dtype=dtype), labels))
 
     def disk_full(self, path):
@@ -891,5 +892,5 @@ def test_a_progress_line_left_open_is_ended_before_anything_else_is_printed(monk
     monkeypatch.setattr(datasets, "load_mnist", load_mnist)
     args = cli.build_parser().parse_args(["train"])
     with pytest.raises(datasets.DownloadError):
-        cli._load_images("train", args, np.float32)
+        _mnist.load_split("train", args, np.float32)
     assert terminal.getvalue().endswith("MB/s\n")

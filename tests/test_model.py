@@ -86,10 +86,12 @@ INVALID_HYPERPARAMETERS = [
     (dict(tol=-1.0), ValueError, r"^tol must be a finite number in \[0\.0, inf\), got -1\.0$"),
     (dict(tol=1e-3, n_iter_no_change=0), ValueError, r"^n_iter_no_change must be >= 1, got 0$"),
     (dict(class_weight="uniform"), TypeError, r"^class_weight must be None, 'balanced' or a dict"),
-    (dict(class_weight={7: 2.0}), ValueError, r"^class_weight names label 7, which is not one of the classes \[0, 1, 2\]$"),
+    (dict(class_weight={7: 2.0}), ValueError,
+     r"^class_weight names label 7, which is not one of the classes \[0, 1, 2\]$"),
     (dict(class_weight={1: -2.0}), ValueError, r"^class_weight\[1\] must be a finite number >= 0, got -2\.0$"),
     (dict(warm_start=1), TypeError, r"^warm_start must be True or False, got int 1$"),
-    (dict(optimizer="sgd", nesterov=True, momentum=0.0), ValueError, r"^nesterov=True needs momentum > 0, got momentum=0"),
+    (dict(optimizer="sgd", nesterov=True, momentum=0.0), ValueError,
+     r"^nesterov=True needs momentum > 0, got momentum=0"),
     (dict(early_stopping=True, validation_fraction=1.0), ValueError,
      r"^validation_fraction must be a finite number in \(0\.0, 1\.0\), got 1\.0$"),
 ]
@@ -721,7 +723,8 @@ def test_warm_start_continues_from_the_fitted_parameters(rng):
     np.testing.assert_allclose(model.W, W, **GD_TOLERANCE)
     cold = LinearClassifier(epochs=2, **GD).fit(X, y).fit(X, y)
     np.testing.assert_allclose(cold.W, W0, **GD_TOLERANCE)  # without warm_start: from zero
-    with pytest.raises(ValueError, match=r"^warm_start=True needs the classes of the fitted model \[0, 1, 2\], got \[0, 1\]$"):
+    with pytest.raises(ValueError, match=r"^warm_start=True needs the classes of the fitted model "
+                                         r"\[0, 1, 2\], got \[0, 1\]$"):
         model.fit(X[y < 2], y[y < 2])
 
 
@@ -738,7 +741,8 @@ def test_partial_fit_takes_one_gradient_step_per_call_and_keeps_its_state(rng):
     np.testing.assert_allclose(model.W, W, **GD_TOLERANCE)
     np.testing.assert_allclose(model.b, b, **GD_TOLERANCE)
     assert model.n_iter_ == 2 and [r["epoch"] for r in model.history_] == [1, 2]
-    with pytest.raises(ValueError, match=r"^y holds label 'd' that is not one of the model's classes: \['a', 'b', 'c'\]$"):
+    with pytest.raises(ValueError, match=r"^y holds label 'd' that is not one of the model's classes: "
+                                         r"\['a', 'b', 'c'\]$"):
         model.partial_fit(X[:3], np.array(["a", "b", "d"]))
     with pytest.raises(ValueError, match=r"^y holds label 'd' that is not one of the classes passed to partial_fit"):
         LinearClassifier(**GD).partial_fit(X[:3], np.array(["a", "b", "d"]), classes=["a", "b", "c"])

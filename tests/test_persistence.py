@@ -289,7 +289,8 @@ def test_a_value_the_format_cannot_hold_is_a_type_error_at_save(rng, tmp_path, v
 
 def test_float_classes_are_refused_at_save_not_at_load(rng, tmp_path):
     model = LinearClassifier.from_params(rng.normal(size=(3, 2)), np.zeros(2), classes=[0.5, 1.5])
-    with pytest.raises(TypeError, match=r"classes_ must hold integers, booleans or strings to be saved, got dtype float64"):
+    with pytest.raises(TypeError,
+                       match=r"classes_ must hold integers, booleans or strings to be saved, got dtype float64"):
         model.save(tmp_path / "m.npz")
 
 
@@ -513,13 +514,15 @@ def test_load_refuses_a_directory(tmp_path):
 def test_load_refuses_a_fifo_instead_of_waiting_for_a_writer(tmp_path):
     fifo = tmp_path / "pipe.npz"
     os.mkfifo(fifo)
-    with hang_guard(30), pytest.raises(ValueError, match=r"pipe\.npz is not a scratchlin model file: it is not a regular file"):
+    refused = r"pipe\.npz is not a scratchlin model file: it is not a regular file"
+    with hang_guard(30), pytest.raises(ValueError, match=refused):
         LinearClassifier.load(fifo)
 
 
 @pytest.mark.skipif(not os.path.exists("/dev/zero"), reason="no /dev/zero")
 def test_load_refuses_an_endless_device():
-    with hang_guard(30), pytest.raises(ValueError, match=r"/dev/zero is not a scratchlin model file: it is not a regular file"):
+    refused = r"/dev/zero is not a scratchlin model file: it is not a regular file"
+    with hang_guard(30), pytest.raises(ValueError, match=refused):
         LinearClassifier.load("/dev/zero")
 
 
@@ -573,7 +576,8 @@ TAMPERED = {
     "missing history": (lambda m: m.pop("history"), r"is not a scratchlin model file \(missing \['history'\]\)$"),
     "missing W": (lambda m: m.pop("W"), r"is not a scratchlin model file \(missing \['W'\]\)$"),
     "other format": (lambda m: m.update(format=_text("sklearn")),
-                     r"is not a scratchlin model file \(its format is 'sklearn', not 'scratchlin\.LinearClassifier'\)$"),
+                     r"is not a scratchlin model file "
+                     r"\(its format is 'sklearn', not 'scratchlin\.LinearClassifier'\)$"),
     "format as a number": (lambda m: m.update(format=_npy(np.array(3))), r"format must be text, got dtype int64"),
     "format version 3": (lambda m: m.update(format_version=_npy(np.array(3))),
                          r"has model format version 3; this scratchlin reads versions 1, 2$"),
@@ -586,15 +590,22 @@ TAMPERED = {
                 r"has inconsistent shapes: W \(5, 3\), b \(2,\), classes \(3,\); expected \(F, C\), \(C,\), \(C,\)$"),
     "long classes": (lambda m: m.update(classes=_npy(np.arange(4))),
                      r"has inconsistent shapes: W \(5, 3\), b \(3,\), classes \(4,\)"),
-    "1-D W": (lambda m: m.update(W=_npy(np.zeros(15))), r"W must be a 2-D float32 or float64 array, got dtype float64 and shape \(15,\)"),
-    "W of strings": (lambda m: m.update(W=_npy(np.full((5, 3), "x"))), r"W must be a 2-D float32 or float64 array, got dtype <U1"),
-    "W of float16": (lambda m: m.update(W=_npy(np.zeros((5, 3), np.float16))), r"has W of dtype float16; a model's dtype is float32 or float64"),
-    "integer W": (lambda m: m.update(W=_npy(np.zeros((5, 3), np.int64))), r"W must be a 2-D float32 or float64 array, got dtype int64"),
-    "complex W": (lambda m: m.update(W=_npy(np.zeros((5, 3), complex))), r"W must be a 2-D float32 or float64 array, got dtype complex128"),
-    "structured W": (lambda m: m.update(W=_npy(np.zeros((5, 3), [("a", "f8")]))), r"W must be a 2-D float32 or float64 array"),
+    "1-D W": (lambda m: m.update(W=_npy(np.zeros(15))),
+              r"W must be a 2-D float32 or float64 array, got dtype float64 and shape \(15,\)"),
+    "W of strings": (lambda m: m.update(W=_npy(np.full((5, 3), "x"))),
+                     r"W must be a 2-D float32 or float64 array, got dtype <U1"),
+    "W of float16": (lambda m: m.update(W=_npy(np.zeros((5, 3), np.float16))),
+                     r"has W of dtype float16; a model's dtype is float32 or float64"),
+    "integer W": (lambda m: m.update(W=_npy(np.zeros((5, 3), np.int64))),
+                  r"W must be a 2-D float32 or float64 array, got dtype int64"),
+    "complex W": (lambda m: m.update(W=_npy(np.zeros((5, 3), complex))),
+                  r"W must be a 2-D float32 or float64 array, got dtype complex128"),
+    "structured W": (lambda m: m.update(W=_npy(np.zeros((5, 3), [("a", "f8")]))),
+                     r"W must be a 2-D float32 or float64 array"),
     "b dtype differs": (lambda m: m.update(b=_npy(np.zeros(3, np.float32))),
                         r"has W of dtype float64 but b of dtype float32; they must share one$"),
-    "non-finite W": (lambda m: m.update(W=_npy(_with_value(np.zeros((5, 3)), (0, 0), np.inf))), r"holds non-finite parameters$"),
+    "non-finite W": (lambda m: m.update(W=_npy(_with_value(np.zeros((5, 3)), (0, 0), np.inf))),
+                     r"holds non-finite parameters$"),
     "NaN b": (lambda m: m.update(b=_npy(np.array([0.0, np.nan, 0.0]))), r"holds non-finite parameters$"),
     "zero classes": (lambda m: m.update(W=_npy(np.zeros((5, 0))), b=_npy(np.zeros(0)), classes=_npy(np.zeros(0, int))),
                      r"has W of shape \(5, 0\): a model needs at least one feature and one class$"),
@@ -602,7 +613,8 @@ TAMPERED = {
                       r"has W of shape \(0, 3\): a model needs at least one feature and one class$"),
     "NaN classes": (lambda m: m.update(classes=_npy(np.array([0.0, np.nan, 1.0]))),
                     r"classes must be a 1-D array of integers, booleans or strings, got dtype float64"),
-    "repeated classes": (lambda m: m.update(classes=_npy(np.array([1, 1, 2]))), r"holds repeated classes: \[1, 1, 2\]$"),
+    "repeated classes": (lambda m: m.update(classes=_npy(np.array([1, 1, 2]))),
+                         r"holds repeated classes: \[1, 1, 2\]$"),
     "bytes classes": (lambda m: m.update(classes=_npy(np.array([b"a", b"b", b"c"]))),
                       r"classes must be a 1-D array of integers, booleans or strings, got dtype \|S1"),
     "bool classes that are neither": (
@@ -630,13 +642,17 @@ TAMPERED = {
                           r"holds hyperparameters with the dict key 1 twice$"),
     "dtype contradicts W": (lambda m: m.update(hyperparameters=_text('{"dtype": "float32"}')),
                             r"holds an inconsistent model: dtype='float32' contradicts W's dtype float64$"),
-    "history an object": (lambda m: m.update(history=_text('{"epoch": 1}')), r"holds a history that is not a JSON list of objects$"),
-    "history of numbers": (lambda m: m.update(history=_text("[1, 2]")), r"holds a history that is not a JSON list of objects$"),
+    "history an object": (lambda m: m.update(history=_text('{"epoch": 1}')),
+                          r"holds a history that is not a JSON list of objects$"),
+    "history of numbers": (lambda m: m.update(history=_text("[1, 2]")),
+                           r"holds a history that is not a JSON list of objects$"),
     "history nested 100000 deep": (lambda m: m.update(history=_text("[" * 100_000 + "]" * 100_000)),
                                    r"holds history nested too deeply"),
     "npy version 3": (lambda m: m.update(W=m["W"][:6] + b"\x03\x00" + m["W"][8:]), r"member 'W' is \.npy version 3\.0"),
-    "npy bad magic": (lambda m: m.update(W=b"\x93NUMPX" + m["W"][6:]), r"is not a scratchlin model file \(\.npz\): the magic string"),
-    "negative shape": (lambda m: m.update(W=_npy_header("<f8", (-1, 3)) + bytes(24)), r"member 'W' has shape \(-1, 3\)"),
+    "npy bad magic": (lambda m: m.update(W=b"\x93NUMPX" + m["W"][6:]),
+                      r"is not a scratchlin model file \(\.npz\): the magic string"),
+    "negative shape": (lambda m: m.update(W=_npy_header("<f8", (-1, 3)) + bytes(24)),
+                       r"member 'W' has shape \(-1, 3\)"),
 }
 
 
@@ -653,24 +669,29 @@ def test_load_refuses_a_tampered_model_file_with_a_pinned_value_error(model, tmp
 
 
 ARCHIVE_ATTACKS = {
-    "unknown member": (lambda e: e + [{"name": "notes.txt", "payload": b"hi"}], r"unexpected or repeated members \['notes\.txt'\]"),
+    "unknown member": (lambda e: e + [{"name": "notes.txt", "payload": b"hi"}],
+                       r"unexpected or repeated members \['notes\.txt'\]"),
     "repeated member": (lambda e: e + [e[2]], r"unexpected or repeated members \['W\.npy'\]"),
     "member in a folder": (lambda e: [{**x, "name": "sub/" + x["name"]} if x["name"] == "b.npy" else x for x in e],
                            r"\(missing \['b'\]\)"),
-    "encrypted member": (lambda e: [{**x, "flags": 1} if x["name"] == "W.npy" else x for x in e], r"member 'W' is encrypted"),
+    "encrypted member": (lambda e: [{**x, "flags": 1} if x["name"] == "W.npy" else x for x in e],
+                         r"member 'W' is encrypted"),
     "bzip2 member": (lambda e: [{**x, "method": 12} if x["name"] == "W.npy" else x for x in e],
                      r"member 'W' uses compression method 12"),
     "stored member claiming more than the file": (
         lambda e: [{**x, "file_size": 10**9, "compress_size": 10**9} if x["name"] == "W.npy" else x for x in e],
         r"member 'W' claims 1000000000 bytes beyond the file's"),
-    "stored member with unequal sizes": (lambda e: [{**x, "file_size": 10**6} if x["name"] == "W.npy" else x for x in e],
-                                         r"stored member 'W' claims 1000000 bytes but occupies"),
+    "stored member with unequal sizes": (
+        lambda e: [{**x, "file_size": 10**6} if x["name"] == "W.npy" else x for x in e],
+        r"stored member 'W' claims 1000000 bytes but occupies"),
     "recorded size disagrees with the header": (
         lambda e: [{**x, "payload": x["payload"][:-8]} if x["name"] == "W.npy" else x for x in e],
         r"member 'W' declares shape \(5, 3\) of float64 \(120 bytes of data\) but the archive records 112$"),
-    "bad CRC": (lambda e: [{**x, "crc": 12345} if x["name"] == "W.npy" else x for x in e], r"Bad CRC-32 for file 'W\.npy'"),
+    "bad CRC": (lambda e: [{**x, "crc": 12345} if x["name"] == "W.npy" else x for x in e],
+                r"Bad CRC-32 for file 'W\.npy'"),
     "corrupt deflate data": (
-        lambda e: [{**x, "method": 8, "payload": b"\xff" * 40, "file_size": len(x["payload"])} if x["name"] == "W.npy" else x for x in e],
+        lambda e: [{**x, "method": 8, "payload": b"\xff" * 40, "file_size": len(x["payload"])}
+                   if x["name"] == "W.npy" else x for x in e],
         r"is not a scratchlin model file \(\.npz\)"),
     "directory lists 60000 members": (lambda e: e, r"its zip directory lists 60000 members \(a model has 7\)$"),
 }

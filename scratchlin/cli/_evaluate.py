@@ -1,0 +1,101 @@
+"""``scratchlin evaluate``: accuracy, loss, confusion matrix and per-class report of a saved model."""
+from __future__ import annotations
+
+import argparse
+import json
+
+import numpy as np
+
+from .. import metrics
+from . import _mnist
+from ._errors import CLIError, UsageError
+from ._input_files import read_labels
+from ._input_rows import load_input_rows
+from ._models import load_model
+from ._options import add_command, add_common_options, add_data_options, add_threads_option
+from ._text import percent
+
+__all__ = ["add_parser", "run"]
+
+
+def add_parser(subparsers) -> argparse.ArgumentParser:
+    """Add ``evaluate`` to ``subparsers``; its ``run`` default is :func:`run`."""
+    parser = add_command(
+        subparsers, "evaluate", help="accuracy, confusion matrix and per-class report of a saved model",
+        description="Evaluate a saved model on an MNIST split, or on your own labelled images "
+                    "(--images and --labels): accuracy, mean cross-entropy, confusion matrix "
+                    "and per-class precision/recall/F1.",
+        epilog="IMAGES take the formats of 'scratchlin predict' (IDX, .npy); LABELS are an IDX "
+               "label file (.gz or raw) or a 1-D .npy array of integer labels, one per image. "
+               "examples: scratchlin evaluate model.npz --json > metrics.json; "
+               "scratchlin evaluate model.npz --images my-images.npy --labels my-labels.npy")
+    parser.add_argument("model", metavar="MODEL", help="a .npz model written by 'scratchlin train'")
+    parser.add_argument("--split", choices=("test", "train"), default="test",
+                        help="which MNIST split (default: %(default)s)")
+    parser.add_argument("--images", metavar="IMAGES", default=None,
+                        help="evaluate on these images instead of an MNIST split (needs --labels)")
+    parser.add_argument("--labels", metavar="LABELS", default=None,
+                        help="the true label of each image in --images")
+    parser.add_argument("--json", action="store_true", help="print machine-readable JSON")
+    parser.add_argument("--quiet", action="store_true", help="no download progress")
+    add_threads_option(parser)
+    add_data_options(parser)
+    add_common_options(parser)
+    parser.set_defaults(run=run)
+    return parser
+
+
+def _confusion_text(cm: np.ndarray, labels) -> str:
+    names = [str(label) for label in labels]
+    width = max(6, len(str(cm.max())) + 2, *(len(n) + 2 for n in names))
+    header = "true\\pred".rjust(width + 3) + "".join(n.rjust(width) for n in names)
+    rows = [names[i].rjust(width + 3) + "".join(str(c).rjust(width) for c in row)
+            for i, row in enumerate(cm)]
+    return "\n".join([header, *rows])
+
+
+def _evaluation_data(args, model):
+    """(X, y, what) from --images/--labels, else from the MNIST split."""
+    if (args.images is None) != (args.labels is None):
+        raise UsageError("--images and --labels go together: give both, or neither to use "
+                         "an MNIST split")
+    if args.images is None:
+        X, y = _mnist.load_split(args.split, args, model.W.dtype)
+        return X, y, f"the MNIST {args.split} split"
+    X = load_input_rows(args.images, model.n_features_in_, model.W.dtype, flag="--images")
+    y = read_labels(args.labels)
+    if len(y) != len(X):
+        raise CLIError(f"--labels: {len(y)} labels in {args.labels} for {len(X)} images in "
+                       f"{args.images}; expected one label per image")
+    unknown = np.setdiff1d(np.unique(y), model.classes_)
+    if unknown.size:
+        raise CLIError(f"--labels: label {unknown[0]} in {args.labels} is not one of the "
+                       f"model's classes {model.classes_.tolist()}")
+    return X, y, args.images
+
+
+def run(args) -> int:
+    """``scratchlin evaluate``: metrics of a saved model on an MNIST split or labelled files."""
+    model = load_model(args.model, args.threads)
+    X, y, source = _evaluation_data(args, model)
+    predicted = model.predict(X)
+    loss, _ = model.evaluate(X, y)
+    correct = int(np.count_nonzero(predicted == y))
+    cm = metrics.confusion_matrix(y, predicted, labels=model.classes_)
+    report = metrics.classification_report(y, predicted, labels=model.classes_)
+    if args.json:
+        print(json.dumps({
+            "model": str(args.model), "split": args.split if args.images is None else None,
+            "images": args.images, "labels_file": args.labels, "n_samples": len(y),
+            "accuracy": correct / len(y), "correct": correct, "loss": float(loss),
+            "labels": model.classes_.tolist(), "confusion_matrix": cm.tolist(),
+            "report": report,
+        }, indent=2))
+        return 0
+    print(f"{args.model} on {source} ({len(y)} images)")
+    print(f"accuracy: {percent(correct, len(y))}")
+    print(f"mean cross-entropy: {loss:.4f}\n")
+    print("confusion matrix (rows: true label, columns: predicted label)")
+    print(_confusion_text(cm, model.classes_) + "\n")
+    print(metrics.format_report(report), end="")
+    return 0

@@ -1,0 +1,256 @@
+"""``scratchlin train``: fit on the MNIST training split, report test accuracy, save the model."""
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+import numpy as np
+
+from .. import metrics
+from ..model import LR_SCHEDULES, OPTIMIZERS, LinearClassifier
+from ..training import format_epoch, split_validation
+from . import _mnist
+from ._errors import CLIError, UsageError
+from ._options import (
+    add_command,
+    add_common_options,
+    add_data_options,
+    add_threads_option,
+    half_open_unit_interval,
+    non_negative_float,
+    non_negative_int,
+    positive_float,
+    positive_int,
+    unit_interval,
+)
+from ._outputs import check_model_target, check_writable_folder
+from ._text import percent
+
+__all__ = ["add_parser", "early_stopping_report", "hold_out", "run"]
+
+_DTYPES = ("float32", "float64")
+_HYPERPARAMETERS = ("lr", "epochs", "batch_size", "optimizer", "momentum", "nesterov", "weight_decay",
+                    "label_smoothing", "lr_schedule", "early_stopping", "patience", "dtype")
+
+
+def _estimator_defaults() -> dict:
+    """The estimator's hyperparameter defaults: the single source of the train flags' defaults."""
+    return LinearClassifier().get_params()
+
+
+def add_parser(subparsers) -> argparse.ArgumentParser:
+    """Add ``train`` to ``subparsers``; its ``run`` default is :func:`run`."""
+    defaults = _estimator_defaults()
+    parser = add_command(
+        subparsers, "train", help="train a model on MNIST, print its test accuracy, save it",
+        description="Train a LinearClassifier on the 60000 MNIST training images, print one "
+                    "line per epoch, then the accuracy on the 10000 test images, and save the "
+                    "model. Hyperparameter defaults are LinearClassifier's. Every output path "
+                    "is checked before training starts.",
+        epilog="example: scratchlin train --epochs 5 --val-fraction 0.1 --seed 0 "
+               "--out model.npz --plots plots/")
+    hyper = parser.add_argument_group("hyperparameters (defaults: LinearClassifier's)")
+    lr_default = "the optimizer's own" if defaults["lr"] is None else "%(default)s"
+    hyper.add_argument("--lr", type=positive_float, default=defaults["lr"],
+                       help=f"base learning rate (default: {lr_default})")
+    hyper.add_argument("--epochs", type=positive_int, default=defaults["epochs"],
+                       help="passes over the training data; the learning-rate schedule spans "
+                            "them (default: %(default)s)")
+    hyper.add_argument("--batch-size", type=positive_int, default=defaults["batch_size"],
+                       help="rows per minibatch (default: %(default)s)")
+    hyper.add_argument("--optimizer", choices=OPTIMIZERS, default=defaults["optimizer"],
+                       help="update rule (default: %(default)s)")
+    hyper.add_argument("--momentum", type=half_open_unit_interval, default=defaults["momentum"],
+                       help="SGD momentum in [0, 1) (default: %(default)s)")
+    hyper.add_argument("--nesterov", action=argparse.BooleanOptionalAction,
+                       default=defaults["nesterov"], help="Nesterov momentum for SGD")
+    hyper.add_argument("--weight-decay", type=non_negative_float, default=defaults["weight_decay"],
+                       help="L2 penalty on W (default: %(default)s)")
+    hyper.add_argument("--label-smoothing", type=unit_interval, default=defaults["label_smoothing"],
+                       help="label smoothing in [0, 1] (default: %(default)s)")
+    hyper.add_argument("--lr-schedule", choices=LR_SCHEDULES, default=defaults["lr_schedule"],
+                       help="learning rate per epoch, planned over --epochs; early stopping "
+                            "may cut it short (default: %(default)s)")
+    hyper.add_argument("--early-stopping", action=argparse.BooleanOptionalAction,
+                       default=defaults["early_stopping"],
+                       help="stop when the validation loss stops improving and keep the best "
+                            "epoch's weights; reports the epoch it stopped at and the epoch "
+                            "it kept (needs a validation split, see --val-fraction)")
+    hyper.add_argument("--patience", type=positive_int, default=defaults["patience"],
+                       help="epochs without improvement before early stopping (default: %(default)s)")
+    hyper.add_argument("--seed", type=non_negative_int, default=defaults["seed"],
+                       help="seed of the shuffles and of the validation split (default: a "
+                            "fresh one, printed so the run can be repeated)")
+    hyper.add_argument("--dtype", choices=_DTYPES, default=defaults["dtype"],
+                       help="precision of the data, the weights and the computation "
+                            "(default: %(default)s)")
+    add_threads_option(hyper)
+    parser.add_argument(
+        "--val-fraction", type=half_open_unit_interval, default=None,
+        help="share of the TRAINING rows held out for validation, reported every epoch "
+             "(default: 0, no validation; with --early-stopping "
+             f"{defaults['validation_fraction']}). The test split is never used for validation.")
+    parser.add_argument("--out", metavar="PATH", default="model.npz",
+                        help="where to save the model; an existing file is replaced only if "
+                             "it is a scratchlin model (default: %(default)s)")
+    parser.add_argument("--plots", metavar="DIR", default=None,
+                        help="also write weights.png, history.png and confusion.png there "
+                             "(needs matplotlib: pip install scratchlin[plot])")
+    parser.add_argument("--quiet", action="store_true",
+                        help="no per-epoch lines and no download progress")
+    add_data_options(parser)
+    add_common_options(parser)
+    parser.set_defaults(run=run)
+    return parser
+
+
+def _resolve_val_fraction(args, defaults: dict) -> float:
+    if args.val_fraction is None:
+        return defaults["validation_fraction"] if args.early_stopping else 0.0
+    if args.early_stopping and args.val_fraction == 0:
+        raise UsageError("--early-stopping needs a validation split: --val-fraction must be > 0, got 0")
+    return args.val_fraction
+
+
+def hold_out(X, y, fraction: float, seed: int):
+    """Split training rows into a training and a validation part, reproducibly.
+
+    The rows are those :class:`~scratchlin.LinearClassifier` itself holds out for early
+    stopping with the same ``seed`` and ``validation_fraction``: both call
+    :func:`scratchlin.training.split_validation` on a generator seeded with ``seed``.
+
+    Parameters
+    ----------
+    X : ndarray of shape (N, F)
+    y : ndarray of shape (N,)
+    fraction : float in (0, 1)
+        Share of the rows held out (``round(fraction * N)`` rows).
+    seed : int
+        Seed of the split.
+
+    Returns
+    -------
+    X_train, y_train, X_val, y_val : ndarray
+        Disjoint rows of ``X`` and ``y``, in their original order.
+    """
+    try:
+        train_rows, val_rows = split_validation(X.shape[0], fraction, np.random.default_rng(seed))
+    except ValueError as error:
+        raise CLIError(f"--val-fraction: {error}") from None
+    return X[train_rows], y[train_rows], X[val_rows], y[val_rows]
+
+
+def _hyperparameters(args) -> dict:
+    """The estimator's keyword arguments from the flags (``--threads`` is ``n_threads``)."""
+    hyper = {name: getattr(args, name) for name in _HYPERPARAMETERS}
+    hyper["n_threads"] = args.threads
+    return hyper
+
+
+def _write_plots(model, X_test, y_test, folder) -> list:
+    from .. import plotting
+
+    folder = Path(folder)
+    cm = metrics.confusion_matrix(y_test, model.predict(X_test), labels=model.classes_)
+    return [
+        plotting.plot_weights(model, folder / "weights.png"),
+        plotting.plot_history(model.history_, folder / "history.png"),
+        plotting.plot_confusion_matrix(cm, model.classes_, folder / "confusion.png"),
+    ]
+
+
+def _check_outputs(args) -> None:
+    """Every output of ``train`` is checked before the data is loaded or a step is taken."""
+    check_model_target(Path(args.out))
+    if args.plots is not None:
+        from ..plotting import require_matplotlib
+        require_matplotlib()
+        check_writable_folder("--plots", Path(args.plots))
+
+
+def early_stopping_report(history: list, epochs: int, lr_schedule) -> list:
+    """What early stopping did, in words: where it stopped, which epoch's weights it kept.
+
+    Parameters
+    ----------
+    history : list of dict
+        The fit's records, each with "epoch", "val_loss", "val_accuracy" and "lr"; the last
+        one may carry "stopped_early" and "best_epoch" (the training loop's own account).
+    epochs : int
+        The epochs asked for.
+    lr_schedule : str or callable
+        The schedule; a decaying one cut short is pointed out.
+
+    Returns
+    -------
+    list of str
+        Lines to print.
+    """
+    last = history[-1]
+    # The loop keeps the first epoch with the lowest validation loss (it replaces the best
+    # only on a strict improvement); the same rule when the record does not say.
+    best_epoch = last.get("best_epoch") or min(history, key=lambda r: r["val_loss"])["epoch"]
+    best = next(r for r in history if r["epoch"] == best_epoch)
+    stopped = last.get("stopped_early", len(history) < epochs)
+    kept = (f"kept the weights of epoch {best_epoch} (val_loss {best['val_loss']:.4f}, "
+            f"val_acc {100 * best['val_accuracy']:.2f}%)")
+    if not stopped:
+        return [f"early stopping: ran all {epochs} epochs", kept]
+    stop = (f"early stopping: stopped after epoch {last['epoch']} of {epochs}, no improvement "
+            f"since epoch {best_epoch}")
+    lines = [stop, kept]
+    if lr_schedule != "constant":
+        cut = (f"note: the {lr_schedule} schedule spans --epochs {epochs} and was cut at "
+               f"lr {last['lr']:.3g}, before it finished;")
+        advice = f"      to let it finish, set --epochs near {last['epoch']}"
+        lines += [cut, advice]
+    return lines
+
+
+def _save(model: LinearClassifier, out: str) -> None:
+    model.set_params(callback=None)
+    try:
+        saved = model.save(out)
+    except OSError as error:
+        raise CLIError(f"--out: cannot save the model to {out}: {error.strerror or error}") from None
+    print(f"saved the model to {saved}")
+
+
+def run(args) -> int:
+    """``scratchlin train``: fit on the training split, report test accuracy, save."""
+    val_fraction = _resolve_val_fraction(args, _estimator_defaults())
+    hyperparameters = _hyperparameters(args)
+    _check_outputs(args)  # fail now, not after training
+    X, y = _mnist.load_split("train", args, args.dtype)
+    X_test, y_test = _mnist.load_split("test", args, args.dtype)
+    seed = args.seed
+    if seed is None:
+        seed = int(np.random.default_rng().integers(2**32))  # fresh OS entropy
+        print(f"seed {seed} (drawn; pass --seed {seed} to repeat this run)")
+    validation = {}
+    if val_fraction > 0:
+        X, y, X_val, y_val = hold_out(X, y, val_fraction, seed)
+        validation = {"X_val": X_val, "y_val": y_val}
+        print(f"training on {len(y)} rows, validating on {len(y_val)} held-out training rows")
+    else:
+        print(f"training on {len(y)} rows (no validation split; see --val-fraction)")
+
+    def progress(record):
+        if not args.quiet:
+            print(format_epoch(record, args.epochs), flush=True)
+
+    model = LinearClassifier(**hyperparameters, seed=seed, callback=progress)
+    started = time.perf_counter()
+    model.fit(X, y, **validation)
+    epochs_run = len(model.history_)
+    print(f"trained {epochs_run} epoch{'s' if epochs_run != 1 else ''} in {time.perf_counter() - started:.1f}s")
+    if args.early_stopping:
+        print("\n".join(early_stopping_report(model.history_, args.epochs, args.lr_schedule)))
+    correct = int(np.count_nonzero(model.predict(X_test) == y_test))
+    print(f"test accuracy: {percent(correct, len(y_test))}")
+    _save(model, args.out)
+    if args.plots is not None:
+        written = _write_plots(model, X_test, y_test, args.plots)
+        print("wrote " + ", ".join(str(path) for path in written))
+    return 0
