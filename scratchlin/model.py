@@ -257,10 +257,9 @@ class LinearClassifier(EstimatorParams):
             v.check_choice(self.lr_schedule, "lr_schedule", LR_SCHEDULES)
         lr = (optim.DEFAULT_LR[optimizer] if self.lr is None
               else v.check_real(self.lr, "lr", low=0.0, low_open=True))
-        weight_decay = v.check_real(self.weight_decay, "weight_decay", low=0.0)
-        options: dict = {"momentum": momentum, "nesterov": nesterov} if optimizer == "sgd" else {}
-        if optimizer == "adamw":  # AdamW's decay is decoupled: in the update, not in the objective
-            options, weight_decay = {"weight_decay": weight_decay}, 0.0
+        options, weight_decay = optim.OPTIMIZERS[optimizer].estimator_options(
+            momentum=momentum, nesterov=nesterov,
+            weight_decay=v.check_real(self.weight_decay, "weight_decay", low=0.0))
         return TrainingSettings(
             lr=lr,
             batch_size=v.check_int(self.batch_size, "batch_size", low=1),

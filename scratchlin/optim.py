@@ -68,6 +68,22 @@ class _Optimizer:
     _hyperparameters: tuple[str, ...] = ()
     default_lr: float  # the learning rate ``make_optimizer`` uses when none is given
 
+    @classmethod
+    def estimator_options(cls, *, momentum: float, nesterov: bool,
+                          weight_decay: float) -> tuple[dict, float]:
+        """How :class:`scratchlin.LinearClassifier`'s hyperparameters reach this optimizer.
+
+        Returns
+        -------
+        options : dict
+            Keyword arguments for the constructor.
+        objective_weight_decay : float
+            The L2 penalty left in the objective (the decay this optimizer does not apply
+            itself). By default the optimizer takes none of them and the decay stays an L2
+            term of the objective.
+        """
+        return {}, weight_decay
+
     def __init__(self, params, lr, weight_decay, decoupled_weight_decay):
         self.params = _check_params(params)
         self.lr = v.check_real(lr, "lr", low=0.0, low_open=True)
@@ -211,6 +227,11 @@ class SGD(_Optimizer):
     #: Measured on MNIST (pixels in [0, 1], 15 epochs, batch 128, cosine schedule, momentum
     #: 0.9): about 92.5% test accuracy.
     default_lr = 0.1
+
+    @classmethod
+    def estimator_options(cls, *, momentum, nesterov, weight_decay):
+        """Momentum and Nesterov go to the update; the decay stays an L2 term of the objective."""
+        return {"momentum": momentum, "nesterov": nesterov}, weight_decay
 
     def __init__(self, params, *, lr, momentum=0.0, dampening=0.0, nesterov=False,
                  weight_decay=0.0, decoupled_weight_decay=False):
@@ -357,6 +378,11 @@ class AdamW(Adam):
 
     The same as ``Adam(..., decoupled_weight_decay=True)``; see :class:`Adam` for the rule.
     """
+
+    @classmethod
+    def estimator_options(cls, *, momentum, nesterov, weight_decay):
+        """The decay is decoupled: applied in the update, so the objective keeps none of it."""
+        return {"weight_decay": weight_decay}, 0.0
 
     def __init__(self, params, *, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2,
                  amsgrad=False):
