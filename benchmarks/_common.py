@@ -56,6 +56,8 @@ def environment(n_threads: int) -> dict:
                  f"{i.get('num_threads')} threads" for i in threadpool_info()
                  if i.get("user_api") == "blas"],
         "OPENBLAS_CORETYPE": os.environ.get("OPENBLAS_CORETYPE", "(unset)"),
+        "OPENBLAS_L2_SIZE": os.environ.get("OPENBLAS_L2_SIZE", "(unset)"),
+        "load average at start": [round(x, 2) for x in os.getloadavg()],
     }
     with contextlib.suppress(ImportError):
         import torch
@@ -140,6 +142,7 @@ def fmt_ms(timing: dict) -> str:
 
 def report(out_dir, name: str, results: dict, markdown: str, env: dict) -> None:
     """Append the environment to ``markdown``, print it, and write both result files."""
+    env["load average at end"] = [round(x, 2) for x in os.getloadavg()]
     results["environment"] = env
     markdown += "\n" + ", ".join(f"{k}: {v}" for k, v in env.items()) + "\n"
     print()
