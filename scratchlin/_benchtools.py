@@ -133,7 +133,7 @@ def environment() -> dict:
 
     torch is reported only if it is already imported (this function never imports it).
     """
-    from threadpoolctl import threadpool_info  # type: ignore[import-untyped]
+    from threadpoolctl import threadpool_info
 
     from . import __version__
     from ._threads import available_cores

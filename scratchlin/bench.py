@@ -29,6 +29,7 @@ import argparse
 import functools
 import json
 import sys
+from collections.abc import Callable
 
 import numpy as np
 
@@ -215,6 +216,7 @@ def measure_ops(settings, torch, floors, log):
             epoch_X, epoch_labels = epoch_data[0], epoch_data[3]
             with _Threads(torch, n_threads):
                 for op in OPS:
+                    runs: dict[str, Callable[[], object]]
                     if op == "epoch":
                         runs = {"scratchlin": functools.partial(
                             scratchlin_epoch, epoch_X, epoch_labels, batch_size, n_threads)}
@@ -280,17 +282,18 @@ def measure_floors(settings, log):
     """The yardsticks: memory read bandwidth, and the large-GEMM rate per dtype (the best of
     1 thread and all ``max_threads``: on a busy machine more threads can be slower)."""
     repeat = max(3, settings.repeat)
-    floors = {"read_bytes_per_s": tools.read_bandwidth(repeat=repeat), "gemm_flop_per_s": {}}
+    read_bytes_per_s = tools.read_bandwidth(repeat=repeat)
+    gemm_flop_per_s: dict[str, float] = {}
     for dtype in settings.dtypes:
         rates = []
         for n_threads in sorted({1, settings.max_threads}):
             with _threads.blas_threads(n_threads):
                 rates.append(tools.gemm_rate(dtype, size=512 if settings.quick else 1024,
                                              repeat=repeat))
-        floors["gemm_flop_per_s"][dtype] = max(rates)
-    log(f"floors: read {floors['read_bytes_per_s'] / 1e9:.1f} GB/s, large GEMM "
-        + ", ".join(f"{d} {r / 1e9:.1f} GFLOP/s" for d, r in floors["gemm_flop_per_s"].items()))
-    return floors
+        gemm_flop_per_s[dtype] = max(rates)
+    log(f"floors: read {read_bytes_per_s / 1e9:.1f} GB/s, large GEMM "
+        + ", ".join(f"{d} {r / 1e9:.1f} GFLOP/s" for d, r in gemm_flop_per_s.items()))
+    return {"read_bytes_per_s": read_bytes_per_s, "gemm_flop_per_s": gemm_flop_per_s}
 
 
 # --------------------------------------------------------------------------------------------
