@@ -11,11 +11,12 @@ import contextlib
 import json
 import os
 import platform
-import statistics
 import time
 from pathlib import Path
 
 import numpy as np
+
+from scratchlin._benchtools import interleaved
 
 
 @contextlib.contextmanager
@@ -56,6 +57,8 @@ def environment(n_threads: int) -> dict:
                  f"{i.get('num_threads')} threads" for i in threadpool_info()
                  if i.get("user_api") == "blas"],
         "OPENBLAS_CORETYPE": os.environ.get("OPENBLAS_CORETYPE", "(unset)"),
+        "OPENBLAS_L2_SIZE": os.environ.get("OPENBLAS_L2_SIZE", "(unset)"),
+        "load average at start": [round(x, 2) for x in os.getloadavg()],
     }
     with contextlib.suppress(ImportError):
         import torch
@@ -82,41 +85,11 @@ def measure(run, *, repeat: int, warmup: int = 1, setup=None) -> dict:
     return measure_interleaved({"run": run}, repeat=repeat, warmup=warmup, setups=setups)["run"]
 
 
-def measure_interleaved(runs: dict, *, repeat: int, warmup: int = 1, setups=None) -> dict:
-    """Time several contenders round-robin, so that a slow spell of a shared machine hits all
-    of them alike instead of whichever happened to be running.
-
-    Each of the ``repeat`` rounds visits every contender once, in an order rotated every
-    round; a visit makes ``warmup`` untimed runs, then one timed run. The untimed runs matter
-    when contenders own thread pools: right after another library's BLAS or OpenMP threads
-    were busy, the first run of the next one measures the hand-over, not the library.
-
-    Parameters
-    ----------
-    runs : dict of name -> callable
-    repeat, warmup : int
-    setups : dict of name -> callable, optional
-        Called untimed before every run of that contender.
-
-    Returns
-    -------
-    dict of name -> dict
-        ``median``, ``min``, ``max`` (seconds) and the raw ``times``.
-    """
-    names = list(runs)
-    times = {name: [] for name in names}
-    for k in range(repeat):
-        shift = k % len(names)
-        for name in names[shift:] + names[:shift]:
-            for timed in [False] * warmup + [True]:
-                if setups and name in setups:
-                    setups[name]()
-                start = time.perf_counter()
-                runs[name]()
-                if timed:
-                    times[name].append(time.perf_counter() - start)
-    return {name: {"median": statistics.median(t), "min": min(t), "max": max(t), "times": t}
-            for name, t in times.items()}
+#: Round-robin timing (see :func:`scratchlin._benchtools.interleaved`): each of ``repeat``
+#: rounds visits every contender once, in an order rotated every round, with ``warmup`` untimed
+#: runs before each timed one, so a slow spell of a shared machine hits all of them alike.
+#: One implementation serves ``scratchlin bench`` and these scripts.
+measure_interleaved = interleaved
 
 
 def read_floor(X: np.ndarray, *, repeat: int) -> dict:
@@ -140,6 +113,7 @@ def fmt_ms(timing: dict) -> str:
 
 def report(out_dir, name: str, results: dict, markdown: str, env: dict) -> None:
     """Append the environment to ``markdown``, print it, and write both result files."""
+    env["load average at end"] = [round(x, 2) for x in os.getloadavg()]
     results["environment"] = env
     markdown += "\n" + ", ".join(f"{k}: {v}" for k, v in env.items()) + "\n"
     print()

@@ -14,6 +14,17 @@ rotated each round, so a slow spell of the shared machine hits all of them alike
 is the median of ``--repeat`` rounds; the result is each setting's busy/idle ratio, and each
 setting's idle time over the best setting's. The load average is printed for every round.
 
+Beside each fit's wall time go its CPU time (all the process's threads) and its involuntary
+context switches. They tell two causes of a busy/idle ratio above 1 apart:
+
+* CPU time grows with wall time: the fit did more work, e.g. BLAS threads spinning while
+  they wait for a sibling the scheduler took away (the 2-thread setting), or slower memory
+  and caches shared with the busy process;
+* CPU time stays while wall time and the switches grow: the fit waited for a core. With the
+  busy process on one of 2 cores, any third program (another user's job) can only run on
+  the fit's core. That is the machine's load, not scratchlin's doing, and it disappears on
+  a machine where nothing else runs.
+
 Run: ``python benchmarks/bench_contention.py`` (about 2-4 minutes on 2 cores), or ``--quick``.
 """
 from __future__ import annotations
@@ -21,6 +32,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import resource
 import statistics
 import time
 from pathlib import Path
@@ -33,16 +45,41 @@ SETTINGS = {"policy": None, "2 threads": 2, "1 thread": 1}
 
 
 def fit_default(X, labels, n_threads):
-    """The default fit with ``n_threads`` (``None``: the policy); returns its seconds."""
+    """The default fit with ``n_threads`` (``None``: the policy).
+
+    Returns
+    -------
+    tuple of (float, float, int)
+        Wall seconds, CPU seconds of the whole process (every thread), and involuntary
+        context switches (times the scheduler took the core away) during the fit.
+    """
     if "n_threads" in LinearClassifier().get_params():
         model = LinearClassifier(seed=0, n_threads=n_threads)
-        started = time.perf_counter()
-        model.fit(X, labels)
-        return time.perf_counter() - started
-    with _trainer_thread_count(n_threads):
-        started = time.perf_counter()
+        with _measured() as measured:
+            model.fit(X, labels)
+        return measured
+    with _trainer_thread_count(n_threads), _measured() as measured:
         LinearClassifier(seed=0).fit(X, labels)
-        return time.perf_counter() - started
+    return measured
+
+
+class _measured:
+    """Context manager whose value, after the block, is (wall s, CPU s, involuntary switches)."""
+
+    def __enter__(self):
+        self.started = (time.perf_counter(), time.process_time(), _involuntary_switches())
+        self.value = []
+        return self.value
+
+    def __exit__(self, *exc):
+        wall, cpu, switches = self.started
+        self.value.extend([time.perf_counter() - wall, time.process_time() - cpu,
+                           _involuntary_switches() - switches])
+        return False
+
+
+def _involuntary_switches() -> int:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_nivcsw
 
 
 @contextlib.contextmanager
@@ -63,6 +100,8 @@ def _trainer_thread_count(n_threads):
 
 def run(X, labels, *, repeat: int, busy: int) -> dict:
     times = {(setting, condition): [] for setting in SETTINGS for condition in ("idle", "busy")}
+    cpu = {key: [] for key in times}
+    switches = {key: [] for key in times}
     loads = []
     fit_default(X, labels, None)  # warm-up: page in the data, load the BLAS kernels
     for round_number in range(repeat):
@@ -73,19 +112,31 @@ def run(X, labels, *, repeat: int, busy: int) -> dict:
             settings = settings[shift:] + settings[:shift]
             with _benchtools.busy_processes(busy if condition == "busy" else 0):
                 for setting in settings:
-                    times[(setting, condition)].append(fit_default(X, labels, SETTINGS[setting]))
+                    wall, cpu_seconds, switched = fit_default(X, labels, SETTINGS[setting])
+                    times[(setting, condition)].append(wall)
+                    cpu[(setting, condition)].append(cpu_seconds)
+                    switches[(setting, condition)].append(switched)
         loads.append(_benchtools.load_average())
         print(f"round {round_number + 1}/{repeat}: " + ", ".join(
-            f"{s} {c} {t[-1]:.2f}s" for (s, c), t in times.items()) + f"; load {loads[-1]}",
+            f"{s} {c} {t[-1]:.2f}s (cpu {cpu[(s, c)][-1]:.2f}s)" for (s, c), t in times.items())
+            + f"; load {loads[-1]}",
             flush=True)
     summary = {}
     for setting in SETTINGS:
         idle = statistics.median(times[(setting, "idle")])
         busy_time = statistics.median(times[(setting, "busy")])
+        idle_cpu = statistics.median(cpu[(setting, "idle")])
+        busy_cpu = statistics.median(cpu[(setting, "busy")])
         summary[setting] = {"idle_median_s": idle, "busy_median_s": busy_time,
                             "busy_over_idle": busy_time / idle,
+                            "idle_cpu_median_s": idle_cpu, "busy_cpu_median_s": busy_cpu,
+                            "busy_over_idle_cpu": busy_cpu / idle_cpu,
+                            "idle_switches_median": statistics.median(switches[(setting, "idle")]),
+                            "busy_switches_median": statistics.median(switches[(setting, "busy")]),
                             "idle_times": times[(setting, "idle")],
-                            "busy_times": times[(setting, "busy")]}
+                            "busy_times": times[(setting, "busy")],
+                            "idle_cpu_times": cpu[(setting, "idle")],
+                            "busy_cpu_times": cpu[(setting, "busy")]}
     best_idle = min(s["idle_median_s"] for s in summary.values())
     for record in summary.values():
         record["idle_over_best_idle"] = record["idle_median_s"] / best_idle
@@ -96,11 +147,16 @@ def markdown(results, args, env) -> str:
     policy = results["policy_threads"]
     lines = [(f"### Default fit idle and beside {args.busy} busy process(es), median of "
               f"{args.repeat} interleaved rounds\n"),
-             "| setting | idle | busy | busy / idle | idle / best idle |", "|---|---|---|---|---|"]
+             "| setting | idle | busy | busy / idle | idle / best idle | CPU s idle / busy "
+             "| CPU busy / idle | involuntary switches idle / busy |",
+             "|---|---|---|---|---|---|---|---|"]
     for name, r in results["settings"].items():
         label = f"policy ({policy} thread(s) at B=128)" if name == "policy" else name
         lines.append(f"| {label} | {r['idle_median_s']:.2f} s | {r['busy_median_s']:.2f} s | "
-                     f"{r['busy_over_idle']:.2f}x | {r['idle_over_best_idle']:.2f}x |")
+                     f"{r['busy_over_idle']:.2f}x | {r['idle_over_best_idle']:.2f}x | "
+                     f"{r['idle_cpu_median_s']:.2f} / {r['busy_cpu_median_s']:.2f} | "
+                     f"{r['busy_over_idle_cpu']:.2f}x | "
+                     f"{r['idle_switches_median']:.0f} / {r['busy_switches_median']:.0f} |")
     lines.append(f"\nrows: {results['n_train']}; load average per round: {results['load_per_round']}; "
                  f"environment: {json.dumps(env)}\n")
     return "\n".join(lines)

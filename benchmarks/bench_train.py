@@ -321,13 +321,28 @@ def bench_accuracy(data, with_sklearn_lbfgs):
 # --------------------------------------------------------------------------------------------
 
 
+def _thread_setting(text):
+    """``"policy"`` -> ``None`` (scratchlin's own choice), else a thread count >= 1."""
+    if text == "policy":
+        return None
+    count = int(text)
+    if count < 1:
+        raise argparse.ArgumentTypeError(f"expected 'policy' or an int >= 1, got {text!r}")
+    return count
+
+
 def parse_args(argv):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true",
                         help="batch 256 only, 3 repeats, no lbfgs: under a minute")
     parser.add_argument("--batch-sizes", type=int, nargs="+", default=[64, 256, 1024])
     parser.add_argument("--repeat", type=int, default=7, help="timed repeats per figure (median)")
-    parser.add_argument("--threads", type=int, default=2, help="BLAS and torch threads, for all")
+    parser.add_argument("--threads", type=int, default=2,
+                        help="BLAS and torch threads, for torch and the NumPy reference; also "
+                             "scratchlin's ceiling (its policy never goes above the caller's limit)")
+    parser.add_argument("--scratchlin-threads", type=_thread_setting, default=None,
+                        help="scratchlin's BLAS threads in the epoch timings: 'policy' (default, "
+                             "what a user gets: 1 thread at these batch sizes) or an int")
     parser.add_argument("--root", default=None, help="MNIST folder (default: the loader's)")
     parser.add_argument("--n-train", type=int, default=None, help="use only the first N rows")
     parser.add_argument("--skip-accuracy", action="store_true", help="only the epoch timings")
@@ -347,10 +362,14 @@ def main(argv=None):
         for key, value in env.items():
             print(f"{key}: {value}")
         data = common.load_data(args.root, args.n_train)
-        epoch_records, epoch_table = bench_epochs(data, args.batch_sizes, args.repeat, n_threads=args.threads,
+        epoch_records, epoch_table = bench_epochs(data, args.batch_sizes, args.repeat,
+                                                   n_threads=args.scratchlin_threads,
                                                    momentum=args.momentum)
+        scratchlin_threads = ("its policy" if args.scratchlin_threads is None
+                              else args.scratchlin_threads)
         markdown = (f"### One epoch of SGD (momentum {args.momentum}, lr {LR}), float32, "
-                    f"median (min..max) of {args.repeat}\n\n")
+                    f"median (min..max) of {args.repeat}; torch and NumPy at {args.threads} "
+                    f"thread(s), scratchlin at {scratchlin_threads}\n\n")
         markdown += epoch_table
         results = {"epoch": epoch_records}
         if not args.skip_accuracy:

@@ -26,6 +26,7 @@ import numpy as np
 
 __all__ = [
     "OPENBLAS_VARIABLES",
+    "TimeBudget",
     "busy_processes",
     "environment",
     "gemm_rate",
@@ -48,7 +49,7 @@ def summarise(times: list) -> dict:
 
 
 def interleaved(runs: dict, *, repeat: int, warmup: int = 1,
-                setups: dict | None = None) -> dict:
+                setups: dict | None = None, time_limit: float | None = None) -> dict:
     """Time several contenders round-robin and return each one's :func:`summarise`.
 
     Each of the ``repeat`` rounds visits every contender once, starting one place further
@@ -66,6 +67,10 @@ def interleaved(runs: dict, *, repeat: int, warmup: int = 1,
         Untimed runs before each timed one.
     setups : dict of name -> callable, optional
         Called untimed before every run of that contender (e.g. to reset weights).
+    time_limit : float or None, default=None
+        Seconds after which no new round starts (at least one round always runs), so that
+        a heavily loaded machine shortens the run instead of stretching it; ``None``: always
+        ``repeat`` rounds. The rounds made are ``len(times)``.
 
     Returns
     -------
@@ -75,7 +80,10 @@ def interleaved(runs: dict, *, repeat: int, warmup: int = 1,
     names = list(runs)
     times: dict = {name: [] for name in names}
     setups = setups or {}
+    started = time.perf_counter()
     for round_number in range(repeat):
+        if round_number > 0 and time_limit is not None and time.perf_counter() - started >= time_limit:
+            break
         shift = round_number % len(names)
         for name in names[shift:] + names[:shift]:
             for timed in [False] * warmup + [True]:
@@ -86,6 +94,25 @@ def interleaved(runs: dict, *, repeat: int, warmup: int = 1,
                 if timed:
                     times[name].append(time.perf_counter() - start)
     return {name: summarise(t) for name, t in times.items()}
+
+
+class TimeBudget:
+    """Seconds shared out among the figures still to measure, so a run ends near ``total``.
+
+    Each figure gets an equal share of what is left (:meth:`share`), so figures that finish
+    early leave their time to the ones after them. ``total=None`` sets no limit.
+    """
+
+    def __init__(self, total: float | None, figures: int):
+        self.figures_left = figures
+        self.deadline = None if total is None else time.perf_counter() + total
+
+    def share(self) -> float | None:
+        """The time limit of the next figure (``None`` without a budget); counts it as used."""
+        figures, self.figures_left = max(1, self.figures_left), self.figures_left - 1
+        if self.deadline is None:
+            return None
+        return max(0.0, self.deadline - time.perf_counter()) / figures
 
 
 def repeated(run: Callable[[], object], calls: int) -> Callable[[], None]:
@@ -133,7 +160,7 @@ def environment() -> dict:
 
     torch is reported only if it is already imported (this function never imports it).
     """
-    from threadpoolctl import threadpool_info  # type: ignore[import-untyped]
+    from threadpoolctl import threadpool_info
 
     from . import __version__
     from ._threads import available_cores

@@ -58,7 +58,7 @@ def _blas_controller():
     """
     global _controller
     if _controller is None:
-        from threadpoolctl import ThreadpoolController  # type: ignore[import-untyped]
+        from threadpoolctl import ThreadpoolController
 
         _controller = ThreadpoolController().select(user_api="blas")
     return _controller if _controller.lib_controllers else None

@@ -18,7 +18,8 @@ measured in the same run: reading ``X`` once at this machine's memory bandwidth,
 FLOP at the rate of a large square product. Then the thread scaling: ``loss+grad`` in float32
 at 1..n threads, as a speed-up over 1 thread.
 
-Contenders are timed round-robin, each figure the median of ``--repeat`` rounds; see
+Contenders are timed round-robin, each figure the median of ``--repeat`` rounds (fewer, at
+least one, once the figure's share of ``--time-budget`` is spent: ``rounds`` in the JSON); see
 :mod:`scratchlin._benchtools`. Run ``scratchlin bench`` (under a minute on 2 cores),
 ``--quick`` (a few seconds), ``--json`` for machine-readable output, ``--plot PATH`` for a
 figure of throughput against batch size (needs matplotlib).
@@ -29,6 +30,7 @@ import argparse
 import functools
 import json
 import sys
+from collections.abc import Callable
 
 import numpy as np
 
@@ -43,9 +45,9 @@ N_FEATURES, N_CLASSES = 784, 10
 OPS = ("forward", "backward", "loss+grad", "epoch")
 DEFAULT_BATCH_SIZES = [64, 256, 2048, 16384]
 DEFAULTS: dict = {"batch_sizes": DEFAULT_BATCH_SIZES, "dtypes": ["float32", "float64"],
-                  "repeat": 5, "rows_per_sample": 16384, "epoch_rows": 16384}
+                  "repeat": 5, "rows_per_sample": 16384, "epoch_rows": 16384, "time_budget": 45.0}
 QUICK = {"batch_sizes": [64], "dtypes": ["float32"], "repeat": 1, "rows_per_sample": 256,
-         "epoch_rows": 512}
+         "epoch_rows": 512, "time_budget": 0.0}
 
 
 # --------------------------------------------------------------------------------------------
@@ -199,7 +201,7 @@ def _record(op, dtype, batch_size, contender, n_threads, timing, n_rows, floors)
             "x_floor": seconds / floor}
 
 
-def measure_ops(settings, torch, floors, log):
+def measure_ops(settings, torch, floors, log, budget=None):
     """Records for forward, backward, loss+grad and epoch at every (dtype, B)."""
     records = []
     for dtype in settings.dtypes:
@@ -215,6 +217,7 @@ def measure_ops(settings, torch, floors, log):
             epoch_X, epoch_labels = epoch_data[0], epoch_data[3]
             with _Threads(torch, n_threads):
                 for op in OPS:
+                    runs: dict[str, Callable[[], object]]
                     if op == "epoch":
                         runs = {"scratchlin": functools.partial(
                             scratchlin_epoch, epoch_X, epoch_labels, batch_size, n_threads)}
@@ -227,22 +230,25 @@ def measure_ops(settings, torch, floors, log):
                         if torch is not None:
                             runs["torch"] = tools.repeated(theirs[op], calls)
                         n_rows, per_call = batch_size, calls
-                    timings = tools.interleaved(runs, repeat=settings.repeat)
+                    timings = tools.interleaved(runs, repeat=settings.repeat,
+                                                time_limit=budget and budget.share())
                     used = n_threads
                     if op == "epoch" and not _estimator_takes_n_threads():
                         used = _threads.choose_n_threads(None, batch_size=batch_size,
                                                          n_features=N_FEATURES, n_classes=N_CLASSES)
                     for contender, timing in timings.items():
                         per = {k: timing[k] / per_call for k in ("median", "min", "max")}
-                        records.append(_record(op, dtype, batch_size, contender,
-                                               used if contender == "scratchlin" else n_threads,
-                                               per, n_rows, floors))
+                        record = _record(op, dtype, batch_size, contender,
+                                         used if contender == "scratchlin" else n_threads,
+                                         per, n_rows, floors)
+                        record["rounds"] = len(timing["times"])
+                        records.append(record)
                     log(f"{dtype} B={batch_size} {op} ({n_threads} thread(s)): " + ", ".join(
                         f"{name} {t['median'] / per_call * 1e6:.1f} us" for name, t in timings.items()))
     return records
 
 
-def measure_scaling(settings, torch, log):
+def measure_scaling(settings, torch, log, budget=None):
     """loss+grad in float32 at 1..max_threads threads, at every B: speed-up over 1 thread."""
     counts = list(range(1, settings.max_threads + 1))
     records = []
@@ -257,12 +263,13 @@ def measure_scaling(settings, torch, log):
             runs[("scratchlin", k)] = _pinned(ours, torch, k)
             if theirs is not None:
                 runs[("torch", k)] = _pinned(theirs, torch, k)
-        timings = tools.interleaved(runs, repeat=settings.repeat)
+        timings = tools.interleaved(runs, repeat=settings.repeat,
+                                    time_limit=budget and budget.share())
         for (contender, k), timing in timings.items():
             one = timings[(contender, 1)]["median"]
             records.append({"op": "loss+grad", "dtype": "float32", "batch_size": batch_size,
                             "contender": contender, "threads": k,
-                            "seconds": timing["median"] / calls,
+                            "seconds": timing["median"] / calls, "rounds": len(timing["times"]),
                             "speedup_vs_1_thread": one / timing["median"]})
         log(f"scaling B={batch_size}: " + ", ".join(
             f"{c} {k}t {t['median'] / calls * 1e6:.1f} us" for (c, k), t in timings.items()))
@@ -280,17 +287,18 @@ def measure_floors(settings, log):
     """The yardsticks: memory read bandwidth, and the large-GEMM rate per dtype (the best of
     1 thread and all ``max_threads``: on a busy machine more threads can be slower)."""
     repeat = max(3, settings.repeat)
-    floors = {"read_bytes_per_s": tools.read_bandwidth(repeat=repeat), "gemm_flop_per_s": {}}
+    read_bytes_per_s = tools.read_bandwidth(repeat=repeat)
+    gemm_flop_per_s: dict[str, float] = {}
     for dtype in settings.dtypes:
         rates = []
         for n_threads in sorted({1, settings.max_threads}):
             with _threads.blas_threads(n_threads):
                 rates.append(tools.gemm_rate(dtype, size=512 if settings.quick else 1024,
                                              repeat=repeat))
-        floors["gemm_flop_per_s"][dtype] = max(rates)
-    log(f"floors: read {floors['read_bytes_per_s'] / 1e9:.1f} GB/s, large GEMM "
-        + ", ".join(f"{d} {r / 1e9:.1f} GFLOP/s" for d, r in floors["gemm_flop_per_s"].items()))
-    return floors
+        gemm_flop_per_s[dtype] = max(rates)
+    log(f"floors: read {read_bytes_per_s / 1e9:.1f} GB/s, large GEMM "
+        + ", ".join(f"{d} {r / 1e9:.1f} GFLOP/s" for d, r in gemm_flop_per_s.items()))
+    return {"read_bytes_per_s": read_bytes_per_s, "gemm_flop_per_s": gemm_flop_per_s}
 
 
 # --------------------------------------------------------------------------------------------
@@ -412,6 +420,10 @@ def _add_arguments(parser) -> None:
                              "policy for each B)")
     parser.add_argument("--max-threads", type=_positive_int, default=None,
                         help="thread scaling from 1 to this (default: the cores available)")
+    parser.add_argument("--time-budget", type=float, metavar="SECONDS",
+                        help="seconds shared among the figures: a figure starts no new round "
+                             "once its share is spent, so a loaded machine gets fewer rounds, not "
+                             f"a longer run; 0 for no limit (default {DEFAULTS['time_budget']:g})")
     parser.add_argument("--epoch-rows", type=_positive_int,
                         help=f"rows of the epoch's data set (default {DEFAULTS['epoch_rows']})")
     parser.add_argument("--no-torch", action="store_true", help="do not time torch even if installed")
@@ -466,14 +478,17 @@ def run(args) -> int:
         f"load average {environment['load average']}; torch "
         f"{'not used' if torch is None else torch.__version__}")
     floors = measure_floors(settings, log)
-    records = measure_ops(settings, torch, floors, log)
-    scaling = measure_scaling(settings, torch, log)
+    figures = len(settings.dtypes) * len(settings.batch_sizes) * len(OPS) + len(settings.batch_sizes)
+    budget = tools.TimeBudget(settings.time_budget or None, figures)
+    records = measure_ops(settings, torch, floors, log, budget)
+    scaling = measure_scaling(settings, torch, log, budget)
     results = {
         "schema": SCHEMA,
         "environment": environment,
         "torch": None if torch is None else torch.__version__,
         "settings": {"batch_sizes": settings.batch_sizes, "dtypes": settings.dtypes,
-                     "repeat": settings.repeat, "rows_per_sample": settings.rows_per_sample,
+                     "repeat": settings.repeat, "time_budget": settings.time_budget or None,
+                     "rows_per_sample": settings.rows_per_sample,
                      "epoch_rows": settings.epoch_rows, "threads": settings.threads or "policy",
                      "max_threads": settings.max_threads},
         "floors": {"read_gb_per_s": floors["read_bytes_per_s"] / 1e9,

@@ -161,3 +161,23 @@ def test_a_wrong_gradient_is_refused_before_timing(monkeypatch):
     monkeypatch.setattr(bench, "scratchlin_loss_and_grad", off_by_sign)
     with pytest.raises(AssertionError, match="grad_W disagrees with the NumPy reference"):
         bench.check_loss_and_grad(X, W, b, labels)
+
+
+def test_time_limit_stops_starting_rounds_but_always_makes_one():
+    """A spent time limit (0 s) leaves exactly one round per contender; no limit makes all
+    ``repeat`` rounds. (No dependence on speed: 0 s is spent before any round ends.)"""
+    from scratchlin import _benchtools
+
+    calls = {"a": 0, "b": 0}
+
+    def counter(name):
+        def run():
+            calls[name] += 1
+        return run
+
+    runs = {name: counter(name) for name in calls}
+    spent = _benchtools.interleaved(runs, repeat=5, warmup=0, time_limit=0.0)
+    assert [len(t["times"]) for t in spent.values()] == [1, 1]
+    unlimited = _benchtools.interleaved(runs, repeat=5, warmup=0, time_limit=None)
+    assert [len(t["times"]) for t in unlimited.values()] == [5, 5]
+    assert _benchtools.TimeBudget(None, 3).share() is None

@@ -61,3 +61,13 @@ def test_bench_ops_runs_small_and_checks_every_contender(tmp_path):
     assert len(ops) == len(records) == 2 * (3 + 3 + 4)  # 2 dtypes x (forward, backward, loss+grad)
     assert all(r["seconds"] > 0 and r["ratio_to_read_floor"] > 0 for r in records)
     assert (tmp_path / "bench_ops.md").exists()
+
+
+def test_bench_train_scratchlin_threads_option():
+    """Issue 12 times torch at 2 threads beside scratchlin at its own policy: the option must
+    map 'policy' to the trainer's None, keep an explicit count, and refuse counts below 1."""
+    assert bench_train.parse_args([]).scratchlin_threads is None
+    assert bench_train.parse_args(["--scratchlin-threads", "policy"]).scratchlin_threads is None
+    assert bench_train.parse_args(["--scratchlin-threads", "2"]).scratchlin_threads == 2
+    with pytest.raises(SystemExit):
+        bench_train.parse_args(["--scratchlin-threads", "0"])
