@@ -922,3 +922,18 @@ def test_a_nan_is_found_in_small_and_large_feature_arrays(rng, n_rows):
     message = rf"X must be finite; it holds 1 NaN/inf value\(s\), first at index \({n_rows - 1}, 783\)"
     with pytest.raises(ValueError, match=message):
         model.predict(X)
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+@pytest.mark.parametrize("dead_feature", [False, True])
+def test_loss_and_grad_refuses_a_non_finite_feature_found_through_its_outputs(rng, bad, dead_feature):
+    # loss_and_grad checks X through the loss and gradient it computes from it; a feature whose
+    # row of W is zero (it contributes nothing to the logits) must be caught all the same.
+    W = rng.normal(size=(6, 3))
+    X = rng.normal(size=(5, 6))
+    if dead_feature:
+        W[4] = 0.0
+    X[3, 4] = bad
+    model = LinearClassifier.from_params(W, np.zeros(3))
+    with pytest.raises(ValueError, match=r"^X must be finite; it holds 1 NaN/inf value\(s\), first at index \(3, 4\)$"):
+        model.loss_and_grad(X, np.array([0, 1, 2, 0, 1]))
