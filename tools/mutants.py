@@ -16,7 +16,8 @@ GRADCHECK_TESTS = ("tests/test_gradcheck_reporting.py", "tests/test_gradients.py
 SCHEDULE_TESTS = ("tests/test_optim_rules.py", "tests/test_optim.py", "tests/test_training.py")
 KERNEL_TESTS = ("tests/test_training_rows.py", "tests/test_training_weights_and_evaluation.py",
                 "tests/test_objective.py", "tests/test_training.py", "tests/test_model.py")
-DATA_TESTS = ("tests/test_data_verification.py", "tests/test_datasets.py")
+DATA_TESTS = ("tests/test_data_verification.py", "tests/test_idx.py", "tests/test_data_security.py",
+              "tests/test_datasets.py")
 
 MUTANTS = []
 
@@ -85,12 +86,12 @@ functional("softmax-backward-wrong-axis",
            "return (p * (g - np.sum(g * p, axis=-1, keepdims=True))).astype(dtype, copy=False)",
            "softmax_backward sums over the last axis whatever axis is")
 functional("log-softmax-as-log-of-softmax",
-           "return (work - _logsumexp(work, axis)).astype(x.dtype, copy=False)",
+           "return _log_softmax(work, axis).astype(x.dtype, copy=False)",
            "return np.log(softmax(x, axis)).astype(x.dtype, copy=False)",
            "log_softmax as log(softmax(x)) (-inf where softmax underflows)")
 functional("log-softmax-float64-work",
-           "return (work - _logsumexp(work, axis)).astype(x.dtype, copy=False)",
-           "return (work - _logsumexp(work.astype(np.float64), axis)).astype(x.dtype, copy=False)",
+           "return _log_softmax(work, axis).astype(x.dtype, copy=False)",
+           "return _log_softmax(work.astype(np.float64), axis).astype(x.dtype, copy=False)",
            "log_softmax computes float32 input in float64 and casts back")
 functional("log-softmax-backward-sign",
            "return (g - np.exp(log_p) * np.sum(g, axis=axis, keepdims=True)).astype(dtype, copy=False)",
@@ -185,8 +186,12 @@ functional("ce-grad-none-reduction-mean",
            "return grad_output.mean()",
            "reduction='none' backward uses the mean upstream gradient for every row")
 functional("ce-float64-log-p",
-           "log_p = inputs.logits - _logsumexp(inputs.logits, axis=1)\n    loss = _reduce(inputs, _per_sample_loss(inputs, log_p))\n    return np.asarray(loss)",
-           "log_p = inputs.logits.astype(np.float64) - _logsumexp(inputs.logits, axis=1)\n    loss = _reduce(inputs, _per_sample_loss(inputs, log_p))\n    return np.asarray(loss)",
+           ("log_p = _log_softmax(inputs.logits, axis=1)\n"
+            "    loss = _reduce(inputs, _per_sample_loss(inputs, log_p))\n"
+            "    return np.asarray(loss)"),
+           ("log_p = _log_softmax(inputs.logits.astype(np.float64), axis=1)\n"
+            "    loss = _reduce(inputs, _per_sample_loss(inputs, log_p))\n"
+            "    return np.asarray(loss)"),
            "cross_entropy computes float32 logits in float64")
 functional("ce-and-grad-float64-scale",
            "_grad_scale(inputs, np.ones((), inputs.logits.dtype))",
@@ -208,11 +213,11 @@ functional("linear-backward-dx-normalised",
 # --------------------------------------------------------------------------------------------
 # scratchlin/optim.py
 
-O = "scratchlin/optim.py"
+OPT = "scratchlin/optim.py"
 
 
 def optim(name, original, replacement, description, tests=OPTIM_TESTS):
-    mutant(name, O, original, replacement, description, tests)
+    mutant(name, OPT, original, replacement, description, tests)
 
 
 optim("sgd-dampening-tau",
@@ -350,8 +355,14 @@ gradcheck("gc-forward-difference-normaliser",
           "flat_grad[k] = (f_plus - f_minus) / eps",
           "central difference divided by eps instead of 2 eps")
 gradcheck("gc-one-sided",
-          "flat_point[k] = original - eps\n        f_minus = _scalar(f(point))\n        flat_point[k] = original\n        flat_grad[k] = (f_plus - f_minus) / (2 * eps)",
-          "flat_point[k] = original\n        f_minus = _scalar(f(point))\n        flat_point[k] = original\n        flat_grad[k] = (f_plus - f_minus) / eps",
+          ("flat_point[k] = original - eps\n"
+           "        f_minus = _scalar(f(point))\n"
+           "        flat_point[k] = original\n"
+           "        flat_grad[k] = (f_plus - f_minus) / (2 * eps)"),
+          ("flat_point[k] = original\n"
+           "        f_minus = _scalar(f(point))\n"
+           "        flat_point[k] = original\n"
+           "        flat_grad[k] = (f_plus - f_minus) / eps"),
           "one-sided difference (O(eps) truncation error)")
 gradcheck("gc-point-not-restored",
           "flat_point[k] = original\n        flat_grad[k]",
@@ -370,8 +381,10 @@ gradcheck("gc-abs-error-at-worst",
           "max_abs_error=float(error[worst]) if error.size else 0.0",
           "max_abs_error reports the worst-violation element's error, not the maximum")
 gradcheck("gc-values-swapped",
-          "analytic=float(analytic[worst]) if error.size else 0.0,\n        numerical=float(numerical[worst]) if error.size else 0.0,",
-          "analytic=float(numerical[worst]) if error.size else 0.0,\n        numerical=float(analytic[worst]) if error.size else 0.0,",
+          ("analytic=float(analytic[worst]) if error.size else 0.0,\n"
+           "        numerical=float(numerical[worst]) if error.size else 0.0,"),
+          ("analytic=float(numerical[worst]) if error.size else 0.0,\n"
+           "        numerical=float(analytic[worst]) if error.size else 0.0,"),
           "analytic and numerical values swapped in the report")
 gradcheck("gc-accepts-float32",
           "if x.dtype != np.float64:",
@@ -437,8 +450,8 @@ kernel("obj-logits-unscaled",
        "if False:\n        logits *= input_scale  # on (B, C)",
        "raw pixels' 1/255 scale missing from the logits")
 kernel("obj-grad-W-unscaled",
-       "if input_scale != 1.0:\n        grad_W *= input_scale",
-       "if False:\n        grad_W *= input_scale",
+       "if input_scale != 1.0:\n        grad_W_transposed *= input_scale",
+       "if False:\n        grad_W_transposed *= input_scale",
        "raw pixels' 1/255 scale missing from grad_W")
 kernel("obj-decay-loss-factor",
        "loss += 0.5 * weight_decay * float(np.vdot(W, W))",
@@ -537,69 +550,138 @@ kernel("tr-evaluate-total-rows",
 M = "scratchlin/model.py"
 
 kernel("model-trains-on-validation-rows",
-       "return X[train_rows], labels[train_rows], (X[val_rows], labels[val_rows])",
-       "return X, labels, (X[val_rows], labels[val_rows])",
+       "return X[train_rows], labels[train_rows], None, (X[val_rows], labels[val_rows])",
+       "return X, labels, None, (X[val_rows], labels[val_rows])",
        "early stopping trains on all rows, validation rows included", M)
 kernel("model-decision-without-raw-scale",
-       "return training.decision_function(X, self, input_scale=_RAW_PIXEL_SCALE if self.raw_pixels else 1.0)",
-       "return training.decision_function(X, self, input_scale=1.0)",
+       "return decision_function(X, self._params, input_scale=self._input_scale())",
+       "return decision_function(X, self._params, input_scale=1.0)",
        "decision_function of a raw-pixel model without the 1/255 scale", M)
 
+kernel("model-weighted-trains-on-validation-rows",
+       "return (X[train_rows], labels[train_rows], weights[train_rows],",
+       "return (X, labels, weights,",
+       "with sample weights, early stopping trains on all rows, validation rows included", M)
+
 # --------------------------------------------------------------------------------------------
-# scratchlin/datasets.py: verification of the data files and the decoded cache
-
-D = "scratchlin/datasets.py"
-
-
-def data(name, original, replacement, description):
-    mutant(name, D, original, replacement, description, DATA_TESTS)
+# The data layer: scratchlin/_verify.py (published checksums), idx.py (IDX parsing, bounded
+# gunzip), _cache.py (the decoded cache), _download.py (size caps, deadline), datasets.py (the
+# facade's use of verify and of the cache)
 
 
-data("ds-gz-size-only",
+def data(name, file, original, replacement, description):
+    mutant(name, file, original, replacement, description, DATA_TESTS)
+
+
+VERIFY, IDX, CACHE, DOWNLOAD, DATASETS = ("scratchlin/_verify.py", "scratchlin/idx.py",
+                                          "scratchlin/_cache.py", "scratchlin/_download.py",
+                                          "scratchlin/datasets.py")
+
+data("ds-gz-size-only", VERIFY,
      "if len(data) == info.gz_size and hashlib.sha256(data).hexdigest() == info.gz_sha256:",
      "if len(data) == info.gz_size:",
      "a .gz of the published size is accepted without its checksum")
-data("ds-raw-size-only",
+data("ds-raw-size-only", VERIFY,
      "return len(raw) == info.raw_size and hashlib.sha256(raw).hexdigest() == info.raw_sha256",
      "return len(raw) == info.raw_size",
      "decompressed content of the right size accepted without its checksum")
-data("ds-no-verify",
-     "if verify:\n        raw = _verified_content(path, info, data)",
-     "if False:\n        raw = _verified_content(path, info, data)",
+data("verify-gz-inflate-unbounded", VERIFY,
+     "raw = idx._inflate_at_most(file, info.raw_size, str(path))",
+     "raw = idx._inflate_at_most(file, 1 << 40, str(path))",
+     "a .gz that is not the published file is inflated without the published-size bound")
+data("ds-no-verify", DATASETS,
+     "if verify:\n        array = parse_idx(_verify.verified_content(path, info)",
+     "if False:\n        array = parse_idx(_verify.verified_content(path, info)",
      "verify=True checks nothing")
-data("ds-download-cap-off-by-one",
-     "if received > max_bytes:",
-     "if received >= max_bytes:",
-     "a download of exactly the published size is refused as too large")
-data("ds-download-cap-missing",
-     "if received > max_bytes:",
-     "if received > 2 * max_bytes:",
-     "a server sending more than the published size is not stopped")
-data("ds-announced-cap-off-by-one",
-     "if announced is not None and announced > max_bytes:",
-     "if announced is not None and announced >= max_bytes:",
-     "an announced size equal to the published one is refused")
-data("ds-interrupted-accepted",
-     "if announced is not None and received < announced:",
-     "if announced is not None and received < announced - 1:",
-     "a transfer one byte short of its announced length is accepted")
-data("ds-idx-payload-check",
-     "if got != expected:",
-     "if got < expected:",
-     "an IDX payload longer than its header says is accepted")
-data("ds-cache-trusted-without-stamp",
-     "if stamp != _stamp(src, info, src_stat, npy.stat()):",
-     "if stamp.get(\"file\") != info.name:",
-     "the decoded cache is trusted without checking the source file is unchanged")
-data("ds-stamp-ignores-mtime",
-     "return [st.st_size, st.st_mtime_ns, st.st_ino, st.st_dev]",
-     "return [st.st_size, st.st_ino, st.st_dev]",
-     "a same-size rewrite of the source in place still hits the stale cache")
-data("ds-cache-used-without-verify",
+data("ds-cache-used-without-verify", DATASETS,
      "use_cache = verify and cache is not False",
      "use_cache = cache is not False",
      "verify=False serves (and fills) the verified decoded cache")
-data("ds-labels-range",
-     "if labels.size and labels.max() > 9:",
-     "if labels.size and labels.max() > 10:",
+data("ds-labels-range", DATASETS,
+     "if labels.size and labels.max() >= n_classes:",
+     "if labels.size and labels.max() > n_classes:",
      "label 10 accepted as a digit")
+data("ds-idx-payload-check", IDX,
+     "got = view.nbytes - header\n    if got != expected:",
+     "got = view.nbytes - header\n    if got < expected:",
+     "an IDX payload longer than its header says is accepted")
+data("idx-gunzip-bound-truncates", IDX,
+     "data = _Inflater(file, name).read(limit + 1)",
+     "data = _Inflater(file, name).read(limit)",
+     "gunzip inflates only max_size bytes, so a bomb is silently cut instead of refused")
+data("idx-gunzip-bound-off-by-one", IDX,
+     "if len(data) > limit:",
+     "if len(data) >= limit:",
+     "gunzip refuses data that inflates to exactly max_size bytes")
+data("idx-read-idx-reads-all", IDX,
+     "buffer += _read_up_to(stream, expected + 1)",
+     "buffer += _read_up_to(stream, 1 << 40)",
+     "read_idx inflates a .gz to its end instead of one byte past the declared payload")
+data("ds-cache-trusted-without-stamp", CACHE,
+     "if json.loads(stamp.read_text()) != _stamp(src, info, src_stat):",
+     "if json.loads(stamp.read_text())[\"file\"] != info.name:",
+     "the decoded cache is trusted without checking the source file is unchanged")
+data("ds-stamp-ignores-mtime", CACHE,
+     "[src_stat.st_size, src_stat.st_mtime_ns, src_stat.st_ino,",
+     "[src_stat.st_size, src_stat.st_ino,",
+     "a same-size rewrite of the source in place still hits the stale cache")
+data("cache-no-content-check", CACHE,
+     "if not holds_published_content(array, info):",
+     "if False:",
+     "a cached array is served without checking its sha256 against the published one")
+data("cache-content-hash-without-header", CACHE,
+     "digest = hashlib.sha256(idx.idx_header(info.shape, np.uint8))",
+     "digest = hashlib.sha256()",
+     "the cache's content hash forgets the IDX header (never equals the published sha256)")
+data("cache-owner-unchecked", CACHE,
+     "right_kind and st.st_uid == os.geteuid() and not st.st_mode & 0o022",
+     "right_kind and not st.st_mode & 0o022",
+     "a cache folder or file owned by another user is used")
+data("cache-group-writable-accepted", CACHE,
+     "right_kind and st.st_uid == os.geteuid() and not st.st_mode & 0o022",
+     "right_kind and st.st_uid == os.geteuid() and not st.st_mode & 0o002",
+     "a group-writable cache folder or file is used")
+data("cache-follows-symlinks", CACHE,
+     "st = os.lstat(path)\n    right_kind",
+     "st = os.stat(path)\n    right_kind",
+     "a symlinked cache folder or file is followed (and read or written)")
+data("cache-only-last-folder-checked", CACHE,
+     "for path in reversed(chain):",
+     "for path in chain[:1]:",
+     "only the cache folder itself is checked, not the folders above it up to the cache root")
+data("cache-folder-created-open", CACHE,
+     "path.mkdir(mode=0o700)",
+     "path.mkdir()",
+     "cache folders created with the umask's mode (readable by others) instead of 0o700")
+data("ds-download-cap-off-by-one", DOWNLOAD,
+     "if received > max_bytes:",
+     "if received >= max_bytes:",
+     "a download of exactly the published size is refused as too large")
+data("ds-download-cap-missing", DOWNLOAD,
+     "if received > max_bytes:",
+     "if received > 2 * max_bytes:",
+     "a server sending more than the published size is not stopped")
+data("download-cap-is-raw-size", DOWNLOAD,
+     "_fetch(url, part, max_bytes=info.gz_size,",
+     "_fetch(url, part, max_bytes=info.raw_size,",
+     "the download cap is the decompressed size (5x the .gz) instead of the .gz size")
+data("ds-announced-cap-off-by-one", DOWNLOAD,
+     "if announced is not None and announced > max_bytes:",
+     "if announced is not None and announced >= max_bytes:",
+     "an announced size equal to the published one is refused")
+data("ds-interrupted-accepted", DOWNLOAD,
+     "if announced is not None and received < announced:",
+     "if announced is not None and received < announced - 1:",
+     "a transfer one byte short of its announced length is accepted")
+data("download-checksum-size-only", DOWNLOAD,
+     "if len(data) != info.gz_size or digest != info.gz_sha256:",
+     "if len(data) != info.gz_size:",
+     "a downloaded file of the published size is accepted without its checksum")
+data("download-watchdog-not-watching", DOWNLOAD,
+     "super().connect()\n        self._watchdog.watch(self.sock)",
+     "super().connect()",
+     "the watchdog never learns the socket: a dripping server outlives the deadline")
+data("download-watchdog-on-timeout", DOWNLOAD,
+     "watchdog = _Watchdog(deadline)",
+     "watchdog = _Watchdog(timeout)",
+     "the watchdog is armed with the per-read timeout instead of the whole-download deadline")
