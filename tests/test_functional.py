@@ -100,6 +100,24 @@ def test_log_softmax_equals_hand_computed_values(x, expected, dtype):
 
 
 @pytest.mark.parametrize("dtype", FLOATS)
+@pytest.mark.parametrize("x", [
+    pytest.param([np.inf, 0.0], id="plus-inf"),
+    pytest.param([0.0, np.inf, -np.inf], id="plus-inf-and-minus-inf"),
+    pytest.param([-np.inf, -np.inf], id="all-minus-inf"),
+])
+def test_log_softmax_of_a_slice_without_finite_max_is_nan_throughout_like_torch(x, dtype):
+    # torch 2.13: log_softmax([inf, 0]) = [nan, nan] (and so is log(softmax)); a shift guarded
+    # as logsumexp's would give [nan, -inf]. The slice along the other axis stays finite.
+    x = np.array(x, dtype)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # NaN is the documented answer: no warning
+        assert np.isnan(sl.log_softmax(x)).all()
+        both = sl.log_softmax(np.stack([x, np.zeros_like(x)]), axis=1)
+    assert np.isnan(both[0]).all()
+    np.testing.assert_allclose(both[1], -math.log(x.size), rtol=RTOL[dtype])
+
+
+@pytest.mark.parametrize("dtype", FLOATS)
 def test_softmax_backward_equals_hand_computed_jacobian_product(dtype):
     # p = (1/2, 1/2), g = (1, 0): p * (g - g.p) = (1/2 * 1/2, 1/2 * -1/2)
     probs, g = np.array([0.5, 0.5], dtype), np.array([1.0, 0.0], dtype)

@@ -93,6 +93,14 @@ functional("log-softmax-float64-work",
            "return _log_softmax(work, axis).astype(x.dtype, copy=False)",
            "return _log_softmax(work.astype(np.float64), axis).astype(x.dtype, copy=False)",
            "log_softmax computes float32 input in float64 and casts back")
+functional("log-softmax-shift-guarded",
+           "shifted = x - np.max(x, axis=axis, keepdims=True)",
+           "shifted = x - np.nan_to_num(np.max(x, axis=axis, keepdims=True), posinf=0, neginf=0)",
+           "log_softmax shifts by 0 when the max is not finite ([nan, -inf] for [inf, 0], not NaN)")
+functional("log-softmax-no-max-shift",
+           "shifted = x - np.max(x, axis=axis, keepdims=True)",
+           "shifted = x",
+           "log_softmax without the max-shift (overflow for large logits)")
 functional("log-softmax-backward-sign",
            "return (g - np.exp(log_p) * np.sum(g, axis=axis, keepdims=True)).astype(dtype, copy=False)",
            "return (g + np.exp(log_p) * np.sum(g, axis=axis, keepdims=True)).astype(dtype, copy=False)",
@@ -142,17 +150,29 @@ functional("ce-index-mean-unweighted",
            "return np.sum(self.index_parts[3])",
            "weighted mean divides by the number of kept rows, not their summed weights")
 functional("ce-mean-over-all-rows",
-           "return total / inputs.normaliser",
+           "return total / normaliser",
            "return total / per_sample.shape[0]",
            "mean divides by N, counting ignored rows and ignoring weights")
 functional("ce-smoothing-on-ignored-rows",
-           "loss = (1 - eps) * loss + (eps / inputs.n_classes) * np.where(keep, smooth, 0)",
-           "loss = (1 - eps) * loss + (eps / inputs.n_classes) * smooth",
+           "loss += (eps / inputs.n_classes) * np.where(keep, smooth, 0)",
+           "loss += (eps / inputs.n_classes) * smooth",
            "ignored rows still get the label-smoothing loss")
 functional("ce-index-smoothing-no-divide-by-c",
-           "loss = (1 - eps) * loss + (eps / inputs.n_classes) * np.where(keep, smooth, 0)",
-           "loss = (1 - eps) * loss + eps * np.where(keep, smooth, 0)",
+           "loss += (eps / inputs.n_classes) * np.where(keep, smooth, 0)",
+           "loss += eps * np.where(keep, smooth, 0)",
            "label smoothing of index targets weighs the uniform term by eps, not eps / C")
+functional("ce-label-term-unsmoothed",
+           "loss = -_xlogy((1 - eps) * label_weight, log_p[rows, labels])",
+           "loss = -_xlogy(label_weight, log_p[rows, labels])",
+           "loss's label term forgets the (1 - eps) factor")
+functional("ce-label-factor-outside-xlogy",
+           "loss = -_xlogy((1 - eps) * label_weight, log_p[rows, labels])",
+           "loss = -(1 - eps) * _xlogy(label_weight, log_p[rows, labels])",
+           "(1 - eps) multiplies the label term after 0 log 0 = 0 (NaN at eps = 1, -inf label logit)")
+functional("ce-zero-weight-mean-divides",
+           "if normaliser == 0:  # no label weight counted",
+           "if False:  # no label weight counted",
+           "mean over zero total label weight divides by 0 (+inf with smoothing, not NaN)")
 functional("ce-smoothing-unweighted",
            "smooth = -np.sum(_xlogy(inputs.class_weight(), log_p), axis=1)",
            "smooth = -np.sum(_xlogy(np.ones_like(inputs.class_weight()), log_p), axis=1)",
