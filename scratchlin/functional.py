@@ -397,18 +397,22 @@ def _per_sample_loss(inputs: _CrossEntropyInputs, log_p: np.ndarray) -> np.ndarr
 
 
 def _per_sample_grad(inputs: _CrossEntropyInputs, log_p: np.ndarray) -> np.ndarray:
-    """d loss_i / d logits_ij = p_ij * sum_k T_ik - T_ij, shape (N, C)."""
-    probs = np.exp(log_p)
+    """d loss_i / d logits_ij = p_ij * sum_k T_ik - T_ij, shape (N, C).
+
+    The probabilities become the gradient in place: besides ``log_p`` one (N, C) array."""
+    grad = np.exp(log_p)
     if not inputs.is_index_target:
         weighted = inputs.weighted_target_probs()
-        return probs * np.sum(weighted, axis=1, keepdims=True) - weighted
+        grad *= np.sum(weighted, axis=1, keepdims=True)
+        grad -= weighted
+        return grad
     rows, labels, label_weight, keep = inputs.index_parts
     eps, n_classes = inputs.label_smoothing, inputs.n_classes
     class_weight = inputs.class_weight()
     row_total = (1 - eps) * label_weight + (eps / n_classes) * np.where(keep, class_weight.sum(), 0)
-    grad = probs * row_total[:, None]
+    grad *= row_total[:, None]
     if eps > 0:
-        grad -= (eps / n_classes) * np.outer(keep, class_weight)
+        grad -= np.outer(keep, (eps / n_classes) * class_weight)
     grad[rows, labels] -= (1 - eps) * label_weight
     return grad
 
@@ -548,7 +552,8 @@ def cross_entropy_backward(grad_output, logits, target, *, weight=None, ignore_i
     inputs = _CrossEntropyInputs(logits, target, weight, ignore_index, reduction, label_smoothing)
     grad_output = _check_grad_output(grad_output, inputs)
     log_p = _log_softmax(inputs.logits, axis=1)
-    grad = _per_sample_grad(inputs, log_p) * _grad_scale(inputs, grad_output)
+    grad = _per_sample_grad(inputs, log_p)
+    grad *= _grad_scale(inputs, grad_output)  # in place: no second (N, C) array
     return grad.astype(inputs.out_dtype, copy=False)
 
 
@@ -577,7 +582,8 @@ def cross_entropy_and_grad(logits, target, *, weight=None, ignore_index: int = -
     inputs = _CrossEntropyInputs(logits, target, weight, ignore_index, reduction, label_smoothing)
     log_p = _log_softmax(inputs.logits, axis=1)
     loss = _reduce(inputs, _per_sample_loss(inputs, log_p))
-    grad = _per_sample_grad(inputs, log_p) * _grad_scale(inputs, np.ones((), inputs.logits.dtype))
+    grad = _per_sample_grad(inputs, log_p)
+    grad *= _grad_scale(inputs, np.ones((), inputs.logits.dtype))  # in place: no second (N, C)
     return inputs.out_dtype.type(loss), grad.astype(inputs.out_dtype, copy=False)
 
 

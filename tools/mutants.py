@@ -182,16 +182,16 @@ functional("ce-smoothing-branch-always",
            "if True:  # skipped at eps = 0",
            "smoothing term computed at eps = 0 (0 * -inf = NaN for -inf logits)")
 functional("ce-grad-prob-assumes-normalised-target",
-           "return probs * np.sum(weighted, axis=1, keepdims=True) - weighted",
-           "return probs - weighted",
+           "grad *= np.sum(weighted, axis=1, keepdims=True)\n        grad -= weighted",
+           "grad -= weighted",
            "probability-target gradient p - T, valid only for unweighted targets summing to 1")
 functional("ce-grad-ignored-rows-get-smoothing",
            "row_total = (1 - eps) * label_weight + (eps / n_classes) * np.where(keep, class_weight.sum(), 0)",
            "row_total = (1 - eps) * label_weight + (eps / n_classes) * class_weight.sum()",
            "gradient of ignored rows is not zero under label smoothing")
 functional("ce-grad-smoothing-no-divide-by-c",
-           "grad -= (eps / n_classes) * np.outer(keep, class_weight)",
-           "grad -= eps * np.outer(keep, class_weight)",
+           "grad -= np.outer(keep, (eps / n_classes) * class_weight)",
+           "grad -= np.outer(keep, eps * class_weight)",
            "gradient's smoothing term eps instead of eps / C")
 functional("ce-grad-label-term-unsmoothed",
            "grad[rows, labels] -= (1 - eps) * label_weight",
@@ -213,10 +213,14 @@ functional("ce-float64-log-p",
             "    loss = _reduce(inputs, _per_sample_loss(inputs, log_p))\n"
             "    return np.asarray(loss)"),
            "cross_entropy computes float32 logits in float64")
-functional("ce-and-grad-float64-scale",
-           "_grad_scale(inputs, np.ones((), inputs.logits.dtype))",
-           "_grad_scale(inputs, np.ones((), np.float64))",
-           "cross_entropy_and_grad's gradient computed in float64 and cast back")
+functional("ce-and-grad-scaled-copy",
+           "grad *= _grad_scale(inputs, np.ones((), inputs.logits.dtype))",
+           "grad = grad * _grad_scale(inputs, np.ones((), inputs.logits.dtype))",
+           "cross_entropy_and_grad scales the gradient into a second (N, C) array")
+functional("ce-grad-probs-copied",
+           "grad = np.exp(log_p)\n    if not inputs.is_index_target:",
+           "probs = np.exp(log_p)\n    grad = probs * 1\n    if not inputs.is_index_target:",
+           "the gradient is built beside the probabilities instead of in place (one more (N, C))")
 functional("linear-drops-bias",
            "logits += _to_compute(b)",
            "pass",
