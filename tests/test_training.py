@@ -1,5 +1,5 @@
-"""Tests of scratchlin.training through LinearClassifier.fit: the fused BatchKernel against the
-reference loss_and_grad, full-batch training against hand-written NumPy gradient descent and
+"""Tests of scratchlin.training through LinearClassifier.fit: the objective with its workspace
+against a float64 loss and gradient, full-batch training against hand-written NumPy gradient descent and
 against torch.optim, seeds, the learning-rate schedule, history, verbose output, callbacks,
 early stopping, raw pixels and divergence.
 
