@@ -221,6 +221,39 @@ functional("ce-grad-probs-copied",
            "grad = np.exp(log_p)\n    if not inputs.is_index_target:",
            "probs = np.exp(log_p)\n    grad = probs * 1\n    if not inputs.is_index_target:",
            "the gradient is built beside the probabilities instead of in place (one more (N, C))")
+# the common-case fast path of the three cross-entropy functions (_index_forward, _index_grad)
+functional("ce-fast-no-per-row-fallback",
+           "if not row_sum.min() >= np.sqrt(np.finfo(logits.dtype).tiny):",
+           "if False:",
+           "fast path without the per-row shift fallback (a row far below the batch max: 0/0)")
+functional("ce-fast-negative-labels-accepted",
+           "if unsigned.max() >= n_classes or (unsigned is target and target.min() < 0):",
+           "if unsigned.max() >= n_classes:",
+           "fast path takes negative int32 labels (they index the previous row's logits)")
+functional("ce-fast-sum-divided-by-n",
+           'scale = 1.0 / n_rows if reduction == "mean" else 1.0',
+           "scale = 1.0 / n_rows",
+           "fast path divides reduction='sum' by N too")
+functional("ce-fast-loss-smoothing-not-divided-by-c",
+           "- (eps / n_classes) * logit_sum",
+           "- eps * logit_sum",
+           "fast path loss: smoothing term eps instead of eps / C")
+functional("ce-fast-grad-label-unsmoothed",
+           "grad.reshape(-1)[forward.label_index] -= (1 - eps) * scale",
+           "grad.reshape(-1)[forward.label_index] -= scale",
+           "fast path gradient: label term forgets (1 - eps)")
+functional("ce-fast-grad-smoothing-unscaled",
+           "grad -= (eps / grad.shape[1]) * scale",
+           "grad -= eps / grad.shape[1]",
+           "fast path gradient: smoothing term not divided by N for the mean")
+functional("ce-fast-nonfinite-kept",
+           "if not np.isfinite(total):\n        return None",
+           "if False:\n        return None",
+           "fast path keeps a non-finite total (+inf logits give NaN/inf silently, -inf labels...)")
+functional("ce-backward-fast-ignores-grad-output",
+           "if grad_output != 1:\n                grad *= grad.dtype.type(grad_output)",
+           "if False:\n                grad *= grad.dtype.type(grad_output)",
+           "cross_entropy_backward's fast path ignores a scalar grad_output")
 functional("linear-drops-bias",
            "logits += _to_compute(b)",
            "pass",
