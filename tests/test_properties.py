@@ -581,8 +581,7 @@ def test_float32_work_is_not_done_in_float64(name, call, bound):
 
 # --------------------------------------------------------------------------------------------
 # documented edge cases are answers, not accidents: they emit no RuntimeWarning
-# (tests elsewhere that still wrap these calls in warning filters hide nothing any more; this
-# pins that, so a regression that starts warning again shows up)
+# (so no test wraps them in a warning filter; a regression that starts warning shows up here)
 
 
 @pytest.mark.parametrize("call", [
@@ -590,6 +589,12 @@ def test_float32_work_is_not_done_in_float64(name, call, bound):
     pytest.param(lambda: sl.log_softmax(np.array([[-np.inf, -np.inf], [0.0, -np.inf]])),
                  id="log_softmax-minus-inf"),
     pytest.param(lambda: sl.logsumexp(np.array([-np.inf, -np.inf])), id="logsumexp-all-minus-inf"),
+    pytest.param(lambda: sl.log_softmax(np.array([[np.inf, 0.0], [0.0, 0.0]])), id="log_softmax-plus-inf"),
+    pytest.param(lambda: sl.cross_entropy(np.array([[0.0, -np.inf]]), np.array([1]), label_smoothing=1.0),
+                 id="cross_entropy-full-smoothing-minus-inf-label"),
+    pytest.param(lambda: sl.cross_entropy(np.zeros((1, 2)), np.array([1]), weight=np.array([1.0, 0.0]),
+                                          label_smoothing=0.1),
+                 id="cross_entropy-mean-over-zero-label-weight"),
     pytest.param(lambda: sl.cross_entropy_and_grad(np.array([[0.0, -np.inf, 1.0]]), np.array([2]),
                                                    weight=np.array([1.0, 0.0, 1.0]), label_smoothing=0.1),
                  id="cross_entropy-zero-weight-class-on-minus-inf"),
