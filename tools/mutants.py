@@ -742,3 +742,27 @@ data("download-watchdog-on-timeout", DOWNLOAD,
      "watchdog = _Watchdog(deadline)",
      "watchdog = _Watchdog(timeout)",
      "the watchdog is armed with the per-read timeout instead of the whole-download deadline")
+data("verify-raw-read-unbounded", VERIFY,
+     'data = file.read(info.raw_size + 1) if size == info.raw_size else b""',
+     "data = file.read()",
+     "a decompressed file is read whole before its size is compared with the published one")
+data("idx-magic-zero-bytes-unchecked", IDX,
+     "if head[0] or head[1]:",
+     "if head[0]:",
+     "an IDX magic number whose second byte is not zero is accepted")
+data("idx-payload-size-ignores-itemsize", IDX,
+     "return dtype, shape, length, math.prod(shape) * dtype.itemsize",
+     "return dtype, shape, length, math.prod(shape)",
+     "the IDX payload length counts elements, not bytes (multi-byte types misread)")
+data("idx-big-endian-kept", IDX,
+     "if dtype.itemsize > 1 and not dtype.isnative:\n        array = array.astype",
+     "if False:\n        array = array.astype",
+     "multi-byte IDX arrays returned in big-endian order (not native)")
+data("download-fresh-part-folders-removed", DOWNLOAD,
+     "and now - st.st_mtime > older_than):",
+     "):",
+     "the .part folder of a live download (fresh) is removed by another download")
+data("cache-fresh-temporaries-removed", CACHE,
+     "if stat.S_ISREG(st.st_mode) and now - st.st_mtime > older_than:",
+     "if stat.S_ISREG(st.st_mode):",
+     "a cache write in progress (fresh temporary) is removed by another load")
