@@ -75,15 +75,16 @@ def _logsumexp(x: np.ndarray, axis: int) -> np.ndarray:
 
 
 def _log_softmax(x: np.ndarray, axis: int) -> np.ndarray:
-    """``(x - m) - log(sum(exp(x - m)))`` with the shift ``m`` of :func:`_logsumexp`.
+    """``(x - m) - log(sum(exp(x - m)))`` with ``m`` the max along ``axis``.
 
     Subtracting the shift first keeps the result accurate for large logits: ``x - logsumexp(x)``
     rounds ``logsumexp`` at the logits' magnitude (float32 logits of 512 lose 6e-5 absolute).
+    Unlike :func:`_logsumexp`'s, the shift is not guarded: a slice whose max is not finite (all
+    ``-inf``, or holding ``+inf``) has no log-probabilities and gives NaN throughout, as in
+    PyTorch and as ``log(softmax(x))`` (a guarded shift gave ``[nan, -inf]`` for ``[inf, 0]``).
     """
-    row_max = np.max(x, axis=axis, keepdims=True)
-    shifted = x - np.where(np.isfinite(row_max), row_max, 0)
-    with np.errstate(divide="ignore"):  # log(0) = -inf for an all -inf row is the right answer
-        return shifted - np.log(np.sum(np.exp(shifted), axis=axis, keepdims=True))
+    shifted = x - np.max(x, axis=axis, keepdims=True)
+    return shifted - np.log(np.sum(np.exp(shifted), axis=axis, keepdims=True))
 
 
 def _prepare_reduction_input(x, name: str, axis) -> tuple[np.ndarray, int]:
@@ -201,12 +202,12 @@ def log_softmax(x, axis: int = -1) -> np.ndarray:
     Returns
     -------
     ndarray, shape and dtype of ``x``
-        Log-probabilities (``-inf`` where ``x`` is ``-inf``; NaN for a slice of all ``-inf``,
-        as in PyTorch).
+        Log-probabilities (``-inf`` where ``x`` is ``-inf``; NaN throughout a slice of all
+        ``-inf`` or holding ``+inf``, as in PyTorch).
     """
     x, axis = _prepare_reduction_input(x, "x", axis)
     work = _to_compute(x)
-    with np.errstate(invalid="ignore"):  # an all -inf slice gives NaN, documented, as in torch
+    with np.errstate(invalid="ignore"):  # all -inf or a +inf: NaN, documented, as in torch
         return _log_softmax(work, axis).astype(x.dtype, copy=False)
 
 
@@ -387,26 +388,31 @@ def _per_sample_loss(inputs: _CrossEntropyInputs, log_p: np.ndarray) -> np.ndarr
         return -np.sum(_xlogy(inputs.weighted_target_probs(), log_p), axis=1)
     rows, labels, label_weight, keep = inputs.index_parts
     eps = inputs.label_smoothing
-    loss = -_xlogy(label_weight, log_p[rows, labels])
+    # (1 - eps) belongs to the label's coefficient: at eps = 1 a -inf label logit adds 0 (0 log 0)
+    loss = -_xlogy((1 - eps) * label_weight, log_p[rows, labels])
     if eps > 0:  # skipped at eps = 0, where 0 * inf would turn a -inf logit into NaN
         smooth = -np.sum(_xlogy(inputs.class_weight(), log_p), axis=1)
-        loss = (1 - eps) * loss + (eps / inputs.n_classes) * np.where(keep, smooth, 0)
+        loss += (eps / inputs.n_classes) * np.where(keep, smooth, 0)
     return loss
 
 
 def _per_sample_grad(inputs: _CrossEntropyInputs, log_p: np.ndarray) -> np.ndarray:
-    """d loss_i / d logits_ij = p_ij * sum_k T_ik - T_ij, shape (N, C)."""
-    probs = np.exp(log_p)
+    """d loss_i / d logits_ij = p_ij * sum_k T_ik - T_ij, shape (N, C).
+
+    The probabilities become the gradient in place: besides ``log_p`` one (N, C) array."""
+    grad = np.exp(log_p)
     if not inputs.is_index_target:
         weighted = inputs.weighted_target_probs()
-        return probs * np.sum(weighted, axis=1, keepdims=True) - weighted
+        grad *= np.sum(weighted, axis=1, keepdims=True)
+        grad -= weighted
+        return grad
     rows, labels, label_weight, keep = inputs.index_parts
     eps, n_classes = inputs.label_smoothing, inputs.n_classes
     class_weight = inputs.class_weight()
     row_total = (1 - eps) * label_weight + (eps / n_classes) * np.where(keep, class_weight.sum(), 0)
-    grad = probs * row_total[:, None]
+    grad *= row_total[:, None]
     if eps > 0:
-        grad -= (eps / n_classes) * np.outer(keep, class_weight)
+        grad -= np.outer(keep, (eps / n_classes) * class_weight)
     grad[rows, labels] -= (1 - eps) * label_weight
     return grad
 
@@ -417,8 +423,10 @@ def _reduce(inputs: _CrossEntropyInputs, per_sample: np.ndarray):
     total = np.sum(per_sample)
     if inputs.reduction == "sum":
         return total
-    with np.errstate(invalid="ignore", divide="ignore"):  # all targets ignored: NaN, as torch
-        return total / inputs.normaliser
+    normaliser = inputs.normaliser
+    if normaliser == 0:  # no label weight counted: NaN as torch, even if smoothing added a total
+        return per_sample.dtype.type(np.nan)
+    return total / normaliser
 
 
 def _grad_scale(inputs: _CrossEntropyInputs, grad_output: np.ndarray) -> np.ndarray:
@@ -486,9 +494,12 @@ def cross_entropy(logits, target, *, weight=None, ignore_index: int = -100,
     Returns
     -------
     loss : scalar of ``logits``' dtype, or ndarray of shape (N,) for ``reduction="none"``
-        A zero target probability on a ``-inf`` logit contributes 0 (the limit of
-        :math:`t \log p`), where PyTorch gives NaN. ``mean`` over no counted row (or over rows
-        whose label weights are all 0) is NaN, as in PyTorch.
+        A zero target coefficient on a ``-inf`` logit contributes 0 (the limit of
+        :math:`t \log p`), where PyTorch gives NaN: a zero target probability, and also the
+        label term at ``label_smoothing=1`` (PyTorch's :math:`0 \cdot \infty`), so a ``-inf``
+        label logit at full smoothing gives the smoothing term's ``+inf``. ``mean`` over no
+        counted row, or over rows whose label weights are all 0, is NaN as in PyTorch (also
+        with label smoothing).
 
     Notes
     -----
@@ -541,7 +552,8 @@ def cross_entropy_backward(grad_output, logits, target, *, weight=None, ignore_i
     inputs = _CrossEntropyInputs(logits, target, weight, ignore_index, reduction, label_smoothing)
     grad_output = _check_grad_output(grad_output, inputs)
     log_p = _log_softmax(inputs.logits, axis=1)
-    grad = _per_sample_grad(inputs, log_p) * _grad_scale(inputs, grad_output)
+    grad = _per_sample_grad(inputs, log_p)
+    grad *= _grad_scale(inputs, grad_output)  # in place: no second (N, C) array
     return grad.astype(inputs.out_dtype, copy=False)
 
 
@@ -570,7 +582,8 @@ def cross_entropy_and_grad(logits, target, *, weight=None, ignore_index: int = -
     inputs = _CrossEntropyInputs(logits, target, weight, ignore_index, reduction, label_smoothing)
     log_p = _log_softmax(inputs.logits, axis=1)
     loss = _reduce(inputs, _per_sample_loss(inputs, log_p))
-    grad = _per_sample_grad(inputs, log_p) * _grad_scale(inputs, np.ones((), inputs.logits.dtype))
+    grad = _per_sample_grad(inputs, log_p)
+    grad *= _grad_scale(inputs, np.ones((), inputs.logits.dtype))  # in place: no second (N, C)
     return inputs.out_dtype.type(loss), grad.astype(inputs.out_dtype, copy=False)
 
 

@@ -3,15 +3,17 @@
 The download guards are tested on the body copy of ``_download`` with a fake response (no network): a
 server that announces nothing and streams one byte more than the published file is stopped
 while streaming; a transfer one byte short of its announced length is refused as interrupted
-(before the checksum, whose message would not say what went wrong). No real data is read.
+(before the checksum, whose message would not say what went wrong). A file named like a
+decompressed dataset file is refused from its size. No real data is read.
 """
 import io
+import tracemalloc
 
 import numpy as np
 import pytest
 
 from scratchlin import _download, datasets
-from scratchlin.datasets import MNISTError
+from scratchlin.datasets import ChecksumError, MNISTError
 
 
 class _FakeResponse(io.BytesIO):
@@ -68,3 +70,21 @@ def test_labels_0_to_9_are_accepted(tmp_path):
     images, labels = datasets.load_mnist("test", root=tmp_path, download=False, verify=False, cache=False)
     assert images.shape == (10, 28, 28)
     np.testing.assert_array_equal(labels, np.arange(10))
+
+
+def test_a_large_file_named_like_a_decompressed_dataset_file_is_refused_without_reading_it(tmp_path):
+    # A sparse 64 MiB file named t10k-labels-idx1-ubyte (published: 10,008 bytes): its size
+    # alone refuses it. tracemalloc sees every bytes object a read would create: reading it
+    # whole would allocate 64 MiB; the bound is 1 MiB, 100x the published file.
+    path = tmp_path / "t10k-labels-idx1-ubyte"
+    with open(path, "wb") as f:
+        f.write(b"\0\0\x08\x01\0\0\x27\x10")  # the real header: uint8, 1-D, 10000 labels
+        f.truncate(64 << 20)
+    tracemalloc.start()
+    try:
+        with pytest.raises(ChecksumError, match=r"not hashed: far larger than the published file"):
+            datasets.verify_file(path)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 1 << 20, f"{peak} bytes allocated to refuse a file by its size"

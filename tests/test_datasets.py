@@ -707,6 +707,7 @@ def test_missing_file_and_no_network(tmp_path, closed_port_url, monkeypatch):
 # the benchmark script
 # ------------------------------------------------------------------------------------------
 
+@pytest.mark.slow  # 5.4 s measured (a cold load of all four files, then the benchmark's steps)
 @pytest.mark.mnist
 def test_bench_load_smoke(mnist_root, capsys):
     path = Path(__file__).resolve().parents[1] / "benchmarks" / "bench_load.py"

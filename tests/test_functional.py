@@ -75,9 +75,7 @@ def test_softmax_equals_hand_computed_probabilities(x, expected, dtype):
 
 
 def test_softmax_of_a_row_without_finite_logit_is_nan_like_torch():
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        assert np.isnan(sl.softmax(np.array([-np.inf, -np.inf]))).all()
+    assert np.isnan(sl.softmax(np.array([-np.inf, -np.inf]))).all()
 
 
 def test_softmax_normalises_along_the_given_axis():
@@ -97,6 +95,24 @@ def test_log_softmax_equals_hand_computed_values(x, expected, dtype):
     got = sl.log_softmax(np.array(x, dtype=dtype))
     assert got.dtype == dtype
     np.testing.assert_allclose(got, expected, rtol=RTOL[dtype], atol=0)
+
+
+@pytest.mark.parametrize("dtype", FLOATS)
+@pytest.mark.parametrize("x", [
+    pytest.param([np.inf, 0.0], id="plus-inf"),
+    pytest.param([0.0, np.inf, -np.inf], id="plus-inf-and-minus-inf"),
+    pytest.param([-np.inf, -np.inf], id="all-minus-inf"),
+])
+def test_log_softmax_of_a_slice_without_finite_max_is_nan_throughout_like_torch(x, dtype):
+    # torch 2.13: log_softmax([inf, 0]) = [nan, nan] (and so is log(softmax)); a shift guarded
+    # as logsumexp's would give [nan, -inf]. The slice along the other axis stays finite.
+    x = np.array(x, dtype)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # NaN is the documented answer: no warning
+        assert np.isnan(sl.log_softmax(x)).all()
+        both = sl.log_softmax(np.stack([x, np.zeros_like(x)]), axis=1)
+    assert np.isnan(both[0]).all()
+    np.testing.assert_allclose(both[1], -math.log(x.size), rtol=RTOL[dtype])
 
 
 @pytest.mark.parametrize("dtype", FLOATS)
@@ -345,10 +361,8 @@ def test_zero_weight_class_with_minus_inf_logit_keeps_a_smoothed_loss_finite():
     p0, p2 = 1 / (1 + math.e), math.e / (1 + math.e)
     # d/dz_c = p_c * sum_k T_k - T_c with T = (0.1/3, 0, 0.9 + 0.1/3), sum_k T_k = 0.9 + 0.2/3
     total = 0.9 + 0.2 / 3
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)  # reported separately, see below
-        loss, grad = sl.cross_entropy_and_grad(logits, np.array([2]), weight=np.array([1.0, 0.0, 1.0]),
-                                               label_smoothing=0.1)
+    loss, grad = sl.cross_entropy_and_grad(logits, np.array([2]), weight=np.array([1.0, 0.0, 1.0]),
+                                           label_smoothing=0.1)
     np.testing.assert_allclose(loss, expected, rtol=1e-14)
     np.testing.assert_allclose(grad, [[p0 * total - 0.1 / 3, 0.0, p2 * total - 0.9 - 0.1 / 3]],
                                rtol=1e-14)
@@ -656,6 +670,43 @@ def test_cross_entropy_and_grad_equals_the_float64_formula(dtype, gap, eps, redu
     tol = 128 * float(np.finfo(dtype).eps)
     assert float(loss) == pytest.approx(want_loss, rel=tol)
     np.testing.assert_allclose(grad, want_grad, rtol=tol, atol=tol / 64)
+
+
+@pytest.mark.parametrize("dtype, gap", [(np.float32, 100.0), (np.float64, 740.0)])
+def test_cross_entropy_and_grad_of_a_row_in_the_subnormal_range_of_the_batch_max(dtype, gap):
+    # Row 1 lies `gap` below the batch max, where exp(row - batch max) is subnormal (float32:
+    # e^-100 = 26 steps of the smallest subnormal; float64: e^-740 = 85 steps): shifted by the
+    # batch max its probabilities would be off by percents, yet its sum is not 0, so only the
+    # per-row fallback rescues it. Hand values: row 0 uniform over 4 (loss log 4), row 1 the
+    # softmax of [0, 0, -1, -2] (exact after the row's own shift), label 2.
+    logits = np.array([[0, 0, 0, 0], [-gap, -gap, -gap - 1, -gap - 2]], dtype)
+    target = np.array([0, 2])
+    loss, grad = sl.cross_entropy_and_grad(logits, target, reduction="sum")
+    row = np.array([0.0, 0.0, -1.0, -2.0])
+    lse = np.log(np.exp(row).sum())
+    want_loss = np.log(4) + lse - row[2]
+    want_grad = np.array([[0.25 - 1, 0.25, 0.25, 0.25], np.exp(row - lse) - [0, 0, 1, 0]])
+    # a handful of roundings of values ~1 in dtype: 8 eps relative
+    tol = 8 * float(np.finfo(dtype).eps)
+    assert float(loss) == pytest.approx(want_loss, rel=tol)
+    np.testing.assert_allclose(grad, want_grad, rtol=tol, atol=tol)
+
+
+@pytest.mark.parametrize("target", [[1, -1], [1, -3]], ids=["-1", "-3"])
+def test_negative_int32_labels_are_refused_not_wrapped_into_another_row(target):
+    # A negative label is not a class: it must not index the previous row's logits.
+    logits = np.zeros((2, 3), np.float32)
+    with pytest.raises(ValueError, match=r"target holds class index -\d at position 1; expected "
+                                         r"indices in \[0, 2\] or ignore_index=-100"):
+        sl.cross_entropy_and_grad(logits, np.array(target, np.int32))
+
+
+def test_an_int32_ignore_index_row_is_ignored():
+    # ignore_index -100 in an int32 target: row 1 is left out, the loss is row 0's: log 3.
+    logits = np.array([[0.0, 0.0, 0.0], [5.0, 0.0, 0.0]], np.float32)
+    loss, grad = sl.cross_entropy_and_grad(logits, np.array([1, -100], np.int32))
+    assert float(loss) == pytest.approx(np.log(3), rel=1e-6)
+    np.testing.assert_allclose(grad, [[1 / 3, 1 / 3 - 1, 1 / 3], [0, 0, 0]], rtol=1e-6, atol=1e-7)
 
 
 def test_cross_entropy_and_grad_of_huge_float32_logits_is_finite_and_exact():

@@ -2,7 +2,7 @@
 the objective's gradient (finite differences and torch autograd). Save/load: test_persistence.py.
 
 Training itself (determinism, the loop against hand-written NumPy and torch, early stopping,
-history, divergence, the fused BatchKernel) is in test_training.py; the real-MNIST accuracy in
+history, divergence, the objective with its preallocated workspace) is in test_training.py; the real-MNIST accuracy in
 test_mnist_accuracy.py.
 
 Every expected value here is computed by the test itself in float64 NumPy (or by torch), never

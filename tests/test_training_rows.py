@@ -29,9 +29,13 @@ def _sgd(**options):
     (20, 0.1, 2),
     (9, 0.3, 3),    # 2.7 rounds to 3
 ])
-def test_early_stopping_trains_only_on_the_rows_it_does_not_validate_on(n, fraction, n_val):
+@pytest.mark.parametrize("weighted", [False, True], ids=["unweighted", "sample-weight"])
+def test_early_stopping_trains_only_on_the_rows_it_does_not_validate_on(n, fraction, n_val, weighted):
     X, y = _one_hot_rows(n)
-    model = _sgd(batch_size=n, early_stopping=True, validation_fraction=fraction).fit(X, y)
+    # positive weights (a weight of 0 would drop the row before the split): same held-out rows
+    sample_weight = np.linspace(0.5, 2.0, n) if weighted else None
+    model = _sgd(batch_size=n, early_stopping=True, validation_fraction=fraction).fit(
+        X, y, sample_weight=sample_weight)
     trained = np.any(model.W != 0, axis=1)
     assert np.count_nonzero(~trained) == n_val  # round(fraction * n) rows held out, untouched
 

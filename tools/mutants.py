@@ -16,7 +16,8 @@ GRADCHECK_TESTS = ("tests/test_gradcheck_reporting.py", "tests/test_gradients.py
 SCHEDULE_TESTS = ("tests/test_optim_rules.py", "tests/test_optim.py", "tests/test_training.py")
 KERNEL_TESTS = ("tests/test_training_rows.py", "tests/test_training_weights_and_evaluation.py",
                 "tests/test_objective.py", "tests/test_training.py", "tests/test_model.py")
-DATA_TESTS = ("tests/test_data_verification.py", "tests/test_datasets.py")
+DATA_TESTS = ("tests/test_data_verification.py", "tests/test_idx.py", "tests/test_data_security.py",
+              "tests/test_datasets.py")
 
 MUTANTS = []
 
@@ -85,13 +86,21 @@ functional("softmax-backward-wrong-axis",
            "return (p * (g - np.sum(g * p, axis=-1, keepdims=True))).astype(dtype, copy=False)",
            "softmax_backward sums over the last axis whatever axis is")
 functional("log-softmax-as-log-of-softmax",
-           "return (work - _logsumexp(work, axis)).astype(x.dtype, copy=False)",
+           "return _log_softmax(work, axis).astype(x.dtype, copy=False)",
            "return np.log(softmax(x, axis)).astype(x.dtype, copy=False)",
            "log_softmax as log(softmax(x)) (-inf where softmax underflows)")
 functional("log-softmax-float64-work",
-           "return (work - _logsumexp(work, axis)).astype(x.dtype, copy=False)",
-           "return (work - _logsumexp(work.astype(np.float64), axis)).astype(x.dtype, copy=False)",
+           "return _log_softmax(work, axis).astype(x.dtype, copy=False)",
+           "return _log_softmax(work.astype(np.float64), axis).astype(x.dtype, copy=False)",
            "log_softmax computes float32 input in float64 and casts back")
+functional("log-softmax-shift-guarded",
+           "shifted = x - np.max(x, axis=axis, keepdims=True)",
+           "shifted = x - np.nan_to_num(np.max(x, axis=axis, keepdims=True), posinf=0, neginf=0)",
+           "log_softmax shifts by 0 when the max is not finite ([nan, -inf] for [inf, 0], not NaN)")
+functional("log-softmax-no-max-shift",
+           "shifted = x - np.max(x, axis=axis, keepdims=True)",
+           "shifted = x",
+           "log_softmax without the max-shift (overflow for large logits)")
 functional("log-softmax-backward-sign",
            "return (g - np.exp(log_p) * np.sum(g, axis=axis, keepdims=True)).astype(dtype, copy=False)",
            "return (g + np.exp(log_p) * np.sum(g, axis=axis, keepdims=True)).astype(dtype, copy=False)",
@@ -141,17 +150,29 @@ functional("ce-index-mean-unweighted",
            "return np.sum(self.index_parts[3])",
            "weighted mean divides by the number of kept rows, not their summed weights")
 functional("ce-mean-over-all-rows",
-           "return total / inputs.normaliser",
+           "return total / normaliser",
            "return total / per_sample.shape[0]",
            "mean divides by N, counting ignored rows and ignoring weights")
 functional("ce-smoothing-on-ignored-rows",
-           "loss = (1 - eps) * loss + (eps / inputs.n_classes) * np.where(keep, smooth, 0)",
-           "loss = (1 - eps) * loss + (eps / inputs.n_classes) * smooth",
+           "loss += (eps / inputs.n_classes) * np.where(keep, smooth, 0)",
+           "loss += (eps / inputs.n_classes) * smooth",
            "ignored rows still get the label-smoothing loss")
 functional("ce-index-smoothing-no-divide-by-c",
-           "loss = (1 - eps) * loss + (eps / inputs.n_classes) * np.where(keep, smooth, 0)",
-           "loss = (1 - eps) * loss + eps * np.where(keep, smooth, 0)",
+           "loss += (eps / inputs.n_classes) * np.where(keep, smooth, 0)",
+           "loss += eps * np.where(keep, smooth, 0)",
            "label smoothing of index targets weighs the uniform term by eps, not eps / C")
+functional("ce-label-term-unsmoothed",
+           "loss = -_xlogy((1 - eps) * label_weight, log_p[rows, labels])",
+           "loss = -_xlogy(label_weight, log_p[rows, labels])",
+           "loss's label term forgets the (1 - eps) factor")
+functional("ce-label-factor-outside-xlogy",
+           "loss = -_xlogy((1 - eps) * label_weight, log_p[rows, labels])",
+           "loss = -(1 - eps) * _xlogy(label_weight, log_p[rows, labels])",
+           "(1 - eps) multiplies the label term after 0 log 0 = 0 (NaN at eps = 1, -inf label logit)")
+functional("ce-zero-weight-mean-divides",
+           "if normaliser == 0:  # no label weight counted",
+           "if False:  # no label weight counted",
+           "mean over zero total label weight divides by 0 (+inf with smoothing, not NaN)")
 functional("ce-smoothing-unweighted",
            "smooth = -np.sum(_xlogy(inputs.class_weight(), log_p), axis=1)",
            "smooth = -np.sum(_xlogy(np.ones_like(inputs.class_weight()), log_p), axis=1)",
@@ -161,16 +182,16 @@ functional("ce-smoothing-branch-always",
            "if True:  # skipped at eps = 0",
            "smoothing term computed at eps = 0 (0 * -inf = NaN for -inf logits)")
 functional("ce-grad-prob-assumes-normalised-target",
-           "return probs * np.sum(weighted, axis=1, keepdims=True) - weighted",
-           "return probs - weighted",
+           "grad *= np.sum(weighted, axis=1, keepdims=True)\n        grad -= weighted",
+           "grad -= weighted",
            "probability-target gradient p - T, valid only for unweighted targets summing to 1")
 functional("ce-grad-ignored-rows-get-smoothing",
            "row_total = (1 - eps) * label_weight + (eps / n_classes) * np.where(keep, class_weight.sum(), 0)",
            "row_total = (1 - eps) * label_weight + (eps / n_classes) * class_weight.sum()",
            "gradient of ignored rows is not zero under label smoothing")
 functional("ce-grad-smoothing-no-divide-by-c",
-           "grad -= (eps / n_classes) * np.outer(keep, class_weight)",
-           "grad -= eps * np.outer(keep, class_weight)",
+           "grad -= np.outer(keep, (eps / n_classes) * class_weight)",
+           "grad -= np.outer(keep, eps * class_weight)",
            "gradient's smoothing term eps instead of eps / C")
 functional("ce-grad-label-term-unsmoothed",
            "grad[rows, labels] -= (1 - eps) * label_weight",
@@ -185,13 +206,54 @@ functional("ce-grad-none-reduction-mean",
            "return grad_output.mean()",
            "reduction='none' backward uses the mean upstream gradient for every row")
 functional("ce-float64-log-p",
-           "log_p = inputs.logits - _logsumexp(inputs.logits, axis=1)\n    loss = _reduce(inputs, _per_sample_loss(inputs, log_p))\n    return np.asarray(loss)",
-           "log_p = inputs.logits.astype(np.float64) - _logsumexp(inputs.logits, axis=1)\n    loss = _reduce(inputs, _per_sample_loss(inputs, log_p))\n    return np.asarray(loss)",
+           ("log_p = _log_softmax(inputs.logits, axis=1)\n"
+            "    loss = _reduce(inputs, _per_sample_loss(inputs, log_p))\n"
+            "    return np.asarray(loss)"),
+           ("log_p = _log_softmax(inputs.logits.astype(np.float64), axis=1)\n"
+            "    loss = _reduce(inputs, _per_sample_loss(inputs, log_p))\n"
+            "    return np.asarray(loss)"),
            "cross_entropy computes float32 logits in float64")
-functional("ce-and-grad-float64-scale",
-           "_grad_scale(inputs, np.ones((), inputs.logits.dtype))",
-           "_grad_scale(inputs, np.ones((), np.float64))",
-           "cross_entropy_and_grad's gradient computed in float64 and cast back")
+functional("ce-and-grad-scaled-copy",
+           "grad *= _grad_scale(inputs, np.ones((), inputs.logits.dtype))",
+           "grad = grad * _grad_scale(inputs, np.ones((), inputs.logits.dtype))",
+           "cross_entropy_and_grad scales the gradient into a second (N, C) array")
+functional("ce-grad-probs-copied",
+           "grad = np.exp(log_p)\n    if not inputs.is_index_target:",
+           "probs = np.exp(log_p)\n    grad = probs * 1\n    if not inputs.is_index_target:",
+           "the gradient is built beside the probabilities instead of in place (one more (N, C))")
+# the common-case fast path of the three cross-entropy functions (_index_forward, _index_grad)
+functional("ce-fast-no-per-row-fallback",
+           "if not row_sum.min() >= np.sqrt(np.finfo(logits.dtype).tiny):",
+           "if False:",
+           "fast path without the per-row shift fallback (a row far below the batch max: 0/0)")
+functional("ce-fast-negative-labels-accepted",
+           "if unsigned.max() >= n_classes or (unsigned is target and target.min() < 0):",
+           "if unsigned.max() >= n_classes:",
+           "fast path takes negative int32 labels (they index the previous row's logits)")
+functional("ce-fast-sum-divided-by-n",
+           'scale = 1.0 / n_rows if reduction == "mean" else 1.0',
+           "scale = 1.0 / n_rows",
+           "fast path divides reduction='sum' by N too")
+functional("ce-fast-loss-smoothing-not-divided-by-c",
+           "- (eps / n_classes) * logit_sum",
+           "- eps * logit_sum",
+           "fast path loss: smoothing term eps instead of eps / C")
+functional("ce-fast-grad-label-unsmoothed",
+           "grad.reshape(-1)[forward.label_index] -= (1 - eps) * scale",
+           "grad.reshape(-1)[forward.label_index] -= scale",
+           "fast path gradient: label term forgets (1 - eps)")
+functional("ce-fast-grad-smoothing-unscaled",
+           "grad -= (eps / grad.shape[1]) * scale",
+           "grad -= eps / grad.shape[1]",
+           "fast path gradient: smoothing term not divided by N for the mean")
+functional("ce-fast-nonfinite-kept",
+           "if not np.isfinite(total):\n        return None",
+           "if False:\n        return None",
+           "fast path keeps a non-finite total (+inf logits give NaN/inf silently, -inf labels...)")
+functional("ce-backward-fast-ignores-grad-output",
+           "if grad_output != 1:\n                grad *= grad.dtype.type(grad_output)",
+           "if False:\n                grad *= grad.dtype.type(grad_output)",
+           "cross_entropy_backward's fast path ignores a scalar grad_output")
 functional("linear-drops-bias",
            "logits += _to_compute(b)",
            "pass",
@@ -208,11 +270,11 @@ functional("linear-backward-dx-normalised",
 # --------------------------------------------------------------------------------------------
 # scratchlin/optim.py
 
-O = "scratchlin/optim.py"
+OPT = "scratchlin/optim.py"
 
 
 def optim(name, original, replacement, description, tests=OPTIM_TESTS):
-    mutant(name, O, original, replacement, description, tests)
+    mutant(name, OPT, original, replacement, description, tests)
 
 
 optim("sgd-dampening-tau",
@@ -350,8 +412,14 @@ gradcheck("gc-forward-difference-normaliser",
           "flat_grad[k] = (f_plus - f_minus) / eps",
           "central difference divided by eps instead of 2 eps")
 gradcheck("gc-one-sided",
-          "flat_point[k] = original - eps\n        f_minus = _scalar(f(point))\n        flat_point[k] = original\n        flat_grad[k] = (f_plus - f_minus) / (2 * eps)",
-          "flat_point[k] = original\n        f_minus = _scalar(f(point))\n        flat_point[k] = original\n        flat_grad[k] = (f_plus - f_minus) / eps",
+          ("flat_point[k] = original - eps\n"
+           "        f_minus = _scalar(f(point))\n"
+           "        flat_point[k] = original\n"
+           "        flat_grad[k] = (f_plus - f_minus) / (2 * eps)"),
+          ("flat_point[k] = original\n"
+           "        f_minus = _scalar(f(point))\n"
+           "        flat_point[k] = original\n"
+           "        flat_grad[k] = (f_plus - f_minus) / eps"),
           "one-sided difference (O(eps) truncation error)")
 gradcheck("gc-point-not-restored",
           "flat_point[k] = original\n        flat_grad[k]",
@@ -370,8 +438,10 @@ gradcheck("gc-abs-error-at-worst",
           "max_abs_error=float(error[worst]) if error.size else 0.0",
           "max_abs_error reports the worst-violation element's error, not the maximum")
 gradcheck("gc-values-swapped",
-          "analytic=float(analytic[worst]) if error.size else 0.0,\n        numerical=float(numerical[worst]) if error.size else 0.0,",
-          "analytic=float(numerical[worst]) if error.size else 0.0,\n        numerical=float(analytic[worst]) if error.size else 0.0,",
+          ("analytic=float(analytic[worst]) if error.size else 0.0,\n"
+           "        numerical=float(numerical[worst]) if error.size else 0.0,"),
+          ("analytic=float(numerical[worst]) if error.size else 0.0,\n"
+           "        numerical=float(analytic[worst]) if error.size else 0.0,"),
           "analytic and numerical values swapped in the report")
 gradcheck("gc-accepts-float32",
           "if x.dtype != np.float64:",
@@ -437,8 +507,8 @@ kernel("obj-logits-unscaled",
        "if False:\n        logits *= input_scale  # on (B, C)",
        "raw pixels' 1/255 scale missing from the logits")
 kernel("obj-grad-W-unscaled",
-       "if input_scale != 1.0:\n        grad_W *= input_scale",
-       "if False:\n        grad_W *= input_scale",
+       "if input_scale != 1.0:\n        grad_W_transposed *= input_scale",
+       "if False:\n        grad_W_transposed *= input_scale",
        "raw pixels' 1/255 scale missing from grad_W")
 kernel("obj-decay-loss-factor",
        "loss += 0.5 * weight_decay * float(np.vdot(W, W))",
@@ -537,69 +607,162 @@ kernel("tr-evaluate-total-rows",
 M = "scratchlin/model.py"
 
 kernel("model-trains-on-validation-rows",
-       "return X[train_rows], labels[train_rows], (X[val_rows], labels[val_rows])",
-       "return X, labels, (X[val_rows], labels[val_rows])",
+       "return X[train_rows], labels[train_rows], None, (X[val_rows], labels[val_rows])",
+       "return X, labels, None, (X[val_rows], labels[val_rows])",
        "early stopping trains on all rows, validation rows included", M)
 kernel("model-decision-without-raw-scale",
-       "return training.decision_function(X, self, input_scale=_RAW_PIXEL_SCALE if self.raw_pixels else 1.0)",
-       "return training.decision_function(X, self, input_scale=1.0)",
+       "return decision_function(X, self._params, input_scale=self._input_scale())",
+       "return decision_function(X, self._params, input_scale=1.0)",
        "decision_function of a raw-pixel model without the 1/255 scale", M)
 
+kernel("model-weighted-trains-on-validation-rows",
+       "return (X[train_rows], labels[train_rows], weights[train_rows],",
+       "return (X, labels, weights,",
+       "with sample weights, early stopping trains on all rows, validation rows included", M)
+
 # --------------------------------------------------------------------------------------------
-# scratchlin/datasets.py: verification of the data files and the decoded cache
-
-D = "scratchlin/datasets.py"
-
-
-def data(name, original, replacement, description):
-    mutant(name, D, original, replacement, description, DATA_TESTS)
+# The data layer: scratchlin/_verify.py (published checksums), idx.py (IDX parsing, bounded
+# gunzip), _cache.py (the decoded cache), _download.py (size caps, deadline), datasets.py (the
+# facade's use of verify and of the cache)
 
 
-data("ds-gz-size-only",
+def data(name, file, original, replacement, description):
+    mutant(name, file, original, replacement, description, DATA_TESTS)
+
+
+VERIFY, IDX, CACHE, DOWNLOAD, DATASETS = ("scratchlin/_verify.py", "scratchlin/idx.py",
+                                          "scratchlin/_cache.py", "scratchlin/_download.py",
+                                          "scratchlin/datasets.py")
+
+data("ds-gz-size-only", VERIFY,
      "if len(data) == info.gz_size and hashlib.sha256(data).hexdigest() == info.gz_sha256:",
      "if len(data) == info.gz_size:",
      "a .gz of the published size is accepted without its checksum")
-data("ds-raw-size-only",
+data("ds-raw-size-only", VERIFY,
      "return len(raw) == info.raw_size and hashlib.sha256(raw).hexdigest() == info.raw_sha256",
      "return len(raw) == info.raw_size",
      "decompressed content of the right size accepted without its checksum")
-data("ds-no-verify",
-     "if verify:\n        raw = _verified_content(path, info, data)",
-     "if False:\n        raw = _verified_content(path, info, data)",
+data("verify-gz-inflate-unbounded", VERIFY,
+     "raw = idx._inflate_at_most(file, info.raw_size, str(path))",
+     "raw = idx._inflate_at_most(file, 1 << 40, str(path))",
+     "a .gz that is not the published file is inflated without the published-size bound")
+data("ds-no-verify", DATASETS,
+     "if verify:\n        array = parse_idx(_verify.verified_content(path, info)",
+     "if False:\n        array = parse_idx(_verify.verified_content(path, info)",
      "verify=True checks nothing")
-data("ds-download-cap-off-by-one",
-     "if received > max_bytes:",
-     "if received >= max_bytes:",
-     "a download of exactly the published size is refused as too large")
-data("ds-download-cap-missing",
-     "if received > max_bytes:",
-     "if received > 2 * max_bytes:",
-     "a server sending more than the published size is not stopped")
-data("ds-announced-cap-off-by-one",
-     "if announced is not None and announced > max_bytes:",
-     "if announced is not None and announced >= max_bytes:",
-     "an announced size equal to the published one is refused")
-data("ds-interrupted-accepted",
-     "if announced is not None and received < announced:",
-     "if announced is not None and received < announced - 1:",
-     "a transfer one byte short of its announced length is accepted")
-data("ds-idx-payload-check",
-     "if got != expected:",
-     "if got < expected:",
-     "an IDX payload longer than its header says is accepted")
-data("ds-cache-trusted-without-stamp",
-     "if stamp != _stamp(src, info, src_stat, npy.stat()):",
-     "if stamp.get(\"file\") != info.name:",
-     "the decoded cache is trusted without checking the source file is unchanged")
-data("ds-stamp-ignores-mtime",
-     "return [st.st_size, st.st_mtime_ns, st.st_ino, st.st_dev]",
-     "return [st.st_size, st.st_ino, st.st_dev]",
-     "a same-size rewrite of the source in place still hits the stale cache")
-data("ds-cache-used-without-verify",
+data("ds-cache-used-without-verify", DATASETS,
      "use_cache = verify and cache is not False",
      "use_cache = cache is not False",
      "verify=False serves (and fills) the verified decoded cache")
-data("ds-labels-range",
-     "if labels.size and labels.max() > 9:",
-     "if labels.size and labels.max() > 10:",
+data("ds-labels-range", DATASETS,
+     "if labels.size and labels.max() >= n_classes:",
+     "if labels.size and labels.max() > n_classes:",
      "label 10 accepted as a digit")
+data("ds-idx-payload-check", IDX,
+     "got = view.nbytes - header\n    if got != expected:",
+     "got = view.nbytes - header\n    if got < expected:",
+     "an IDX payload longer than its header says is accepted")
+data("idx-gunzip-bound-truncates", IDX,
+     "data = _Inflater(file, name).read(limit + 1)",
+     "data = _Inflater(file, name).read(limit)",
+     "gunzip inflates only max_size bytes, so a bomb is silently cut instead of refused")
+data("idx-gunzip-bound-off-by-one", IDX,
+     "if len(data) > limit:",
+     "if len(data) >= limit:",
+     "gunzip refuses data that inflates to exactly max_size bytes")
+data("idx-read-idx-reads-all", IDX,
+     "buffer += _read_up_to(stream, expected + 1)",
+     "buffer += _read_up_to(stream, 1 << 40)",
+     "read_idx inflates a .gz to its end instead of one byte past the declared payload")
+data("ds-cache-trusted-without-stamp", CACHE,
+     "if json.loads(stamp.read_text()) != _stamp(src, info, src_stat):",
+     "if json.loads(stamp.read_text())[\"file\"] != info.name:",
+     "the decoded cache is trusted without checking the source file is unchanged")
+data("ds-stamp-ignores-mtime", CACHE,
+     "[src_stat.st_size, src_stat.st_mtime_ns, src_stat.st_ino,",
+     "[src_stat.st_size, src_stat.st_ino,",
+     "a same-size rewrite of the source in place still hits the stale cache")
+data("cache-no-content-check", CACHE,
+     "if not holds_published_content(array, info):",
+     "if False:",
+     "a cached array is served without checking its sha256 against the published one")
+data("cache-content-hash-without-header", CACHE,
+     "digest = hashlib.sha256(idx.idx_header(info.shape, np.uint8))",
+     "digest = hashlib.sha256()",
+     "the cache's content hash forgets the IDX header (never equals the published sha256)")
+data("cache-owner-unchecked", CACHE,
+     "right_kind and st.st_uid == os.geteuid() and not st.st_mode & 0o022",
+     "right_kind and not st.st_mode & 0o022",
+     "a cache folder or file owned by another user is used")
+data("cache-group-writable-accepted", CACHE,
+     "right_kind and st.st_uid == os.geteuid() and not st.st_mode & 0o022",
+     "right_kind and st.st_uid == os.geteuid() and not st.st_mode & 0o002",
+     "a group-writable cache folder or file is used")
+data("cache-follows-symlinks", CACHE,
+     "st = os.lstat(path)\n    right_kind",
+     "st = os.stat(path)\n    right_kind",
+     "a symlinked cache folder or file is followed (and read or written)")
+data("cache-only-last-folder-checked", CACHE,
+     "for path in reversed(chain):",
+     "for path in chain[:1]:",
+     "only the cache folder itself is checked, not the folders above it up to the cache root")
+data("cache-folder-created-open", CACHE,
+     "path.mkdir(mode=0o700)",
+     "path.mkdir()",
+     "cache folders created with the umask's mode (readable by others) instead of 0o700")
+data("ds-download-cap-off-by-one", DOWNLOAD,
+     "if received > max_bytes:",
+     "if received >= max_bytes:",
+     "a download of exactly the published size is refused as too large")
+data("ds-download-cap-missing", DOWNLOAD,
+     "if received > max_bytes:",
+     "if received > 2 * max_bytes:",
+     "a server sending more than the published size is not stopped")
+data("download-cap-is-raw-size", DOWNLOAD,
+     "_fetch(url, part, max_bytes=info.gz_size,",
+     "_fetch(url, part, max_bytes=info.raw_size,",
+     "the download cap is the decompressed size (5x the .gz) instead of the .gz size")
+data("ds-announced-cap-off-by-one", DOWNLOAD,
+     "if announced is not None and announced > max_bytes:",
+     "if announced is not None and announced >= max_bytes:",
+     "an announced size equal to the published one is refused")
+data("ds-interrupted-accepted", DOWNLOAD,
+     "if announced is not None and received < announced:",
+     "if announced is not None and received < announced - 1:",
+     "a transfer one byte short of its announced length is accepted")
+data("download-checksum-size-only", DOWNLOAD,
+     "if len(data) != info.gz_size or digest != info.gz_sha256:",
+     "if len(data) != info.gz_size:",
+     "a downloaded file of the published size is accepted without its checksum")
+data("download-watchdog-not-watching", DOWNLOAD,
+     "super().connect()\n        self._watchdog.watch(self.sock)",
+     "super().connect()",
+     "the watchdog never learns the socket: a dripping server outlives the deadline")
+data("download-watchdog-on-timeout", DOWNLOAD,
+     "watchdog = _Watchdog(deadline)",
+     "watchdog = _Watchdog(timeout)",
+     "the watchdog is armed with the per-read timeout instead of the whole-download deadline")
+data("verify-raw-read-unbounded", VERIFY,
+     'data = file.read(info.raw_size + 1) if size == info.raw_size else b""',
+     "data = file.read()",
+     "a decompressed file is read whole before its size is compared with the published one")
+data("idx-magic-zero-bytes-unchecked", IDX,
+     "if head[0] or head[1]:",
+     "if head[0]:",
+     "an IDX magic number whose second byte is not zero is accepted")
+data("idx-payload-size-ignores-itemsize", IDX,
+     "return dtype, shape, length, math.prod(shape) * dtype.itemsize",
+     "return dtype, shape, length, math.prod(shape)",
+     "the IDX payload length counts elements, not bytes (multi-byte types misread)")
+data("idx-big-endian-kept", IDX,
+     "if dtype.itemsize > 1 and not dtype.isnative:\n        array = array.astype",
+     "if False:\n        array = array.astype",
+     "multi-byte IDX arrays returned in big-endian order (not native)")
+data("download-fresh-part-folders-removed", DOWNLOAD,
+     "and now - st.st_mtime > older_than):",
+     "):",
+     "the .part folder of a live download (fresh) is removed by another download")
+data("cache-fresh-temporaries-removed", CACHE,
+     "if stat.S_ISREG(st.st_mode) and now - st.st_mtime > older_than:",
+     "if stat.S_ISREG(st.st_mode):",
+     "a cache write in progress (fresh temporary) is removed by another load")
