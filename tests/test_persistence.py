@@ -840,6 +840,7 @@ def test_a_zip_bomb_is_refused_without_reading_it(rng, tmp_path, normal_load, ki
         assert result["peak_rss_mb"] - normal_load["peak_rss_mb"] < 300, result
 
 
+@pytest.mark.slow  # about 6 s: 700,000 history records loaded in a subprocess
 def test_the_largest_accepted_history_costs_less_than_300_mb(rng, tmp_path, normal_load):
     # The worst history the text bound admits: 2 Mi characters of empty records, each a dict.
     model = LinearClassifier.from_params(rng.normal(size=(3, 2)), np.zeros(2))
