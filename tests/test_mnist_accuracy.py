@@ -4,7 +4,7 @@ The most important test of the suite: a linear softmax classifier on MNIST pixel
 [0, 1] tops out at about 92.5-92.8% test accuracy; the library's defaults must reach it.
 Training happens once per module (module-scoped fixtures): a float model on
 ``to_float(flatten(images))`` and a raw-pixel model on the uint8 images. Needs the real files:
-``SCRATCHLIN_DATA=/work/shared/data/mnist`` (a skip locally, a failure under CI).
+``SCRATCHLIN_DATA=../shared/data/mnist`` (a skip locally, a failure under CI).
 """
 import os
 
