@@ -65,3 +65,12 @@ def private_mnist_root(mnist_root, tmp_path, monkeypatch):
     monkeypatch.setenv("SCRATCHLIN_DATA", str(root))
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     return str(root)
+
+
+@pytest.fixture
+def isolated_network_env(tmp_path, monkeypatch):
+    """A per-user cache in ``tmp_path`` and no proxy, so loopback URLs are fetched directly."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    for var in ("http_proxy", "https_proxy", "ftp_proxy", "all_proxy",
+                "HTTP_PROXY", "HTTPS_PROXY", "FTP_PROXY", "ALL_PROXY"):
+        monkeypatch.delenv(var, raising=False)

@@ -29,16 +29,10 @@ from scratchlin.datasets import ChecksumError, DownloadError, GzipError, IDXForm
 
 TEST_IMAGES, TEST_LABELS = ds.SPLITS["test"]
 REPO = Path(__file__).resolve().parents[1]
-PROXY_VARS = ("http_proxy", "https_proxy", "ftp_proxy", "all_proxy",
-              "HTTP_PROXY", "HTTPS_PROXY", "FTP_PROXY", "ALL_PROXY")
+# Every test here: a private per-user cache and no proxy (conftest.isolated_network_env).
+pytestmark = pytest.mark.usefixtures("isolated_network_env")
 
 
-@pytest.fixture(autouse=True)
-def _isolated_env(tmp_path, monkeypatch):
-    """Per-user cache in tmp_path; no proxy, so loopback URLs are fetched directly."""
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
-    for var in PROXY_VARS:
-        monkeypatch.delenv(var, raising=False)
 
 
 @pytest.fixture

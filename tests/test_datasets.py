@@ -40,20 +40,14 @@ FIRST_TEST_LABELS = [7, 2, 1, 0, 4, 1, 4, 9]
 TRAIN_IMAGE0_ROW5 = [0] * 12 + [3, 18, 18, 18, 126, 136, 175, 26, 166, 255, 247, 127, 0, 0, 0, 0]
 TRAIN_COUNTS = [5923, 6742, 5958, 6131, 5842, 5421, 5918, 6265, 5851, 5949]
 TEST_COUNTS = [980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009]
-PROXY_VARS = ("http_proxy", "https_proxy", "ftp_proxy", "all_proxy",
-              "HTTP_PROXY", "HTTPS_PROXY", "FTP_PROXY", "ALL_PROXY")
+# Every test here: a private per-user cache and no proxy (conftest.isolated_network_env).
+pytestmark = pytest.mark.usefixtures("isolated_network_env")
 
 
 # ------------------------------------------------------------------------------------------
 # fixtures and helpers
 # ------------------------------------------------------------------------------------------
 
-@pytest.fixture(autouse=True)
-def _isolated_env(tmp_path, monkeypatch):
-    """Per-user cache in tmp_path; no proxy, so loopback URLs are fetched directly."""
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
-    for var in PROXY_VARS:
-        monkeypatch.delenv(var, raising=False)
 
 
 @pytest.fixture
