@@ -620,6 +620,24 @@ kernel("model-weighted-trains-on-validation-rows",
        "return (X, labels, weights,",
        "with sample weights, early stopping trains on all rows, validation rows included", M)
 
+# How the estimator's hyperparameters reach each optimizer (optim's estimator_options), and the
+# label encoding's fast path for classes 0..C-1 (_labels.py).
+ESTIMATOR_TESTS = ("tests/test_training.py", "tests/test_model.py", "tests/test_torch_parity.py")
+
+optim("estimator-sgd-drops-nesterov",
+      'return {"momentum": momentum, "nesterov": nesterov}, weight_decay',
+      'return {"momentum": momentum, "nesterov": False}, weight_decay',
+      "LinearClassifier(nesterov=True) trains with plain momentum", ESTIMATOR_TESTS)
+optim("estimator-adamw-decay-twice",
+      'return {"weight_decay": weight_decay}, 0.0',
+      'return {"weight_decay": weight_decay}, weight_decay',
+      "AdamW's decay applied in the update and again as an L2 term of the objective",
+      ESTIMATOR_TESTS)
+kernel("labels-range-fast-path-off-by-one",
+       "0 <= y.min() and y.max() < len(classes)",
+       "0 <= y.min() and y.max() <= len(classes)",
+       "a label one past the last class is taken as its own index", "scratchlin/_labels.py")
+
 # --------------------------------------------------------------------------------------------
 # The data layer: scratchlin/_verify.py (published checksums), idx.py (IDX parsing, bounded
 # gunzip), _cache.py (the decoded cache), _download.py (size caps, deadline), datasets.py (the
