@@ -5,6 +5,7 @@ tests that need them. Under CI (``CI`` set to anything but ``""``/``0``/``false`
 is turned into a failure, so the torch-parity and real-MNIST tests cannot silently drop out.
 """
 import os
+import shutil
 
 import hypothesis
 import numpy as np
@@ -74,3 +75,15 @@ def isolated_network_env(tmp_path, monkeypatch):
     for var in ("http_proxy", "https_proxy", "ftp_proxy", "all_proxy",
                 "HTTP_PROXY", "HTTPS_PROXY", "FTP_PROXY", "ALL_PROXY"):
         monkeypatch.delenv(var, raising=False)
+
+
+@pytest.fixture
+def test_copy(mnist_root, tmp_path):
+    """A writable folder holding copies of the two MNIST test-split .gz files."""
+    from scratchlin.datasets import SPLITS
+
+    folder = tmp_path / "data"
+    folder.mkdir()
+    for name in SPLITS["test"]:
+        shutil.copyfile(os.path.join(mnist_root, name), folder / name)
+    return folder

@@ -33,17 +33,6 @@ REPO = Path(__file__).resolve().parents[1]
 pytestmark = pytest.mark.usefixtures("isolated_network_env")
 
 
-
-
-@pytest.fixture
-def test_copy(mnist_root, tmp_path):
-    folder = tmp_path / "data"
-    folder.mkdir()
-    for name in ds.SPLITS["test"]:
-        shutil.copyfile(Path(mnist_root) / name, folder / name)
-    return folder
-
-
 @pytest.fixture(scope="module")
 def genuine_test_split(mnist_root):
     """The test split decoded with the standard gzip module (not scratchlin)."""

@@ -49,7 +49,6 @@ pytestmark = pytest.mark.usefixtures("isolated_network_env")
 # ------------------------------------------------------------------------------------------
 
 
-
 @pytest.fixture
 def no_network(monkeypatch):
     """Any attempt to open a connection or URL fails the test."""
@@ -67,16 +66,6 @@ def real(mnist_root):
     """Both real splits, loaded once, with the decoded cache off."""
     return {split: ds.load_mnist(split, root=mnist_root, download=False, cache=False)
             for split in ("train", "test")}
-
-
-@pytest.fixture
-def test_copy(mnist_root, tmp_path):
-    """A writable folder holding copies of the two test-split .gz files."""
-    folder = tmp_path / "data"
-    folder.mkdir()
-    for name in ds.SPLITS["test"]:
-        shutil.copyfile(Path(mnist_root) / name, folder / name)
-    return folder
 
 
 def raw_bytes(mnist_root, name):
