@@ -118,7 +118,26 @@ class _Optimizer:
             If a gradient is not a float array.
         """
         lr = self.lr if lr is None else v.check_real(lr, "lr", low=0.0)
-        grads = self._check_grads(grads)
+        self.step_unchecked(self._check_grads(grads), lr)
+
+    def step_unchecked(self, grads: dict, lr: float) -> None:
+        """:meth:`step` without its checks, for a caller that made the gradients itself.
+
+        The training loop calls this once per minibatch with the gradients of its own
+        workspace (and checks a schedule's rate once per epoch). The checks of :meth:`step`
+        (keys, shapes, dtypes, ``lr``) cost about 5 us a step: plain SGD on MNIST's 7,850
+        parameters took 9.4 us with them and 4.0 us without, and skipping them made an
+        epoch 2-4% faster (B=256 SGD and B=128 Adam, interleaved runs).
+
+        Parameters
+        ----------
+        grads : dict of str to ndarray
+            Exactly the keys of ``params``, each array of its parameter's shape in its
+            compute dtype. Nothing is checked: anything else gives wrong updates or errors
+            from NumPy.
+        lr : float
+            The learning rate of this step, ``>= 0``.
+        """
         for name, param in self.params.items():
             state = self.state[name]
             state["step"] += 1

@@ -266,7 +266,8 @@ class Trainer:
         started = time.perf_counter()
         settings, params = self.settings, self.params
         epoch = self.epochs_done + 1
-        lr = settings.lr_schedule(settings.lr, self.epochs_done)
+        lr = v.check_real(settings.lr_schedule(settings.lr, self.epochs_done),
+                          f"the learning rate lr_schedule gave for epoch {epoch}", low=0.0)
         ws = self._workspace_for(batch_size)
         grads = {"theta": ws.grad}
         limit = divergence_limit(params.W.shape[1])
@@ -282,7 +283,7 @@ class Trainer:
                     input_scale=settings.input_scale, weight_decay=settings.weight_decay,
                     label_smoothing=settings.label_smoothing, out=ws)
                 _check_loss(loss, limit, epoch, batch_number, lr)
-                self.optimizer.step(grads, lr=lr)
+                self.optimizer.step_unchecked(grads, lr)
                 # The epoch's loss weighs each batch by its rows (or its summed weights), so a
                 # short last batch counts for what it holds.
                 batch_weight = rows.shape[0] if weights is None else float(weights.sum())

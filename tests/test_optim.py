@@ -223,6 +223,26 @@ def test_step_lr_override_is_for_that_step_only(rng):
 
 @pytest.mark.parametrize("make", [
     lambda p: SGD(p, lr=0.1, momentum=0.9, nesterov=True, weight_decay=1e-2),
+    lambda p: Adam(p, weight_decay=1e-2, amsgrad=True),
+    lambda p: AdamW(p),
+], ids=["sgd_nesterov", "adam_amsgrad", "adamw"])
+def test_step_unchecked_makes_the_same_updates_as_step(make, rng):
+    """The training loop's unchecked step is ``step`` minus its checks: same state, same bits
+    (a missed step count would change Adam's bias correction from the second step on)."""
+    params = {"W": rng.standard_normal((5, 3)), "b": rng.standard_normal(3)}
+    checked = make({k: v.copy() for k, v in params.items()})
+    unchecked = make({k: v.copy() for k, v in params.items()})
+    for lr in (0.1, 0.05, 0.2):
+        grads = {k: rng.standard_normal(v.shape) for k, v in params.items()}
+        checked.step(grads, lr=lr)
+        unchecked.step_unchecked(grads, lr)
+    for name in params:
+        np.testing.assert_array_equal(unchecked.params[name], checked.params[name])
+        assert unchecked.state[name]["step"] == checked.state[name]["step"] == 3
+
+
+@pytest.mark.parametrize("make", [
+    lambda p: SGD(p, lr=0.1, momentum=0.9, nesterov=True, weight_decay=1e-2),
     lambda p: SGD(p, lr=0.1, momentum=0.9, dampening=0.5, weight_decay=1e-2),
     lambda p: Adam(p, weight_decay=1e-2, amsgrad=True),
 ], ids=["sgd_nesterov", "sgd_dampening", "adam"])

@@ -482,6 +482,28 @@ def test_minibatch_epoch_equals_a_float64_replay_including_the_short_last_batch(
     assert record["epoch"] == 1 and trainer.epochs_done == 1
 
 
+@pytest.mark.parametrize("bad_lr, error, match", [
+    (-1.0, ValueError,
+     r"the learning rate lr_schedule gave for epoch 2 must be a finite number in \[0.0, inf\), got -1.0"),
+    (float("nan"), ValueError, r"lr_schedule gave for epoch 2 must be a finite number .*got nan"),
+    ("0.1", TypeError, r"the learning rate lr_schedule gave for epoch 2 must be a real number, got str"),
+])
+def test_a_bad_rate_from_a_callable_schedule_is_refused_before_the_epoch(bad_lr, error, match, rng):
+    """The loop steps without per-batch checks, so the schedule's rate is checked once per
+    epoch, before any batch: the parameters stay those of the last good epoch."""
+    X, labels = blobs(rng, n=30, n_features=4, n_classes=3)
+    settings = TrainingSettings(lr=0.2, batch_size=10, optimizer="sgd",
+                                lr_schedule=lambda base, epoch: base if epoch == 0 else bad_lr)
+    params = Parameters(4, 3, np.float64)
+    trainer = Trainer(params, settings, np.random.default_rng(0))
+    trainer.partial_fit(X, labels)
+    after_first_epoch = params.vector.copy()
+    with pytest.raises(error, match=match):
+        trainer.partial_fit(X, labels)
+    np.testing.assert_array_equal(params.vector, after_first_epoch)
+    assert trainer.epochs_done == 1
+
+
 def test_partial_fit_keeps_optimizer_state_and_advances_the_schedule(rng):
     X, labels = blobs(rng, n=30, n_features=4, n_classes=3)
     settings = TrainingSettings(lr=0.2, batch_size=30, optimizer="sgd", optimizer_options={"momentum": 0.9},

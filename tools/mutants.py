@@ -277,6 +277,10 @@ def optim(name, original, replacement, description, tests=OPTIM_TESTS):
     mutant(name, OPT, original, replacement, description, tests)
 
 
+optim("step-unchecked-no-step-count",
+      'state["step"] += 1\n            self._update(',
+      "self._update(",
+      "the training loop's unchecked step never advances the step count (Adam's bias correction)")
 optim("sgd-dampening-tau",
       "np.multiply(grad, 1.0 - self.dampening, out=scratch)",
       "np.multiply(grad, self.dampening, out=scratch)",
@@ -553,9 +557,14 @@ kernel("tr-loss-ignores-sample-weight",
        "batch_weight = rows.shape[0]",
        "epoch train_loss weighs batches by rows, not by their summed sample weights", TR)
 kernel("tr-schedule-one-based",
-       "lr = settings.lr_schedule(settings.lr, self.epochs_done)",
-       "lr = settings.lr_schedule(settings.lr, epoch)",
+       "settings.lr_schedule(settings.lr, self.epochs_done)",
+       "settings.lr_schedule(settings.lr, epoch)",
        "schedule called with the 1-based epoch (first epoch already decayed)", TR)
+kernel("tr-schedule-rate-unchecked",
+       'lr = v.check_real(settings.lr_schedule(settings.lr, self.epochs_done),\n'
+       '                          f"the learning rate lr_schedule gave for epoch {epoch}", low=0.0)',
+       "lr = settings.lr_schedule(settings.lr, self.epochs_done)",
+       "a callable schedule's negative or NaN rate reaches the unchecked optimizer step", TR)
 kernel("tr-epoch-counter-stuck",
        "self.epochs_done = epoch",
        "self.epochs_done = 1",
