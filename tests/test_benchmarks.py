@@ -28,9 +28,13 @@ def test_bench_train_runs_small_and_reports_ratios(private_mnist_root, tmp_path)
     assert epoch["batch_size"] == 256
     # the same-work check ran: all four loops ended one epoch within float32 rounding
     assert epoch["weights_max_rel_difference"] < 1e-5
-    assert set(epoch["timings"]) == {"scratchlin", "scratchlin raw_pixels", "numpy reference", "torch"}
-    best = epoch["timings"][epoch["best_scratchlin"]]["median"]
-    assert epoch["ratio_to_torch"] == pytest.approx(best / epoch["timings"]["torch"]["median"])
+    assert set(epoch["timings"]) == {"scratchlin", "scratchlin raw_pixels", "numpy reference", "torch",
+                                     "core floor"}
+    median = {name: timing["median"] for name, timing in epoch["timings"].items()}
+    best = median[epoch["best_scratchlin"]]
+    assert epoch["ratio_to_torch"] == pytest.approx(best / median["torch"])
+    assert epoch["ratio_to_core_floor"] == pytest.approx(best / median["core floor"])
+    assert epoch["core_floor_ratio_to_torch"] == pytest.approx(median["core floor"] / median["torch"])
     assert set(results["accuracy"]) == {"scratchlin (default fit)", "torch (same recipe)",
                                         "sklearn SGDClassifier"}
     # same recipe, same shuffles: scratchlin and torch end at nearly the same test accuracy
@@ -40,6 +44,26 @@ def test_bench_train_runs_small_and_reports_ratios(private_mnist_root, tmp_path)
     saved = json.loads((tmp_path / "bench_train.json").read_text())
     assert saved["environment"]["threads requested"] == 1
     assert "| 256 |" in (tmp_path / "bench_train.md").read_text()
+
+
+def test_bench_train_core_floor_does_the_gather_cast_and_both_products_of_each_batch():
+    """The floor is only meaningful if it does the epoch's unavoidable work on the right rows:
+    its last batch's products must be those of the rows the order names."""
+    rng = np.random.default_rng(0)
+    X = rng.integers(0, 256, size=(70, 12), dtype=np.uint8)
+    floor = bench_train.CoreFloorEpoch(X, batch_size=32)
+    order = rng.permutation(70)
+    logits = floor.run(order)
+    last_rows = X[order[64:]].astype(np.float32)  # 70 = 32 + 32 + 6
+    assert logits.shape == (6, 10)
+    np.testing.assert_allclose(logits, last_rows @ floor.W, rtol=1e-5)
+    np.testing.assert_allclose(floor.workspace.grad_W_transposed, floor.G[:6].T @ last_rows, rtol=1e-5)
+
+
+@pytest.mark.parametrize("times, expected", [
+    ([2.0], 2.0), ([3.0, 1.0, 2.0], 2.0), ([1.0, None, 3.0], 3.0), ([None, 1.0, None], None), ([None], None)])
+def test_time_to_accuracy_median_counts_a_run_that_never_got_there_as_slowest(times, expected):
+    assert bench_train._median_time(times) == expected
 
 
 def test_bench_train_refuses_contenders_that_did_different_work():
