@@ -10,7 +10,8 @@ way for every contender:
    anything is timed, the weights each produces after one epoch are compared: all did the same
    work. Beside them, measured in the same run: the time to read X once, and the *core
    floor*, timed with the contenders: per batch only the gather, the cast and the two matrix
-   products, the part of an epoch no exact NumPy loop can skip (:class:`CoreFloorEpoch`).
+   products, the part of an epoch no exact loop making these NumPy calls in turn can skip
+   (:class:`CoreFloorEpoch`).
 2. **Time to 92% and 92.5% test accuracy** with each one's full recipe: scratchlin's default
    ``LinearClassifier(seed=0).fit``, the same recipe in PyTorch (Adam 2e-3, cosine schedule,
    batches of 128, same shuffles), scikit-learn's ``LogisticRegression`` (lbfgs) and
@@ -146,7 +147,7 @@ class CoreFloorEpoch:
 
     No softmax, no loss, no update: an epoch of scratchlin's loop minus this is what its
     NumPy calls on (B, C) and (F, C) arrays cost, and this divided by torch's epoch is the
-    best ratio to torch any NumPy loop built on these calls could reach.
+    best ratio to torch that a loop making these calls one after another could reach.
     """
 
     def __init__(self, X_uint8, batch_size, n_threads=None):
