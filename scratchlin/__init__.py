@@ -1,5 +1,5 @@
 """scratchlin: a from-scratch, pure-NumPy softmax-regression classifier for MNIST."""
-from . import datasets, metrics, objective, optim, training
+from . import datasets, lbfgs, metrics, objective, optim, training
 from .functional import (
     cross_entropy,
     cross_entropy_and_grad,
@@ -14,16 +14,16 @@ from .functional import (
     softmax_backward,
 )
 from .gradcheck import GradcheckError, gradcheck, numerical_gradient
-from .model import LinearClassifier, NotFittedError
+from .model import ConvergenceWarning, LinearClassifier, NotFittedError
 from .training import TrainingDivergedError
 
 __version__ = "0.1.0"
 
 __all__ = [
-    "datasets", "metrics", "objective", "optim", "training",
+    "datasets", "lbfgs", "metrics", "objective", "optim", "training",
     "logsumexp", "softmax", "softmax_backward", "log_softmax", "log_softmax_backward",
     "one_hot", "cross_entropy", "cross_entropy_backward", "cross_entropy_and_grad",
     "linear", "linear_backward",
     "numerical_gradient", "gradcheck", "GradcheckError",
-    "LinearClassifier", "NotFittedError", "TrainingDivergedError",
+    "LinearClassifier", "ConvergenceWarning", "NotFittedError", "TrainingDivergedError",
 ]

@@ -18,6 +18,7 @@ import warnings
 import numpy as np
 
 __all__ = [
+    "ConvergenceWarning",
     "DataConversionWarning",
     "EstimatorParams",
     "NotFittedError",
@@ -25,6 +26,7 @@ __all__ = [
     "classifier_tags",
     "feature_names_of",
     "not_fitted_error",
+    "warn_convergence",
     "warn_data_conversion",
 ]
 
@@ -48,6 +50,13 @@ class DataConversionWarning(UserWarning):
     e.g. a column vector of labels ``y`` of shape (N, 1) flattened to (N,)."""
 
 
+class ConvergenceWarning(UserWarning):
+    """A solver stopped at ``max_iter`` (or at the precision of its arithmetic) before its
+    convergence test held (scikit-learn's warning of the same name, and, when scikit-learn is
+    loaded, an instance of it, so ``warnings.filterwarnings("ignore", category=...)`` with
+    either class works)."""
+
+
 _COMBINED: dict[tuple[type, type], type] = {}
 
 
@@ -68,6 +77,12 @@ def _with_sklearn_class(ours: type, name: str) -> type:
 def not_fitted_error(message: str) -> NotFittedError:
     """A :class:`NotFittedError` carrying ``message`` (also scikit-learn's, when loaded)."""
     return _with_sklearn_class(NotFittedError, "NotFittedError")(message)
+
+
+def warn_convergence(message: str, stacklevel: int = 2) -> None:
+    """Warn with a :class:`ConvergenceWarning` (also scikit-learn's, when loaded)."""
+    warnings.warn(message, _with_sklearn_class(ConvergenceWarning, "ConvergenceWarning"),
+                  stacklevel=stacklevel + 1)
 
 
 def warn_data_conversion(message: str, stacklevel: int = 2) -> None:

@@ -65,7 +65,7 @@ def scratchlin_epoch(X, labels, batch_size, n_threads):
     """One epoch of the estimator's default recipe (Adam) with minibatches of ``batch_size``."""
     from .model import LinearClassifier
 
-    model = LinearClassifier(epochs=1, batch_size=batch_size, seed=0, dtype=X.dtype.name)
+    model = LinearClassifier(solver="adam", max_iter=1, tol=None, batch_size=batch_size, seed=0, dtype=X.dtype.name)
     if _estimator_takes_n_threads():
         model.set_params(n_threads=n_threads)
     model.fit(X, labels)

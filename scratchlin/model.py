@@ -2,11 +2,14 @@ r"""``LinearClassifier``: multinomial logistic (softmax) regression with the see
 
 The model is the seed notebook's: ``logits = X @ W + b`` with ``W`` of shape
 (n_features, n_classes) and ``b`` of shape (n_classes,), probabilities ``softmax(logits)``,
-trained by minibatch gradient descent on the weighted mean cross-entropy plus an L2 penalty on
-``W`` (see :mod:`scratchlin.objective`):
+fitted by minimising the weighted mean cross-entropy plus an L2 penalty on ``W`` (see
+:mod:`scratchlin.objective`), with scikit-learn's ``C``:
 
 .. math:: J(W, b) = \frac{\sum_i w_i \ell_i(x_i W + b)}{\sum_i w_i}
-          + \frac{\lambda}{2} \lVert W \rVert_F^2
+          + \frac{\lambda}{2} \lVert W \rVert_F^2, \qquad \lambda = \frac{1}{C \sum_i w_i}
+
+either exactly by L-BFGS (:mod:`scratchlin.lbfgs`) or approximately by a minibatch stochastic
+solver (:mod:`scratchlin.training`).
 
 This module is the scikit-learn-style facade: it checks hyperparameters and data, maps labels
 to columns (:mod:`scratchlin._labels`), speaks scikit-learn's protocol
@@ -25,31 +28,42 @@ from . import functional as F
 from ._inputs import check_features, check_sample_weight
 from ._labels import check_classes, check_targets, class_weights_of, encode, row_weights
 from ._sklearn_compat import (
+    ConvergenceWarning,
     EstimatorParams,
     NotFittedError,
     check_feature_names,
     classifier_tags,
     feature_names_of,
     not_fitted_error,
+    warn_convergence,
 )
 from .preprocessing import RAW_PIXEL_SCALE
 from .training import (
+    IterateAverage,
     Parameters,
     Trainer,
     TrainingSettings,
     decision_function,
     evaluate,
+    fit_lbfgs,
     split_validation,
 )
 
-__all__ = ["LR_SCHEDULES", "LinearClassifier", "NotFittedError", "OPTIMIZERS"]
+__all__ = ["AUTO_LBFGS_MAX_ROWS", "ConvergenceWarning", "LR_SCHEDULES", "LinearClassifier",
+           "NotFittedError", "OPTIMIZERS", "SOLVERS"]
 
 # Names kept for scratchlin.cli, read from optim's registries (the one list of each).
 LR_SCHEDULES = tuple(optim.SCHEDULES)
 OPTIMIZERS = tuple(optim.OPTIMIZERS)
+#: The values of ``solver``: the exact full-batch solver, the stochastic ones, and "auto".
+SOLVERS = ("auto", "lbfgs", *OPTIMIZERS)
+#: ``solver="auto"`` takes L-BFGS up to this many training rows, Adam above (see the class notes).
+AUTO_LBFGS_MAX_ROWS = 20_000
+# tol="auto": scikit-learn's LogisticRegression (gradient) and SGDClassifier (loss) defaults.
+_AUTO_TOL = {"lbfgs": 1e-4, "stochastic": 1e-3}
 # What fit (or partial_fit) sets; an interrupted or failed call puts back what was there.
-_FITTED_STATE = ("_params", "_trainer", "_trainer_class_weights", "classes_", "n_features_in_",
-                 "feature_names_in_", "history_", "n_iter_")
+_FITTED_STATE = ("_params", "_trainer", "_trainer_class_weights", "_weight_seen", "_average", "classes_",
+                 "n_features_in_", "feature_names_in_", "history_", "n_iter_", "solver_")
 # Below this many rows, prediction runs in whatever BLAS pool the caller has: entering and
 # leaving threadpoolctl's limits took 2.9-3.7 ms (OpenBLAS, 2 cores, shared machine), more than
 # X @ W itself up to a few hundred rows (8 us at 32 rows), against ~18 ms for 2048 rows.
@@ -70,67 +84,110 @@ def _without_zero_weights(X, labels, weights):
 
 
 class LinearClassifier(EstimatorParams):
-    r"""Softmax-regression classifier trained by minibatch SGD or Adam, in pure NumPy.
+    r"""Softmax-regression classifier, solved to convergence, in pure NumPy.
+
+    ``fit`` minimises the L2-regularised mean cross-entropy
+
+    .. math:: J(W, b) = \frac{\sum_i w_i \ell_i(x_i W + b)}{\sum_i w_i}
+              + \frac{\lambda}{2} \lVert W \rVert_F^2, \qquad
+              \lambda = \frac{1}{C \sum_i w_i}
+
+    (:math:`w_i` the sample weights times the class weights, all 1 by default; :math:`\lambda`
+    is doubled with two classes, see below). Multiplying
+    :math:`J` by :math:`C \sum_i w_i` gives scikit-learn's ``LogisticRegression`` objective
+    :math:`C \sum_i w_i \ell_i + \frac{1}{2}\lVert W \rVert^2`, so ``C`` means what it means
+    there, and the solution is ``LogisticRegression(C=C)``'s: with three classes or more,
+    ``coef_`` equal and ``intercept_`` equal up to a constant shared by all classes (which the
+    softmax cannot see). With two classes scikit-learn fits one weight vector :math:`d` where
+    the softmax fits two columns, which come out opposite, :math:`\pm d/2`; their penalty is
+    then half of :math:`\frac{\lambda}{2}\lVert d \rVert^2`, so :math:`\lambda` is doubled
+    (:math:`\lambda = 2 / (C \sum_i w_i)`) and the decision function ``X @ (w_1 - w_0)`` equals
+    scikit-learn's. The objective is strictly convex (for finite ``C``), so it has one minimiser.
+
+    **Solvers.** ``"lbfgs"`` is an exact full-batch solver (:mod:`scratchlin.lbfgs`): it
+    reaches the minimiser to the tolerance ``tol`` on the gradient, deterministically.
+    ``"adam"``, ``"adamw"`` and ``"sgd"`` are minibatch stochastic solvers, much cheaper per
+    pass on large data, which reach the minimiser approximately. ``"auto"`` (the default) picks
+    L-BFGS for up to :data:`AUTO_LBFGS_MAX_ROWS` training rows and Adam above that (and Adam
+    whenever ``early_stopping`` is set); ``solver_`` says which one ran.
+
+    **Convergence.** One *iteration* of L-BFGS is one line search (one or a few evaluations of
+    :math:`J` on all the rows); it has converged when the largest entry of :math:`\nabla J`
+    is at most ``tol``, as scikit-learn's ``lbfgs`` (or when an iteration lowers :math:`J` by
+    a relative :math:`64\epsilon` or less). One iteration of a stochastic solver is a pass
+    over the training rows, repeated until it has made at least 200 minibatch steps
+    (:data:`scratchlin.training.MIN_STEPS_PER_ITERATION`: one epoch on MNIST, 100 passes on
+    150 rows); it has converged when ``n_iter_no_change`` iterations in a row fail to lower the
+    best mean training loss by ``tol`` (scikit-learn's rule) and the ``"adaptive"`` schedule
+    has already divided the rate by 5 twice at such plateaus. Reaching ``max_iter`` first
+    warns with a :class:`ConvergenceWarning` (scikit-learn's, when it is installed).
 
     Hyperparameters are stored unchanged by ``__init__`` and checked by :meth:`fit`
-    (scikit-learn's convention). The defaults (Adam, 15 epochs of batches of 128, cosine
-    schedule) reach the linear ceiling on MNIST, about 92.8% test accuracy on pixels scaled to
-    [0, 1], in a few seconds on two cores.
-
-    It follows scikit-learn's estimator protocol without importing scikit-learn: ``clone``,
-    ``Pipeline``, ``GridSearchCV``, ``cross_val_score`` and ``CalibratedClassifierCV`` work on
-    it, and ``dask_ml.wrappers.Incremental`` trains it block by block through
-    :meth:`partial_fit` (README, "scikit-learn and Dask").
+    (scikit-learn's convention). It follows scikit-learn's estimator protocol without importing
+    scikit-learn: ``clone``, ``Pipeline``, ``GridSearchCV``, ``cross_val_score`` and
+    ``check_estimator`` work on it, and ``dask_ml.wrappers.Incremental`` trains it block by
+    block through :meth:`partial_fit`.
 
     Parameters
     ----------
+    C : float, default=1.0
+        Inverse strength of the L2 penalty (> 0), scikit-learn's ``C``; ``numpy.inf`` for no
+        penalty. With :meth:`partial_fit`, :math:`\sum_i w_i` counts the rows of all the calls
+        so far.
+    solver : {"auto", "lbfgs", "adam", "adamw", "sgd"}, default="auto"
+        See the notes above. ``"adamw"`` applies :math:`\lambda` as decoupled weight decay.
+    max_iter : int, default=100
+        Iterations at most (>= 1), in the sense above. Also the length of the ``"cosine"``
+        and ``"step"`` schedules.
+    tol : float, "auto" or None, default="auto"
+        The convergence tolerance (>= 0): on the largest gradient entry for L-BFGS, on the
+        mean training loss for a stochastic solver. ``"auto"`` is 1e-4 for L-BFGS and 1e-3
+        for the stochastic solvers (the defaults of scikit-learn's ``LogisticRegression`` and
+        ``SGDClassifier``, whose tests these are: minibatch noise in the loss is about 3e-4
+        on MNIST, so a smaller tolerance mistakes noise for progress). None disables the test
+        of a stochastic solver, which then runs ``max_iter`` iterations without a warning (and
+        leaves L-BFGS only its relative-decrease test).
     lr : float or None, default=None
-        Base learning rate (> 0); ``None`` takes the optimizer's default from
-        ``scratchlin.optim``'s registry (``2e-3`` for Adam, ``0.1`` for SGD).
-    epochs : int, default=15
-        Passes over the training data in :meth:`fit` (>= 1); also the length of the
-        ``"cosine"`` and ``"step"`` schedules, which :meth:`partial_fit` follows one call per
-        epoch.
+        Base learning rate of a stochastic solver (> 0); ``None`` takes the optimizer's
+        default (``2e-3`` for Adam and AdamW, ``0.1`` for SGD).
     batch_size : int, default=128
-        Rows per minibatch (>= 1; capped at N). With ``batch_size >= N`` training is full-batch
-        and integer ``sample_weight`` is exactly equivalent to repeating rows.
-    optimizer : str, default="adam"
-        A name in ``scratchlin.optim``'s registry (``"adam"``, ``"sgd"``, ...).
+        Rows per minibatch of a stochastic solver (>= 1; capped at N).
     momentum : float, default=0.9
-        Heavy-ball momentum of SGD (ignored by the others).
+        Heavy-ball momentum of SGD.
     nesterov : bool, default=False
         Nesterov momentum for SGD.
-    weight_decay : float, default=0.0
-        :math:`\lambda`, the L2 penalty on ``W`` (not ``b``), part of the objective and of
-        ``loss_and_grad``.
     label_smoothing : float in [0, 1], default=0.0
-        As in :func:`scratchlin.cross_entropy`.
-    lr_schedule : {"constant", "step", "cosine"} or callable, default="cosine"
-        Learning rate per epoch, ``schedule(lr, epoch)``; see :mod:`scratchlin.optim`. Each
-        :meth:`fit` restarts it at epoch 0; :meth:`partial_fit` advances it by one per call.
+        As in :func:`scratchlin.cross_entropy`; part of the objective.
+    lr_schedule : {"adaptive", "constant", "step", "cosine"} or callable, default="adaptive"
+        Learning rate of a stochastic solver per iteration. ``"adaptive"`` keeps the base rate
+        and divides it by 5 at each plateau (see above); ``"cosine"`` and ``"step"`` are planned
+        over ``max_iter`` iterations; a callable is ``schedule(lr, iteration)`` (0-based).
+        :meth:`partial_fit` counts its calls as iterations; ``"adaptive"`` and ``"constant"``
+        then keep the base rate however many calls come.
     early_stopping : bool, default=False
-        Stop when the validation loss has not improved for ``patience`` epochs, and restore
-        the best parameters. Uses ``X_val, y_val`` if given to ``fit``, else holds out
-        ``validation_fraction`` of the training rows.
+        Stop when the validation loss has not improved for ``patience`` iterations, and restore
+        the best parameters (stochastic solvers). Uses ``X_val, y_val`` if given to ``fit``,
+        else holds out ``validation_fraction`` of the training rows.
     validation_fraction : float in (0, 1), default=0.1
         Held-out share of the training rows when early stopping without ``X_val``.
     patience : int, default=3
-        Epochs without improvement before stopping.
+        Iterations without improvement before early stopping.
     raw_pixels : bool, default=False
         Accept uint8 pixels and scale them by 1/255 batch by batch (no float copy of the
         data set is ever made, even from an ``np.memmap``). Without it uint8 features are
         refused with a TypeError (pixels in 0..255 are the classic mistake); other integer
-        features are converted to ``dtype``.
+        features are converted to floats.
     seed : int, numpy.random.Generator or None, default=None
-        Source of the shuffles (and of the validation split). The same int gives
-        bit-identical weights on the same machine.
-    dtype : {"float32", "float64"}, default="float32"
-        Dtype of the parameters and of the computation.
+        Source of the shuffles (and of the validation split) of the stochastic solvers. The
+        same int gives bit-identical weights on the same machine. L-BFGS uses no randomness.
+    dtype : {"float32", "float64"} or None, default=None
+        Dtype of the parameters and of the computation. None follows ``X``: float32 stays
+        float32, other numbers become float64 (scikit-learn's rule), raw uint8 pixels float32.
     verbose : bool, default=False
-        Print one line per epoch.
+        Print the solver chosen and one line per iteration.
     callback : callable or None, default=None
-        Called with each epoch's history record (a dict). While it runs, the model's ``W``
-        and ``b`` hold that epoch's parameters, so it may call e.g. ``model.score``.
+        Called with each iteration's history record (a dict). While it runs, the model's ``W``
+        and ``b`` hold that iteration's parameters, so it may call e.g. ``model.score``.
     class_weight : dict, "balanced" or None, default=None
         Weight of each class in the objective, multiplying ``sample_weight``: a dict
         ``{label: weight}`` (labels not named weigh 1), or ``"balanced"``,
@@ -138,15 +195,9 @@ class LinearClassifier(EstimatorParams):
         :meth:`partial_fit`).
     warm_start : bool, default=False
         If the model is fitted, :meth:`fit` starts from its ``W`` and ``b`` instead of zeros
-        (same classes and features required), with a fresh optimizer and the schedule
-        restarted at epoch 0.
-    tol : float or None, default=None
-        With a number, :meth:`fit` stops when the training loss has not improved by ``tol``
-        for ``n_iter_no_change`` consecutive epochs (scikit-learn's rule); the schedule is
-        still the one of ``epochs`` (a cosine is cut short, not compressed). ``None`` runs all
-        ``epochs``.
+        (same classes and features required), with a fresh optimizer and schedule.
     n_iter_no_change : int, default=5
-        Epochs without improvement that stop training when ``tol`` is set.
+        Iterations without an improvement of ``tol`` that make a plateau (stochastic solvers).
     n_threads : int or None, default=None
         BLAS threads for training and (on inputs of 2048 rows or more) prediction; ``None``
         lets scratchlin's thread policy decide.
@@ -166,29 +217,32 @@ class LinearClassifier(EstimatorParams):
     n_features_in_ : int
     feature_names_in_ : ndarray of str objects, shape (n_features,)
         Column names of a DataFrame ``X`` given to ``fit`` (only then).
+    solver_ : str
+        The solver that ran: ``solver``, or what ``"auto"`` chose.
     history_ : list of dict
-        Per epoch (or per :meth:`partial_fit` call): ``epoch``, ``train_loss`` (mean
-        minibatch objective as optimised, penalty included), ``lr``, ``seconds`` and, with
-        validation, ``val_loss``, ``val_accuracy``.
+        Per iteration: ``iteration``, ``train_loss`` (the objective, penalty included: exact
+        for L-BFGS, the mean over the iteration's minibatches for the others), ``seconds``;
+        L-BFGS adds ``grad_max`` and ``evaluations``, the stochastic solvers ``lr``,
+        ``epochs`` and ``steps``; with validation data, ``val_loss`` and ``val_accuracy``.
     n_iter_ : int
-        Epochs run by the last :meth:`fit` (fewer than ``epochs`` after early stopping or
-        ``tol``), or calls to :meth:`partial_fit` since its first.
+        Iterations run by the last :meth:`fit`, or calls to :meth:`partial_fit` since its first.
     """
 
     _estimator_type = "classifier"  # scikit-learn < 1.6 reads this instead of the tags
 
-    def __init__(self, *, lr=None, epochs=15, batch_size=128, optimizer="adam", momentum=0.9,
-                 nesterov=False, weight_decay=0.0, label_smoothing=0.0, lr_schedule="cosine",
+    def __init__(self, *, C=1.0, solver="auto", max_iter=100, tol="auto", lr=None, batch_size=128,
+                 momentum=0.9, nesterov=False, label_smoothing=0.0, lr_schedule="adaptive",
                  early_stopping=False, validation_fraction=0.1, patience=3, raw_pixels=False,
-                 seed=None, dtype="float32", verbose=False, callback=None, class_weight=None,
-                 warm_start=False, tol=None, n_iter_no_change=5, n_threads=None):
+                 seed=None, dtype=None, verbose=False, callback=None, class_weight=None,
+                 warm_start=False, n_iter_no_change=5, n_threads=None):
+        self.C = C
+        self.solver = solver
+        self.max_iter = max_iter
+        self.tol = tol
         self.lr = lr
-        self.epochs = epochs
         self.batch_size = batch_size
-        self.optimizer = optimizer
         self.momentum = momentum
         self.nesterov = nesterov
-        self.weight_decay = weight_decay
         self.label_smoothing = label_smoothing
         self.lr_schedule = lr_schedule
         self.early_stopping = early_stopping
@@ -201,7 +255,6 @@ class LinearClassifier(EstimatorParams):
         self.callback = callback
         self.class_weight = class_weight
         self.warm_start = warm_start
-        self.tol = tol
         self.n_iter_no_change = n_iter_no_change
         self.n_threads = n_threads
 
@@ -244,40 +297,62 @@ class LinearClassifier(EstimatorParams):
 
     # -- hyperparameters ----------------------------------------------------------------------
 
-    def _settings(self) -> TrainingSettings:
+    def _solver_for(self, n_rows: int | None) -> str:
+        """The solver that runs: ``solver``, or what ``"auto"`` picks for ``n_rows`` training
+        rows (None: a stream, for :meth:`partial_fit`)."""
+        solver = self.solver.lower() if isinstance(self.solver, str) else self.solver
+        v.check_choice(solver, "solver", SOLVERS)
+        if solver != "auto":
+            return solver
+        if n_rows is None or n_rows > AUTO_LBFGS_MAX_ROWS or v.check_bool(self.early_stopping, "early_stopping"):
+            return "adam"
+        return "lbfgs"
+
+    def _penalty(self, total_weight: float, n_classes: int) -> float:
+        r""":math:`\lambda = k / (C \sum_i w_i)`, :math:`k` 2 for two classes, else 1; 0 for
+        ``C = inf``."""
+        C = v.check_real(self.C, "C", low=0.0, low_open=True)
+        if C == np.inf or total_weight == 0:
+            return 0.0
+        return (2.0 if n_classes == 2 else 1.0) / (C * total_weight)
+
+    def _max_iter(self) -> int:
+        return v.check_int(self.max_iter, "max_iter", low=1)
+
+    def _settings(self, solver: str, penalty: float) -> TrainingSettings:
         """Check every training hyperparameter and resolve names through optim's registries."""
-        optimizer = self.optimizer.lower() if isinstance(self.optimizer, str) else self.optimizer
-        v.check_choice(optimizer, "optimizer", OPTIMIZERS)
         momentum = v.check_real(self.momentum, "momentum", low=0.0, high=1.0, high_open=True)
         nesterov = v.check_bool(self.nesterov, "nesterov")
-        if nesterov and optimizer == "sgd" and momentum == 0:
+        if nesterov and solver == "sgd" and momentum == 0:
             raise ValueError("nesterov=True needs momentum > 0, got momentum=0")
-        epochs = v.check_int(self.epochs, "epochs", low=1)
         if not callable(self.lr_schedule):
             v.check_choice(self.lr_schedule, "lr_schedule", LR_SCHEDULES)
+        optimizer = "adam" if solver == "lbfgs" else solver  # L-BFGS uses no optimizer state
         lr = (optim.DEFAULT_LR[optimizer] if self.lr is None
               else v.check_real(self.lr, "lr", low=0.0, low_open=True))
         options, weight_decay = optim.OPTIMIZERS[optimizer].estimator_options(
-            momentum=momentum, nesterov=nesterov,
-            weight_decay=v.check_real(self.weight_decay, "weight_decay", low=0.0))
+            momentum=momentum, nesterov=nesterov, weight_decay=penalty)
         return TrainingSettings(
             lr=lr,
             batch_size=v.check_int(self.batch_size, "batch_size", low=1),
             optimizer=optimizer,
             optimizer_options=options,
-            weight_decay=weight_decay,
+            weight_decay=weight_decay if solver != "lbfgs" else penalty,
             label_smoothing=v.check_real(self.label_smoothing, "label_smoothing", low=0.0, high=1.0),
-            lr_schedule=optim.make_schedule(self.lr_schedule, epochs=epochs),
+            lr_schedule=optim.make_schedule(self.lr_schedule, epochs=self._max_iter()),
             input_scale=self._input_scale(),
             n_threads=None if self.n_threads is None else v.check_int(self.n_threads, "n_threads", low=1),
             verbose=v.check_bool(self.verbose, "verbose"),
             callback=self.callback,
         )
 
-    def _stopping_rules(self) -> dict:
+    def _stopping_rules(self, solver: str) -> dict:
         """``Trainer.fit``'s keyword arguments for early stopping and ``tol``."""
         early_stopping = v.check_bool(self.early_stopping, "early_stopping")
-        tol = None if self.tol is None else v.check_real(self.tol, "tol", low=0.0)
+        if isinstance(self.tol, str) and self.tol == "auto":
+            tol: float | None = _AUTO_TOL["lbfgs" if solver == "lbfgs" else "stochastic"]
+        else:
+            tol = None if self.tol is None else v.check_real(self.tol, "tol", low=0.0)
         return dict(early_stopping=early_stopping,
                     patience=v.check_int(self.patience, "patience", low=1),
                     tol=tol,
@@ -286,10 +361,22 @@ class LinearClassifier(EstimatorParams):
     def _input_scale(self) -> float:
         return RAW_PIXEL_SCALE if v.check_bool(self.raw_pixels, "raw_pixels") else 1.0
 
+    def _compute_dtype(self, X) -> np.dtype:
+        """``dtype``, or when it is None the dtype ``X`` asks for (float32 stays float32, raw
+        pixels compute in float32, anything else in float64)."""
+        if self.dtype is not None:
+            return v.check_float_dtype(self.dtype)
+        kinds = {np.dtype(d) for d in getattr(X, "dtypes", [getattr(X, "dtype", None)]) if d is not None}
+        if kinds == {np.dtype(np.float32)}:
+            return np.dtype(np.float32)
+        if kinds == {np.dtype(np.uint8)} and v.check_bool(self.raw_pixels, "raw_pixels"):
+            return np.dtype(np.float32)
+        return np.dtype(np.float64)
+
     # -- fitting ------------------------------------------------------------------------------
 
     def fit(self, X, y, sample_weight=None, *, X_val=None, y_val=None):
-        """Train on ``(X, y)``, from zero weights (or the fitted ones with ``warm_start``).
+        """Solve for ``W`` and ``b`` on ``(X, y)``, from zeros (or the fitted ones with ``warm_start``).
 
         If training fails or is interrupted (an error, ``KeyboardInterrupt`` from a
         callback), the model keeps the fit it had before the call, or stays unfitted.
@@ -302,21 +389,26 @@ class LinearClassifier(EstimatorParams):
             Class labels (integers, bools, strings or whole floats), at least two distinct.
         sample_weight : array_like of shape (N,) or None, default=None
             Non-negative weight of each row in the objective (``w_i`` above); integer weights
-            act as repeated rows (exactly so with full-batch training).
+            act exactly as repeated rows with L-BFGS.
         X_val : array_like of shape (M, F), default=None
-            Validation features, evaluated after each epoch (``history_``).
+            Validation features, evaluated after each iteration (``history_``).
         y_val : array_like of shape (M,), default=None
             Validation labels, among those of ``y``.
 
         Returns
         -------
         self
+
+        Warns
+        -----
+        ConvergenceWarning
+            If ``max_iter`` iterations ran before the convergence test held.
         """
-        settings, rules = self._settings(), self._stopping_rules()
+        early_stopping = v.check_bool(self.early_stopping, "early_stopping")
         rng = v.as_generator(self.seed)
         warm = v.check_bool(self.warm_start, "warm_start") and self.__sklearn_is_fitted__()
-        dtype = self._params.W.dtype if warm else v.check_float_dtype(self.dtype)
         names = feature_names_of(X)
+        dtype = self._params.W.dtype if warm else self._compute_dtype(X)
         X = check_features(X, dtype, raw_pixels=self.raw_pixels, min_rows=1)
         y = check_targets(y, X.shape[0], owner=type(self).__name__)
         classes = np.unique(y)
@@ -329,21 +421,50 @@ class LinearClassifier(EstimatorParams):
         weights = row_weights(check_sample_weight(sample_weight, X.shape[0], dtype),
                               class_weights_of(self.class_weight, classes, labels, dtype), labels)
         X, labels, weights, validation = self._validation_data(
-            X, labels, weights, classes, X_val, y_val, rules["early_stopping"], rng, dtype)
+            X, labels, weights, classes, X_val, y_val, early_stopping, rng, dtype)
         X, labels, weights = _without_zero_weights(X, labels, weights)
+        solver = self._solver_for(X.shape[0])
+        rules = self._stopping_rules(solver)
+        if solver == "lbfgs" and early_stopping:
+            raise ValueError("early_stopping=True needs a stochastic solver ('adam', 'adamw' or "
+                             "'sgd'); L-BFGS solves the objective exactly instead")
+        total_weight = float(X.shape[0] if weights is None else weights.sum())
+        settings = self._settings(solver, self._penalty(total_weight, classes.shape[0]))
+        if settings.verbose:
+            print(f"solver: {solver}" + (" (chosen by solver='auto' for "
+                                         f"{X.shape[0]} rows)" if solver != self.solver else ""))
         params = (self._params.copy() if warm
                   else Parameters(X.shape[1], classes.shape[0], dtype))
         with self._previous_fit_kept_on_error():
             self._set_fitted(params, classes, names)
-            history = self._train(Trainer(params, settings, rng), X, labels, weights, validation, rules)
+            self.solver_, self._weight_seen = solver, total_weight
+            if solver == "lbfgs":
+                history, converged = self._fit_lbfgs(params, settings, X, labels, weights, validation, rules)
+            else:
+                trainer = Trainer(params, settings, rng)
+                history, converged = trainer.fit(X, labels, max_iter=self._max_iter(),
+                                                 sample_weight=weights, validation=validation, **rules)
             self.history_, self.n_iter_ = history, len(history)
+        if not converged:
+            self._warn_not_converged(solver, rules["tol"])
         return self
 
-    def _train(self, trainer, X, labels, weights, validation, rules) -> list:
-        """The one call into the training loop (BLAS threads are set by the trainer)."""
-        epochs = v.check_int(self.epochs, "epochs", low=1)
-        return trainer.fit(X, labels, epochs=epochs, sample_weight=weights,
-                           validation=validation, **rules)
+    def _fit_lbfgs(self, params, settings, X, labels, weights, validation, rules):
+        history, result = fit_lbfgs(params, X, labels, settings, max_iter=self._max_iter(),
+                                    tol=rules["tol"] or 0.0, sample_weight=weights,
+                                    validation=validation)
+        if not np.isfinite(result.fun):
+            raise FloatingPointError(f"L-BFGS stopped: {result.message}")
+        return history, result.converged
+
+    def _warn_not_converged(self, solver: str, tol) -> None:
+        if solver != "lbfgs" and tol is None:
+            return
+        advice = ("scale the features (e.g. sklearn.preprocessing.StandardScaler), or raise max_iter"
+                  if solver == "lbfgs" else "raise max_iter, or lower lr")
+        warn_convergence(
+            f"{type(self).__name__} with solver={solver!r} did not converge in "
+            f"max_iter={self._max_iter()} iterations (tol={tol}); {advice}", stacklevel=3)
 
     def _check_same_problem(self, classes, n_features) -> None:
         if not np.array_equal(classes, self.classes_):
@@ -398,15 +519,23 @@ class LinearClassifier(EstimatorParams):
                 (X[val_rows], labels[val_rows], weights[val_rows]))
 
     def partial_fit(self, X, y, classes=None, sample_weight=None):
-        """One pass over ``(X, y)``, continuing the optimizer state of the previous call.
+        r"""One iteration on ``(X, y)``, continuing the optimizer state of the previous call.
 
         The first call needs ``classes``, every label the coming chunks may hold (as in
         scikit-learn), unless the model is already fitted (by ``fit`` or ``from_params``):
         then training continues from its parameters. The first call builds the optimizer
-        and draws the shuffles from ``seed``; each call is one epoch of ``lr_schedule``
-        (set ``epochs`` to the number of calls planned, or use ``lr_schedule="constant"``).
-        Hyperparameters are read on the first call; early stopping and ``tol`` do not apply
-        (each call is one pass); :meth:`fit` starts over.
+        (``solver``, with ``"auto"`` meaning Adam; L-BFGS needs all the data at once) and
+        draws the shuffles from ``seed``. Each call is one iteration of a stochastic solver
+        on the chunk: passes over it until 200 steps are made, at the rate of
+        ``lr_schedule`` for that call (``"adaptive"`` and ``"constant"``: the base rate,
+        whatever the number of calls). The penalty is :math:`\lambda = 1 / (C \sum w)` over all
+        the rows seen so far, so it fades as the stream grows, as it does for a larger data set.
+        The model's ``W`` and ``b`` are a running average of the optimizer's parameters after
+        each call (:class:`scratchlin.training.IterateAverage`), so that they do not follow the
+        last chunk: over 60 chunks of 1,000 MNIST rows the last iterate scores 88.5% on the test
+        set and the average 92.5%. (A callback sees the optimizer's own parameters.)
+        Hyperparameters are read on the first call; early stopping and ``tol`` do not apply;
+        :meth:`fit` starts over.
 
         Parameters
         ----------
@@ -424,13 +553,21 @@ class LinearClassifier(EstimatorParams):
             return self._first_partial_fit(X, y, classes, sample_weight)
         self._check_classes_unchanged(classes)
         X, labels, weights = self._check_more_data(X, y, sample_weight, class_weights=self._trainer_class_weights)
+        self._weight_seen += float(X.shape[0] if weights is None else weights.sum())
+        self._trainer.set_penalty(self._penalty(self._weight_seen, self.classes_.shape[0]))
         record = self._trainer.partial_fit(*_without_zero_weights(X, labels, weights))
+        self._average.update(self._trainer.params)
         self.history_.append(record)
-        self.n_iter_ = self._trainer.epochs_done
+        self.n_iter_ = self._trainer.iterations_done
         return self
 
     def _first_partial_fit(self, X, y, classes, sample_weight):
-        settings = self._settings()
+        solver = self._solver_for(None)
+        if solver == "lbfgs":
+            raise ValueError("partial_fit needs a stochastic solver ('adam', 'adamw' or 'sgd', or "
+                             "'auto', which means 'adam' here): L-BFGS needs all the data at once; "
+                             "call fit instead")
+        weight_seen = self.__dict__.get("_weight_seen", 0.0)
         if self.__sklearn_is_fitted__():
             self._check_classes_unchanged(classes)
             classes, names, params = self.classes_, getattr(self, "feature_names_in_", None), self._params.copy()
@@ -440,8 +577,8 @@ class LinearClassifier(EstimatorParams):
                 raise ValueError("classes must be passed on the first call to partial_fit: all "
                                  "the labels the chunks may hold, e.g. classes=np.arange(10)")
             classes = check_classes(classes)
-            dtype = v.check_float_dtype(self.dtype)
             names = feature_names_of(X)
+            dtype = self._compute_dtype(X)
             X = check_features(X, dtype, raw_pixels=self.raw_pixels, min_rows=1)
             y = check_targets(y, X.shape[0], owner=type(self).__name__)
             labels = encode(y, classes, known_as="the classes passed to partial_fit")
@@ -449,12 +586,16 @@ class LinearClassifier(EstimatorParams):
             params = Parameters(X.shape[1], classes.shape[0], dtype)
         class_weights = class_weights_of(self.class_weight, classes, None, params.W.dtype)
         weights = row_weights(weights_in, class_weights, labels)
-        trainer = Trainer(params, settings, v.as_generator(self.seed))
+        weight_seen += float(X.shape[0] if weights is None else weights.sum())
+        trainer = Trainer(params.copy(), self._settings(solver, self._penalty(weight_seen, classes.shape[0])),
+                          v.as_generator(self.seed))
         with self._previous_fit_kept_on_error():
             self._set_fitted(params, classes, names)
             self._trainer, self._trainer_class_weights = trainer, class_weights
+            self.solver_, self._weight_seen, self._average = solver, weight_seen, IterateAverage(params)
             self.history_ = [trainer.partial_fit(*_without_zero_weights(X, labels, weights))]
-            self.n_iter_ = trainer.epochs_done
+            self._average.update(trainer.params)
+            self.n_iter_ = trainer.iterations_done
         return self
 
     def _check_classes_unchanged(self, classes) -> None:
@@ -550,7 +691,8 @@ class LinearClassifier(EstimatorParams):
         .. math:: J = \frac{\sum_i w_i \ell_i}{\sum_i w_i} + \frac{\lambda}{2}\lVert W\rVert_F^2,
                   \quad \nabla_W J = s X^\top G + \lambda W, \quad \nabla_b J = \textstyle\sum_i G_i
 
-        with :math:`G` the gradient of the weighted mean cross-entropy (label smoothing
+        with :math:`\lambda = 1 / (C \sum_i w_i)` over these rows (what :meth:`fit` on them
+        minimises), :math:`G` the gradient of the weighted mean cross-entropy (label smoothing
         included) with respect to the logits, :math:`s` the raw-pixel scale (1 without
         ``raw_pixels``): :func:`scratchlin.objective.loss_and_grad`, the one implementation
         training uses.
@@ -574,7 +716,8 @@ class LinearClassifier(EstimatorParams):
         loss, grad_W, grad_b = objective.loss_and_grad(
             self._params.W, self._params.b, X, labels, sample_weight=weights,
             input_scale=self._input_scale(),
-            weight_decay=v.check_real(self.weight_decay, "weight_decay", low=0.0),
+            weight_decay=self._penalty(float(X.shape[0] if weights is None else weights.sum()),
+                                       self.classes_.shape[0]),
             label_smoothing=v.check_real(self.label_smoothing, "label_smoothing", low=0.0, high=1.0))
         return float(loss), {"W": grad_W, "b": grad_b}
 

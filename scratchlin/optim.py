@@ -30,7 +30,7 @@ from . import _validation as v
 
 __all__ = [
     "SGD", "Adam", "AdamW", "OPTIMIZERS", "DEFAULT_LR", "make_optimizer", "get_optimizer",
-    "ConstantLR", "StepLR", "CosineLR", "SCHEDULES", "make_schedule", "get_schedule",
+    "AdaptiveLR", "ConstantLR", "StepLR", "CosineLR", "SCHEDULES", "make_schedule", "get_schedule",
 ]
 
 
@@ -567,8 +567,55 @@ class CosineLR:
 
 
 #: The schedules by name: a new schedule is a class with a ``for_epochs(epochs)`` classmethod
+class AdaptiveLR:
+    r"""The base rate until the loss stops improving, then a fifth of it, and so on.
+
+    The rule of scikit-learn's ``learning_rate="adaptive"``, driven by the training loop: each
+    time the loss has not improved for a while (the loop's ``tol`` and ``n_iter_no_change``),
+    it calls :meth:`plateau`, which divides the rate by ``factor``, at most ``max_cuts`` times:
+
+    .. math:: \eta = \eta_0 \, \text{factor}^{-\text{cuts}}
+
+    Its rate does not depend on the epoch, so it cannot run out over a long stream of
+    ``partial_fit`` calls, and when the cuts are used up the next plateau means convergence.
+
+    Parameters
+    ----------
+    factor : float, default=5.0
+        Divisor of each cut (> 1).
+    max_cuts : int, default=2
+        Cuts before a plateau ends training.
+    """
+
+    def __init__(self, factor: float = 5.0, max_cuts: int = 2):
+        self.factor = v.check_real(factor, "factor", low=1.0, low_open=True)
+        self.max_cuts = v.check_int(max_cuts, "max_cuts", low=0)
+        self.cuts = 0
+
+    @classmethod
+    def for_epochs(cls, epochs: int) -> AdaptiveLR:
+        """A fresh schedule (its length does not matter)."""
+        return cls()
+
+    def plateau(self) -> bool:
+        """Cut the rate; False (and no cut) when the cuts are used up."""
+        if self.cuts >= self.max_cuts:
+            return False
+        self.cuts += 1
+        return True
+
+    def __call__(self, base_lr: float, epoch: int) -> float:
+        """Return ``base_lr / factor**cuts`` (``epoch`` >= 0 is only checked)."""
+        base_lr, _ = _check_schedule_call(base_lr, epoch)
+        return base_lr / self.factor ** self.cuts
+
+    def __repr__(self) -> str:
+        return f"AdaptiveLR(factor={self.factor}, max_cuts={self.max_cuts}, cuts={self.cuts})"
+
+
 #: and one entry here.
-SCHEDULES: dict[str, Any] = {"cosine": CosineLR, "step": StepLR, "constant": ConstantLR}
+SCHEDULES: dict[str, Any] = {"adaptive": AdaptiveLR, "cosine": CosineLR, "step": StepLR,
+                             "constant": ConstantLR}
 
 
 def make_schedule(name_or_callable, *, epochs: int) -> Callable[[float, int], float]:

@@ -17,12 +17,13 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from . import _threads, objective, optim
+from . import _threads, lbfgs, objective, optim
 from . import _validation as v
 
 __all__ = [
     "Parameters", "TrainingSettings", "Trainer", "TrainingDivergedError",
-    "split_validation", "decision_function", "evaluate", "format_epoch", "divergence_limit",
+    "split_validation", "decision_function", "evaluate", "format_iteration", "divergence_limit",
+    "fit_lbfgs", "IterateAverage", "MIN_STEPS_PER_ITERATION",
 ]
 
 
@@ -130,9 +131,16 @@ def _check_loss(loss: float, limit: float, epoch: int, batch: int, lr: float) ->
         )
 
 
+#: A stochastic iteration is one pass over the data, repeated until it has made at least this
+#: many steps: on MNIST (469 batches of 128) an iteration is one epoch; on 150 rows it is 100
+#: passes. Iterations are the unit of ``max_iter``, of the stopping rule and of ``partial_fit``,
+#: so a small data set gets as many updates before it is judged done as a large one.
+MIN_STEPS_PER_ITERATION = 200
+
+
 class Trainer:
     """Training state that outlives one call: the parameters (updated in place, never copied
-    back), the optimizer and its state, the epoch counter (which drives the schedule), the rng.
+    back), the optimizer and its state, the iteration counter (which drives the schedule), the rng.
 
     Parameters
     ----------
@@ -147,10 +155,19 @@ class Trainer:
         self.params = params
         self.settings = settings
         self.rng = rng
-        self.epochs_done = 0
+        self.iterations_done = self.epochs_done = self.steps_done = 0
+        self.weight_decay = settings.weight_decay
         self.optimizer = optim.make_optimizer(settings.optimizer, {"theta": params.vector},
                                               lr=settings.lr, **settings.optimizer_options)
         self._workspace: objective.Workspace | None = None
+
+    def set_penalty(self, strength: float) -> None:
+        r"""Set :math:`\lambda`: the objective's L2 term, or the optimizer's own decay when it
+        applies the decay itself (AdamW)."""
+        if self.optimizer.decoupled_weight_decay:
+            self.optimizer.weight_decay = strength
+        else:
+            self.weight_decay = strength
 
     def _threads(self, batch_size: int):
         n_features, n_classes = self.params.W.shape
@@ -164,7 +181,7 @@ class Trainer:
         return ws
 
     def partial_fit(self, X, labels, sample_weight=None) -> dict:
-        """One pass over the rows of ``X`` in a fresh shuffled order.
+        """One iteration over the rows of ``X`` (see :data:`MIN_STEPS_PER_ITERATION`).
 
         Parameters
         ----------
@@ -178,8 +195,9 @@ class Trainer:
         Returns
         -------
         dict
-            ``{"epoch", "train_loss", "lr", "seconds"}``; ``epoch`` counts from 1 over the
-            trainer's life, ``lr = schedule(lr, epochs_done)``.
+            ``{"iteration", "epochs", "steps", "train_loss", "lr", "seconds"}``: the
+            iteration's number (from 1 over the trainer's life), the passes over ``X`` and the
+            steps it made, the mean minibatch objective, ``lr = schedule(lr, iterations_done)``.
 
         Raises
         ------
@@ -187,87 +205,110 @@ class Trainer:
         """
         batch_size = min(self.settings.batch_size, X.shape[0])
         with self._threads(batch_size):
-            record = self._epoch(X, labels, sample_weight, batch_size)
-        self._report(record, record["epoch"])
+            record = self._iteration(X, labels, sample_weight, batch_size)
+        self._report(record, record["iteration"])
         return record
 
-    def fit(self, X, labels, *, epochs: int, sample_weight=None, validation=None,
-            early_stopping: bool = False, patience: int = 3, tol: float | None = None,
-            n_iter_no_change: int | None = None) -> list:
-        """``epochs`` passes over ``(X, labels)``, with optional validation and stopping rules.
+    def fit(self, X, labels, *, max_iter: int, sample_weight=None, validation=None,
+            early_stopping: bool = False, patience: int = 3, tol: float | None = 1e-4,
+            n_iter_no_change: int = 5) -> tuple[list, bool]:
+        """Iterate over ``(X, labels)`` until a stopping rule holds or ``max_iter`` is reached.
 
         Parameters
         ----------
         X, labels, sample_weight
             As in :meth:`partial_fit`.
-        epochs : int
-            Passes to make (fewer if a stopping rule fires).
+        max_iter : int
+            Iterations at most.
         validation : tuple (X_val, labels_val[, sample_weight_val]) or None, default=None
-            Evaluated after each epoch; records gain ``val_loss`` and ``val_accuracy``.
+            Evaluated after each iteration; records gain ``val_loss`` and ``val_accuracy``.
         early_stopping : bool, default=False
-            Stop when ``val_loss`` has not improved for ``patience`` epochs; the parameters are
-            then set (in place) to those of the best epoch, and the last record gains
-            ``"stopped_early": True`` and ``"best_epoch"``. Needs ``validation``.
+            Stop when ``val_loss`` has not improved for ``patience`` iterations; the parameters
+            are then set (in place) to those of the best iteration, and the last record gains
+            ``"stopped_early": True`` and ``"best_iteration"``. Needs ``validation``.
         patience : int, default=3
-        tol : float or None, default=None
-            scikit-learn's rule on the training loss: stop when it has not fallen below
-            ``best - tol`` for ``n_iter_no_change`` epochs in a row (the last record then has
-            ``"stopped_early": True``). None disables it.
-        n_iter_no_change : int or None, default=None
-            None means 5.
+        tol : float or None, default=1e-4
+            scikit-learn's rule on the training loss: a *plateau* is ``n_iter_no_change``
+            iterations in a row whose loss is not below ``best - tol``. At a plateau an
+            adaptive schedule (:class:`scratchlin.optim.AdaptiveLR`) lowers the rate and
+            training goes on; otherwise (or when its cuts are used up) training has converged
+            and the last record has ``"converged": True``. None disables the rule.
+        n_iter_no_change : int, default=5
 
         Returns
         -------
-        list of dict
-            One record per epoch made.
+        history : list of dict
+            One record per iteration made.
+        converged : bool
+            Whether the ``tol`` rule or early stopping ended training (not ``max_iter``).
         """
         if early_stopping and validation is None:
             raise ValueError("early_stopping=True needs validation data")
-        n_iter_no_change = 5 if n_iter_no_change is None else n_iter_no_change
         batch_size = min(self.settings.batch_size, X.shape[0])
         history: list = []
         best_val = best_params = None
-        best_epoch, best_train, no_change = 0, np.inf, 0
+        best_iteration, best_train, no_change, converged = 0, np.inf, 0, False
+        plateau = getattr(self.settings.lr_schedule, "plateau", None)
         with self._threads(batch_size):
-            for epoch_in_run in range(1, epochs + 1):
-                record = self._epoch(X, labels, sample_weight, batch_size)
+            for iteration_in_run in range(1, max_iter + 1):
+                record = self._iteration(X, labels, sample_weight, batch_size)
                 if validation is not None:
                     record["val_loss"], record["val_accuracy"] = evaluate(
                         validation[0], validation[1], self.params, input_scale=self.settings.input_scale,
                         sample_weight=validation[2] if len(validation) > 2 else None)
                 history.append(record)
-                self._report(record, self.epochs_done - epoch_in_run + epochs)
+                self._report(record, self.iterations_done - iteration_in_run + max_iter)
                 if early_stopping:
                     if best_val is None or record["val_loss"] < best_val:
-                        best_val, best_epoch = record["val_loss"], record["epoch"]
+                        best_val, best_iteration = record["val_loss"], record["iteration"]
                         best_params = self.params.vector.copy()
-                    elif record["epoch"] - best_epoch >= patience:
-                        record.update(stopped_early=True, best_epoch=best_epoch)
+                    elif record["iteration"] - best_iteration >= patience:
+                        record.update(stopped_early=True, best_iteration=best_iteration)
+                        converged = True
                         break
                 if tol is not None:
                     no_change = no_change + 1 if record["train_loss"] > best_train - tol else 0
                     best_train = min(best_train, record["train_loss"])
                     if no_change >= n_iter_no_change:
-                        record["stopped_early"] = True
-                        break
+                        no_change = 0
+                        if plateau is None or not plateau():
+                            record["converged"] = converged = True
+                            break
         if early_stopping and best_params is not None:
             self.params.vector[...] = best_params
-            history[-1].setdefault("best_epoch", best_epoch)
-        return history
+            history[-1].setdefault("best_iteration", best_iteration)
+        return history, converged
 
-    def _report(self, record: dict, epochs: int) -> None:
+    def _report(self, record: dict, max_iter: int) -> None:
         if self.settings.verbose:
-            print(format_epoch(record, epochs), flush=True)
+            print(format_iteration(record, max_iter), flush=True)
         if self.settings.callback is not None:
             self.settings.callback(record)
 
-    def _epoch(self, X, labels, sample_weight, batch_size) -> dict:
-        """One shuffled pass; returns the record without validation figures."""
+    def _iteration(self, X, labels, sample_weight, batch_size) -> dict:
+        """Shuffled passes until :data:`MIN_STEPS_PER_ITERATION` steps; the record without
+        validation figures."""
         started = time.perf_counter()
+        iteration = self.iterations_done + 1
+        lr = v.check_real(self.settings.lr_schedule(self.settings.lr, self.iterations_done),
+                          f"the learning rate lr_schedule gave for iteration {iteration}", low=0.0)
+        steps_per_epoch = -(-X.shape[0] // batch_size)
+        epochs = -(-MIN_STEPS_PER_ITERATION // steps_per_epoch)
+        total_loss = total_weight = 0.0
+        for _ in range(epochs):
+            loss, weight = self._epoch(X, labels, sample_weight, batch_size, lr, iteration)
+            total_loss += loss
+            total_weight += weight
+        self.iterations_done = iteration
+        self.epochs_done += epochs
+        self.steps_done += epochs * steps_per_epoch
+        return {"iteration": iteration, "epochs": epochs, "steps": epochs * steps_per_epoch,
+                "train_loss": total_loss / total_weight, "lr": lr,
+                "seconds": time.perf_counter() - started}
+
+    def _epoch(self, X, labels, sample_weight, batch_size, lr, iteration) -> tuple[float, float]:
+        """One shuffled pass; returns the weighted sum of the minibatch losses and the weight."""
         settings, params = self.settings, self.params
-        epoch = self.epochs_done + 1
-        lr = v.check_real(settings.lr_schedule(settings.lr, self.epochs_done),
-                          f"the learning rate lr_schedule gave for epoch {epoch}", low=0.0)
         ws = self._workspace_for(batch_size)
         grads = {"theta": ws.grad}
         limit = divergence_limit(params.W.shape[1])
@@ -280,20 +321,123 @@ class Trainer:
                 weights = None if sample_weight is None else sample_weight[rows]
                 loss, _, _ = objective.loss_and_grad(
                     params.W, params.b, ws.gather(X, rows), labels[rows], sample_weight=weights,
-                    input_scale=settings.input_scale, weight_decay=settings.weight_decay,
+                    input_scale=settings.input_scale, weight_decay=self.weight_decay,
                     label_smoothing=settings.label_smoothing, out=ws)
-                _check_loss(loss, limit, epoch, batch_number, lr)
+                _check_loss(loss, limit, iteration, batch_number, lr)
                 self.optimizer.step_unchecked(grads, lr)
-                # The epoch's loss weighs each batch by its rows (or its summed weights), so a
-                # short last batch counts for what it holds.
+                # The loss weighs each batch by its rows (or its summed weights), so a short
+                # last batch counts for what it holds.
                 batch_weight = rows.shape[0] if weights is None else float(weights.sum())
                 total_loss += loss * batch_weight
                 total_weight += batch_weight
             if not np.isfinite(params.vector).all():
-                _check_loss(float("nan"), limit, epoch, -(-order.shape[0] // batch_size), lr)
-        self.epochs_done = epoch
-        return {"epoch": epoch, "train_loss": total_loss / total_weight, "lr": lr,
-                "seconds": time.perf_counter() - started}
+                _check_loss(float("nan"), limit, iteration, -(-order.shape[0] // batch_size), lr)
+        return total_loss, total_weight
+
+
+class IterateAverage:
+    r"""A running average of a stochastic solver's iterates, weighted towards the recent ones.
+
+    After the :math:`k`-th update with iterate :math:`\theta_k`,
+
+    .. math:: \bar\theta_k = \bar\theta_{k-1} + \frac{\eta + 1}{k + \eta}
+              (\theta_k - \bar\theta_{k-1}), \qquad \bar\theta_1 = \theta_1, \quad \eta = 3
+
+    (polynomial-decay averaging, Shamir & Zhang, ICML 2013): it forgets the early iterates,
+    far from the minimiser, at the rate of a suffix average, with no memory of past iterates.
+    :meth:`scratchlin.LinearClassifier.partial_fit` updates it after each call, so that a model
+    fitted on a stream of chunks is an average of what each chunk taught it, not the
+    optimizer's last position (which follows the last chunk).
+
+    Parameters
+    ----------
+    average : Parameters
+        Holds :math:`\bar\theta`, updated in place (the model's own parameters).
+    eta : float, default=3.0
+    """
+
+    def __init__(self, average: Parameters, eta: float = 3.0):
+        self.average = average
+        self.eta = eta
+        self.updates = 0
+
+    def update(self, iterate: Parameters) -> None:
+        """Fold ``iterate`` into the average."""
+        self.updates += 1
+        weight = (self.eta + 1) / (self.updates + self.eta)
+        self.average.vector += weight * (iterate.vector - self.average.vector)
+
+
+def fit_lbfgs(params: Parameters, X, labels, settings: TrainingSettings, *, max_iter: int, tol: float,
+              sample_weight=None, validation=None) -> tuple[list, lbfgs.LBFGSResult]:
+    r"""Minimise the objective on all of ``(X, labels)`` by L-BFGS (:mod:`scratchlin.lbfgs`).
+
+    Every evaluation is the whole data set's :math:`J` and gradient
+    (:func:`scratchlin.objective.dataset_loss_and_grad`), so the result is the one minimiser of
+    the (strictly convex, with :math:`\lambda > 0`) objective, to the gradient tolerance ``tol``,
+    the same on every run. The solver works on a float64 copy of ``params.vector``; each
+    evaluation writes it into the parameters in their own dtype, and the computation is in that
+    dtype.
+
+    Parameters
+    ----------
+    params : Parameters
+        The starting point; set to the solution (in place) at the end.
+    X, labels, sample_weight
+        As in :meth:`Trainer.partial_fit`.
+    settings : TrainingSettings
+        Its ``weight_decay``, ``label_smoothing``, ``input_scale``, ``n_threads``, ``verbose``
+        and ``callback`` apply; the learning rate, batch size and schedule do not.
+    max_iter : int
+    tol : float
+        Converged when the largest entry of :math:`\nabla J` is at most ``tol``.
+    validation : tuple or None, default=None
+        As in :meth:`Trainer.fit`.
+
+    Returns
+    -------
+    history : list of dict
+        Per iteration: ``iteration``, ``train_loss`` (:math:`J`), ``grad_max``
+        (:math:`\lVert \nabla J \rVert_\infty`), ``evaluations`` (objective evaluations so far),
+        ``seconds``, and with validation ``val_loss``, ``val_accuracy``.
+    result : scratchlin.lbfgs.LBFGSResult
+    """
+    chunk = min(X.shape[0], objective.DATASET_CHUNK_ROWS)
+    ws = objective.Workspace(*params.W.shape, chunk, params.W.dtype)
+    history: list = []
+    evaluations, clock = [0], [time.perf_counter()]
+
+    def loss_and_grad(x):
+        params.vector[...] = x
+        evaluations[0] += 1
+        loss, grad_W, grad_b = objective.dataset_loss_and_grad(
+            params.W, params.b, X, labels, sample_weight=sample_weight,
+            input_scale=settings.input_scale, weight_decay=settings.weight_decay,
+            label_smoothing=settings.label_smoothing, workspace=ws)
+        return loss, np.concatenate([grad_W.ravel(), grad_b]).astype(np.float64)
+
+    def after_iteration(n_iter, x, loss, grad):
+        params.vector[...] = x  # the callback sees the iterate, not the last trial point
+        record = {"iteration": n_iter, "train_loss": loss, "grad_max": float(np.abs(grad).max()),
+                  "evaluations": evaluations[0], "seconds": time.perf_counter() - clock[0]}
+        if validation is not None:
+            record["val_loss"], record["val_accuracy"] = evaluate(
+                validation[0], validation[1], params, input_scale=settings.input_scale,
+                sample_weight=validation[2] if len(validation) > 2 else None)
+        history.append(record)
+        if settings.verbose:
+            print(format_iteration(record, max_iter), flush=True)
+        if settings.callback is not None:
+            settings.callback(record)
+        clock[0] = time.perf_counter()
+
+    n_threads = _threads.choose_n_threads(settings.n_threads, batch_size=chunk,
+                                          n_features=params.W.shape[0], n_classes=params.W.shape[1])
+    with _threads.blas_threads(n_threads), np.errstate(over="ignore", invalid="ignore"):
+        result = lbfgs.minimize(loss_and_grad, params.vector, max_iter=max_iter, tol=tol,
+                                callback=after_iteration)
+    params.vector[...] = result.x
+    return history, result
 
 
 # --------------------------------------------------------------------------------------------
@@ -408,11 +552,14 @@ def evaluate(X, labels, params, *, input_scale: float = 1.0, sample_weight=None,
     return total_loss / total_weight, total_correct / total_weight
 
 
-def format_epoch(record: dict, epochs: int) -> str:
+def format_iteration(record: dict, max_iter: int) -> str:
     """The one-line progress report of a history record, e.g.
-    ``epoch  3/15  loss 0.2901  val_loss 0.3102  val_acc 91.32%  lr 0.0018  0.1s``."""
-    width = len(str(epochs))
-    line = f"epoch {record['epoch']:>{width}}/{epochs}  loss {record['train_loss']:.4f}"
+    ``iteration  3/100  loss 0.2901  val_loss 0.3102  val_acc 91.32%  lr 0.0018  0.1s`` (a
+    stochastic solver; ``max|grad| 1.2e-05`` instead of the rate for L-BFGS)."""
+    width = len(str(max_iter))
+    line = f"iteration {record['iteration']:>{width}}/{max_iter}  loss {record['train_loss']:.4f}"
     if "val_accuracy" in record:
         line += f"  val_loss {record['val_loss']:.4f}  val_acc {100 * record['val_accuracy']:.2f}%"
+    if "grad_max" in record:
+        return line + f"  max|grad| {record['grad_max']:.2e}  {record['seconds']:.1f}s"
     return line + f"  lr {record['lr']:.3g}  {record['seconds']:.1f}s"

@@ -37,8 +37,9 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     parser.add_argument("--features", type=positive_int, default=12, help="columns of X (default: %(default)s)")
     parser.add_argument("--classes", type=ranged(int, lambda n: n >= 2, "an integer >= 2"), default=4,
                         help="number of classes (default: %(default)s)")
-    parser.add_argument("--weight-decay", type=non_negative_float, default=0.0,
-                        help="L2 penalty on W included in the loss (default: %(default)s)")
+    parser.add_argument("--C", type=ranged(float, lambda c: c > 0, "a number > 0 or inf"), default=1.0,
+                        help="inverse strength of the L2 penalty included in the loss, "
+                             "scikit-learn's C; inf for none (default: %(default)s)")
     parser.add_argument("--label-smoothing", type=unit_interval, default=0.0,
                         help="label smoothing in [0, 1] (default: %(default)s)")
     parser.add_argument("--seed", type=non_negative_int, default=0, help="seed of the problem (default: %(default)s)")
@@ -78,7 +79,7 @@ def _reading(relative_error: float) -> str:
 def run(args) -> int:
     """``scratchlin gradcheck``: analytic vs numerical gradients of the training objective."""
     X, y, W, b = _random_problem(args)
-    hyper = {"weight_decay": args.weight_decay, "label_smoothing": args.label_smoothing}
+    hyper = {"C": args.C, "label_smoothing": args.label_smoothing}
 
     def loss(W, b):
         return LinearClassifier.from_params(W, b, **hyper).loss_and_grad(X, y)[0]
@@ -87,7 +88,7 @@ def run(args) -> int:
     results = gradcheck(loss, {"W": W, "b": b}, grads, eps=args.eps, atol=args.atol,
                         rtol=args.rtol, raise_exception=False)
     print("gradient check of LinearClassifier.loss_and_grad (float64, central differences)")
-    print(f"  X {X.shape}, {args.classes} classes, weight_decay={args.weight_decay:g}, "
+    print(f"  X {X.shape}, {args.classes} classes, C={args.C:g}, "
           f"label_smoothing={args.label_smoothing:g}, seed {args.seed}, eps={args.eps:g}")
     print(f"  {'param':<6} {'shape':<7} {'max rel error':>15} {'max abs error':>15}   reading")
     for r in results:

@@ -8,8 +8,8 @@ from pathlib import Path
 import numpy as np
 
 from .. import metrics
-from ..model import LR_SCHEDULES, OPTIMIZERS, LinearClassifier
-from ..training import format_epoch, split_validation
+from ..model import LR_SCHEDULES, SOLVERS, LinearClassifier
+from ..training import format_iteration, split_validation
 from . import _mnist
 from ._errors import CLIError, UsageError
 from ._options import (
@@ -18,7 +18,6 @@ from ._options import (
     add_data_options,
     add_threads_option,
     half_open_unit_interval,
-    non_negative_float,
     non_negative_int,
     positive_float,
     positive_int,
@@ -30,7 +29,7 @@ from ._text import percent
 __all__ = ["add_parser", "early_stopping_report", "hold_out", "run"]
 
 _DTYPES = ("float32", "float64")
-_HYPERPARAMETERS = ("lr", "epochs", "batch_size", "optimizer", "momentum", "nesterov", "weight_decay",
+_HYPERPARAMETERS = ("C", "solver", "max_iter", "lr", "batch_size", "momentum", "nesterov",
                     "label_smoothing", "lr_schedule", "early_stopping", "patience", "dtype")
 
 
@@ -48,41 +47,44 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
                     "line per epoch, then the accuracy on the 10000 test images, and save the "
                     "model. Hyperparameter defaults are LinearClassifier's. Every output path "
                     "is checked before training starts.",
-        epilog="example: scratchlin train --epochs 5 --val-fraction 0.1 --seed 0 "
+        epilog="example: scratchlin train --max-iter 5 --val-fraction 0.1 --seed 0 "
                "--out model.npz --plots plots/")
     hyper = parser.add_argument_group("hyperparameters (defaults: LinearClassifier's)")
     lr_default = "the optimizer's own" if defaults["lr"] is None else "%(default)s"
     hyper.add_argument("--lr", type=positive_float, default=defaults["lr"],
                        help=f"base learning rate (default: {lr_default})")
-    hyper.add_argument("--epochs", type=positive_int, default=defaults["epochs"],
-                       help="passes over the training data; the learning-rate schedule spans "
-                            "them (default: %(default)s)")
+    hyper.add_argument("--C", type=positive_float, default=defaults["C"],
+                       help="inverse strength of the L2 penalty, scikit-learn's C; 'inf' for "
+                            "none (default: %(default)s)")
+    hyper.add_argument("--solver", choices=SOLVERS, default=defaults["solver"],
+                       help="'lbfgs' (exact, full batch), a stochastic one, or 'auto': L-BFGS "
+                            "for small data, Adam for MNIST (default: %(default)s)")
+    hyper.add_argument("--max-iter", type=positive_int, default=defaults["max_iter"],
+                       help="iterations at most: on MNIST one iteration of a stochastic "
+                            "solver is one epoch (default: %(default)s)")
     hyper.add_argument("--batch-size", type=positive_int, default=defaults["batch_size"],
                        help="rows per minibatch (default: %(default)s)")
-    hyper.add_argument("--optimizer", choices=OPTIMIZERS, default=defaults["optimizer"],
-                       help="update rule (default: %(default)s)")
     hyper.add_argument("--momentum", type=half_open_unit_interval, default=defaults["momentum"],
                        help="SGD momentum in [0, 1) (default: %(default)s)")
     hyper.add_argument("--nesterov", action=argparse.BooleanOptionalAction,
                        default=defaults["nesterov"], help="Nesterov momentum for SGD")
-    hyper.add_argument("--weight-decay", type=non_negative_float, default=defaults["weight_decay"],
-                       help="L2 penalty on W (default: %(default)s)")
     hyper.add_argument("--label-smoothing", type=unit_interval, default=defaults["label_smoothing"],
                        help="label smoothing in [0, 1] (default: %(default)s)")
     hyper.add_argument("--lr-schedule", choices=LR_SCHEDULES, default=defaults["lr_schedule"],
-                       help="learning rate per epoch, planned over --epochs; early stopping "
-                            "may cut it short (default: %(default)s)")
+                       help="learning rate per iteration: 'adaptive' divides it by 5 when the "
+                            "loss stops improving; 'cosine' and 'step' are planned over "
+                            "--max-iter (default: %(default)s)")
     hyper.add_argument("--early-stopping", action=argparse.BooleanOptionalAction,
                        default=defaults["early_stopping"],
                        help="stop when the validation loss stops improving and keep the best "
-                            "epoch's weights; reports the epoch it stopped at and the epoch "
+                            "iteration's weights; reports where it stopped and the iteration "
                             "it kept (needs a validation split, see --val-fraction)")
     hyper.add_argument("--patience", type=positive_int, default=defaults["patience"],
-                       help="epochs without improvement before early stopping (default: %(default)s)")
+                       help="iterations without improvement before early stopping (default: %(default)s)")
     hyper.add_argument("--seed", type=non_negative_int, default=defaults["seed"],
                        help="seed of the shuffles and of the validation split (default: a "
                             "fresh one, printed so the run can be repeated)")
-    hyper.add_argument("--dtype", choices=_DTYPES, default=defaults["dtype"],
+    hyper.add_argument("--dtype", choices=_DTYPES, default="float32",
                        help="precision of the data, the weights and the computation "
                             "(default: %(default)s)")
     add_threads_option(hyper)
@@ -169,16 +171,16 @@ def _check_outputs(args) -> None:
         check_writable_folder("--plots", Path(args.plots))
 
 
-def early_stopping_report(history: list, epochs: int, lr_schedule) -> list:
-    """What early stopping did, in words: where it stopped, which epoch's weights it kept.
+def early_stopping_report(history: list, max_iter: int, lr_schedule) -> list:
+    """What early stopping did, in words: where it stopped, which iteration's weights it kept.
 
     Parameters
     ----------
     history : list of dict
-        The fit's records, each with "epoch", "val_loss", "val_accuracy" and "lr"; the last
-        one may carry "stopped_early" and "best_epoch" (the training loop's own account).
-    epochs : int
-        The epochs asked for.
+        The fit's records, each with "iteration", "val_loss", "val_accuracy" and "lr"; the last
+        one may carry "stopped_early" and "best_iteration" (the training loop's own account).
+    max_iter : int
+        The iterations allowed.
     lr_schedule : str or callable
         The schedule; a decaying one cut short is pointed out.
 
@@ -190,20 +192,21 @@ def early_stopping_report(history: list, epochs: int, lr_schedule) -> list:
     last = history[-1]
     # The loop keeps the first epoch with the lowest validation loss (it replaces the best
     # only on a strict improvement); the same rule when the record does not say.
-    best_epoch = last.get("best_epoch") or min(history, key=lambda r: r["val_loss"])["epoch"]
-    best = next(r for r in history if r["epoch"] == best_epoch)
-    stopped = last.get("stopped_early", len(history) < epochs)
-    kept = (f"kept the weights of epoch {best_epoch} (val_loss {best['val_loss']:.4f}, "
+    best_iteration = (last.get("best_iteration")
+                      or min(history, key=lambda r: r["val_loss"])["iteration"])
+    best = next(r for r in history if r["iteration"] == best_iteration)
+    stopped = last.get("stopped_early", False)
+    kept = (f"kept the weights of iteration {best_iteration} (val_loss {best['val_loss']:.4f}, "
             f"val_acc {100 * best['val_accuracy']:.2f}%)")
     if not stopped:
-        return [f"early stopping: ran all {epochs} epochs", kept]
-    stop = (f"early stopping: stopped after epoch {last['epoch']} of {epochs}, no improvement "
-            f"since epoch {best_epoch}")
+        return [f"early stopping: did not trigger in {len(history)} iterations", kept]
+    stop = (f"early stopping: stopped after iteration {last['iteration']} of at most {max_iter}, "
+            f"no improvement since iteration {best_iteration}")
     lines = [stop, kept]
-    if lr_schedule != "constant":
-        cut = (f"note: the {lr_schedule} schedule spans --epochs {epochs} and was cut at "
+    if lr_schedule in ("cosine", "step"):
+        cut = (f"note: the {lr_schedule} schedule spans --max-iter {max_iter} and was cut at "
                f"lr {last['lr']:.3g}, before it finished;")
-        advice = f"      to let it finish, set --epochs near {last['epoch']}"
+        advice = f"      to let it finish, set --max-iter near {last['iteration']}"
         lines += [cut, advice]
     return lines
 
@@ -238,15 +241,16 @@ def run(args) -> int:
 
     def progress(record):
         if not args.quiet:
-            print(format_epoch(record, args.epochs), flush=True)
+            print(format_iteration(record, args.max_iter), flush=True)
 
     model = LinearClassifier(**hyperparameters, seed=seed, callback=progress)
     started = time.perf_counter()
     model.fit(X, y, **validation)
-    epochs_run = len(model.history_)
-    print(f"trained {epochs_run} epoch{'s' if epochs_run != 1 else ''} in {time.perf_counter() - started:.1f}s")
+    n_iter = len(model.history_)
+    print(f"trained with {model.solver_}: {n_iter} iteration{'s' if n_iter != 1 else ''} in "
+          f"{time.perf_counter() - started:.1f}s")
     if args.early_stopping:
-        print("\n".join(early_stopping_report(model.history_, args.epochs, args.lr_schedule)))
+        print("\n".join(early_stopping_report(model.history_, args.max_iter, args.lr_schedule)))
     correct = int(np.count_nonzero(model.predict(X_test) == y_test))
     print(f"test accuracy: {percent(correct, len(y_test))}")
     _save(model, args.out)
