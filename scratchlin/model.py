@@ -18,6 +18,7 @@ to columns (:mod:`scratchlin._labels`), speaks scikit-learn's protocol
 from __future__ import annotations
 
 import contextlib
+import numbers
 from pathlib import Path
 
 import numpy as np
@@ -61,6 +62,8 @@ SOLVERS = ("auto", "lbfgs", *OPTIMIZERS)
 AUTO_LBFGS_MAX_ROWS = 20_000
 # tol="auto": scikit-learn's LogisticRegression (gradient) and SGDClassifier (loss) defaults.
 _AUTO_TOL = {"lbfgs": 1e-4, "stochastic": 1e-3}
+# max_iter=None.
+_DEFAULT_MAX_ITER = {"lbfgs": 1000, "stochastic": 100}
 # What fit (or partial_fit) sets; an interrupted or failed call puts back what was there.
 _FITTED_STATE = ("_params", "_trainer", "_trainer_class_weights", "_weight_seen", "_average", "classes_",
                  "n_features_in_", "feature_names_in_", "history_", "n_iter_", "solver_")
@@ -136,9 +139,11 @@ class LinearClassifier(EstimatorParams):
         so far.
     solver : {"auto", "lbfgs", "adam", "adamw", "sgd"}, default="auto"
         See the notes above. ``"adamw"`` applies :math:`\lambda` as decoupled weight decay.
-    max_iter : int, default=100
-        Iterations at most (>= 1), in the sense above. Also the length of the ``"cosine"``
-        and ``"step"`` schedules.
+    max_iter : int or None, default=None
+        Iterations at most (>= 1), in the sense above; None means 1000 for L-BFGS (enough to
+        converge on unscaled features such as scikit-learn's breast_cancer, where 100 are not)
+        and 100 for the stochastic solvers. Also the length of the ``"cosine"`` and ``"step"``
+        schedules.
     tol : float, "auto" or None, default="auto"
         The convergence tolerance (>= 0): on the largest gradient entry for L-BFGS, on the
         mean training loss for a stochastic solver. ``"auto"`` is 1e-4 for L-BFGS and 1e-3
@@ -230,7 +235,7 @@ class LinearClassifier(EstimatorParams):
 
     _estimator_type = "classifier"  # scikit-learn < 1.6 reads this instead of the tags
 
-    def __init__(self, *, C=1.0, solver="auto", max_iter=100, tol="auto", lr=None, batch_size=128,
+    def __init__(self, *, C=1.0, solver="auto", max_iter=None, tol="auto", lr=None, batch_size=128,
                  momentum=0.9, nesterov=False, label_smoothing=0.0, lr_schedule="adaptive",
                  early_stopping=False, validation_fraction=0.1, patience=3, raw_pixels=False,
                  seed=None, dtype=None, verbose=False, callback=None, class_weight=None,
@@ -311,12 +316,16 @@ class LinearClassifier(EstimatorParams):
     def _penalty(self, total_weight: float, n_classes: int) -> float:
         r""":math:`\lambda = k / (C \sum_i w_i)`, :math:`k` 2 for two classes, else 1; 0 for
         ``C = inf``."""
-        C = v.check_real(self.C, "C", low=0.0, low_open=True)
+        C = self.C
+        if not (isinstance(C, numbers.Real) and not isinstance(C, bool) and C == np.inf):
+            C = v.check_real(C, "C", low=0.0, low_open=True)
         if C == np.inf or total_weight == 0:
             return 0.0
         return (2.0 if n_classes == 2 else 1.0) / (C * total_weight)
 
-    def _max_iter(self) -> int:
+    def _max_iter(self, solver: str) -> int:
+        if self.max_iter is None:
+            return _DEFAULT_MAX_ITER["lbfgs" if solver == "lbfgs" else "stochastic"]
         return v.check_int(self.max_iter, "max_iter", low=1)
 
     def _settings(self, solver: str, penalty: float) -> TrainingSettings:
@@ -339,7 +348,7 @@ class LinearClassifier(EstimatorParams):
             optimizer_options=options,
             weight_decay=weight_decay if solver != "lbfgs" else penalty,
             label_smoothing=v.check_real(self.label_smoothing, "label_smoothing", low=0.0, high=1.0),
-            lr_schedule=optim.make_schedule(self.lr_schedule, epochs=self._max_iter()),
+            lr_schedule=optim.make_schedule(self.lr_schedule, epochs=self._max_iter(solver)),
             input_scale=self._input_scale(),
             n_threads=None if self.n_threads is None else v.check_int(self.n_threads, "n_threads", low=1),
             verbose=v.check_bool(self.verbose, "verbose"),
@@ -442,7 +451,7 @@ class LinearClassifier(EstimatorParams):
                 history, converged = self._fit_lbfgs(params, settings, X, labels, weights, validation, rules)
             else:
                 trainer = Trainer(params, settings, rng)
-                history, converged = trainer.fit(X, labels, max_iter=self._max_iter(),
+                history, converged = trainer.fit(X, labels, max_iter=self._max_iter(solver),
                                                  sample_weight=weights, validation=validation, **rules)
             self.history_, self.n_iter_ = history, len(history)
         if not converged:
@@ -450,7 +459,7 @@ class LinearClassifier(EstimatorParams):
         return self
 
     def _fit_lbfgs(self, params, settings, X, labels, weights, validation, rules):
-        history, result = fit_lbfgs(params, X, labels, settings, max_iter=self._max_iter(),
+        history, result = fit_lbfgs(params, X, labels, settings, max_iter=self._max_iter("lbfgs"),
                                     tol=rules["tol"] or 0.0, sample_weight=weights,
                                     validation=validation)
         if not np.isfinite(result.fun):
@@ -464,7 +473,7 @@ class LinearClassifier(EstimatorParams):
                   if solver == "lbfgs" else "raise max_iter, or lower lr")
         warn_convergence(
             f"{type(self).__name__} with solver={solver!r} did not converge in "
-            f"max_iter={self._max_iter()} iterations (tol={tol}); {advice}", stacklevel=3)
+            f"max_iter={self._max_iter(solver)} iterations (tol={tol}); {advice}", stacklevel=3)
 
     def _check_same_problem(self, classes, n_features) -> None:
         if not np.array_equal(classes, self.classes_):

@@ -552,12 +552,14 @@ def evaluate(X, labels, params, *, input_scale: float = 1.0, sample_weight=None,
     return total_loss / total_weight, total_correct / total_weight
 
 
-def format_iteration(record: dict, max_iter: int) -> str:
+def format_iteration(record: dict, max_iter: int | None) -> str:
     """The one-line progress report of a history record, e.g.
     ``iteration  3/100  loss 0.2901  val_loss 0.3102  val_acc 91.32%  lr 0.0018  0.1s`` (a
-    stochastic solver; ``max|grad| 1.2e-05`` instead of the rate for L-BFGS)."""
-    width = len(str(max_iter))
-    line = f"iteration {record['iteration']:>{width}}/{max_iter}  loss {record['train_loss']:.4f}"
+    stochastic solver; ``max|grad| 1.2e-05`` instead of the rate for L-BFGS; no ``/100`` when
+    ``max_iter`` is None)."""
+    counter = (f"{record['iteration']}" if max_iter is None
+               else f"{record['iteration']:>{len(str(max_iter))}}/{max_iter}")
+    line = f"iteration {counter}  loss {record['train_loss']:.4f}"
     if "val_accuracy" in record:
         line += f"  val_loss {record['val_loss']:.4f}  val_acc {100 * record['val_accuracy']:.2f}%"
     if "grad_max" in record:

@@ -61,7 +61,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
                             "for small data, Adam for MNIST (default: %(default)s)")
     hyper.add_argument("--max-iter", type=positive_int, default=defaults["max_iter"],
                        help="iterations at most: on MNIST one iteration of a stochastic "
-                            "solver is one epoch (default: %(default)s)")
+                            "solver is one epoch (default: 1000 for lbfgs, 100 for the others)")
     hyper.add_argument("--batch-size", type=positive_int, default=defaults["batch_size"],
                        help="rows per minibatch (default: %(default)s)")
     hyper.add_argument("--momentum", type=half_open_unit_interval, default=defaults["momentum"],
@@ -171,7 +171,7 @@ def _check_outputs(args) -> None:
         check_writable_folder("--plots", Path(args.plots))
 
 
-def early_stopping_report(history: list, max_iter: int, lr_schedule) -> list:
+def early_stopping_report(history: list, max_iter: int | None, lr_schedule) -> list:
     """What early stopping did, in words: where it stopped, which iteration's weights it kept.
 
     Parameters
@@ -179,8 +179,8 @@ def early_stopping_report(history: list, max_iter: int, lr_schedule) -> list:
     history : list of dict
         The fit's records, each with "iteration", "val_loss", "val_accuracy" and "lr"; the last
         one may carry "stopped_early" and "best_iteration" (the training loop's own account).
-    max_iter : int
-        The iterations allowed.
+    max_iter : int or None
+        The iterations allowed (None: the solver's default).
     lr_schedule : str or callable
         The schedule; a decaying one cut short is pointed out.
 
@@ -200,11 +200,11 @@ def early_stopping_report(history: list, max_iter: int, lr_schedule) -> list:
             f"val_acc {100 * best['val_accuracy']:.2f}%)")
     if not stopped:
         return [f"early stopping: did not trigger in {len(history)} iterations", kept]
-    stop = (f"early stopping: stopped after iteration {last['iteration']} of at most {max_iter}, "
-            f"no improvement since iteration {best_iteration}")
+    stop = (f"early stopping: stopped after iteration {last['iteration']}, no improvement "
+            f"since iteration {best_iteration}")
     lines = [stop, kept]
     if lr_schedule in ("cosine", "step"):
-        cut = (f"note: the {lr_schedule} schedule spans --max-iter {max_iter} and was cut at "
+        cut = (f"note: the {lr_schedule} schedule spans --max-iter {max_iter or 100} and was cut at "
                f"lr {last['lr']:.3g}, before it finished;")
         advice = f"      to let it finish, set --max-iter near {last['iteration']}"
         lines += [cut, advice]

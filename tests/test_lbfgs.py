@@ -1,0 +1,143 @@
+"""scratchlin.lbfgs: the from-scratch L-BFGS against known minimisers and SciPy's L-BFGS-B.
+
+The references are closed forms (a quadratic's minimiser solves a linear system; Rosenbrock's
+is all ones) and SciPy's Fortran L-BFGS-B on the same functions, never the code under test.
+"""
+import numpy as np
+import pytest
+
+from scratchlin.lbfgs import C1, C2, _LineSearch, _two_loop_direction, minimize
+
+optimize = pytest.importorskip("scipy.optimize")
+
+
+def quadratic(A, c):
+    """f(x) = x.A.x/2 - c.x with its gradient; the minimiser solves A x = c."""
+    return lambda x: (0.5 * x @ A @ x - c @ x, A @ x - c)
+
+
+def rosenbrock(x):
+    return optimize.rosen(x), optimize.rosen_der(x)
+
+
+def spd_matrix(rng, n, condition):
+    Q, _ = np.linalg.qr(rng.normal(size=(n, n)))
+    return Q @ np.diag(np.logspace(0, np.log10(condition), n)) @ Q.T
+
+
+@pytest.mark.parametrize("n, condition", [(5, 10.0), (40, 1e2), (40, 1e3)])
+def test_a_quadratic_is_minimised_to_its_linear_solve(rng, n, condition):
+    A, c = spd_matrix(rng, n, condition), rng.normal(size=n)
+    result = minimize(quadratic(A, c), np.zeros(n), max_iter=5000, tol=1e-7)
+    assert result.converged, result.message
+    # The smallest eigenvalue is 1, so |x - x*|_2 <= |A x - c|_2 = |g|_2, whatever stopped it.
+    assert np.linalg.norm(result.x - np.linalg.solve(A, c)) <= np.linalg.norm(result.grad) <= np.sqrt(n) * 1e-5
+
+
+def test_an_ill_conditioned_quadratic_gets_as_close_as_scipy_before_rounding_stops_both(rng):
+    """At condition 1e5 the objective's last digits cannot tell the last steps apart: SciPy's
+    L-BFGS-B ends ABNORMAL; ours must end no farther from the minimiser, and say why."""
+    A, c = spd_matrix(rng, 40, 1e5), rng.normal(size=40)
+    ours = minimize(quadratic(A, c), np.zeros(40), max_iter=5000, tol=1e-9)
+    theirs = optimize.minimize(quadratic(A, c), np.zeros(40), jac=True, method="L-BFGS-B",
+                               options={"maxiter": 5000, "gtol": 1e-9, "ftol": 1e-16})
+    assert not ours.converged and "precision" in ours.message
+    x_star = np.linalg.solve(A, c)
+    assert np.linalg.norm(ours.x - x_star) <= 2 * np.linalg.norm(theirs.x - x_star)
+
+
+@pytest.mark.parametrize("n", [2, 10, 30])
+def test_rosenbrock_reaches_all_ones_as_scipy_does(n):
+    x0 = np.tile([-1.2, 1.0], n // 2)
+    ours = minimize(rosenbrock, x0, max_iter=2000, tol=1e-9)
+    theirs = optimize.minimize(rosenbrock, x0, jac=True, method="L-BFGS-B",
+                               options={"maxiter": 2000, "gtol": 1e-9, "ftol": 1e-15})
+    assert ours.converged, ours.message
+    np.testing.assert_allclose(ours.x, np.ones(n), atol=1e-6)
+    np.testing.assert_allclose(theirs.x, np.ones(n), atol=1e-5)
+    # Same method, same memory (m=10): comparable work, within a factor of 2 of SciPy's.
+    assert ours.n_evaluations <= 2 * theirs.nfev + 10
+
+
+def test_the_gradient_test_is_on_the_largest_entry():
+    A, c = np.eye(3), np.array([1.0, 2.0, 3.0])
+    result = minimize(quadratic(A, c), np.array([1.0, 2.0, 3.0 + 5e-5]), tol=1e-4)
+    # |g|_inf = 5e-5 <= tol at the start (|g|_1 and |g|_2 also are; the point is no step is made)
+    assert result.converged and result.n_iter == 0 and result.n_evaluations == 1
+    result = minimize(quadratic(A, c), np.array([1.0, 2.0, 3.0 + 2e-4]), tol=1e-4)
+    assert result.converged and result.n_iter >= 1
+
+
+def test_max_iter_stops_unconverged_with_the_reason(rng):
+    A, c = spd_matrix(rng, 30, 1e4), rng.normal(size=30)
+    result = minimize(quadratic(A, c), np.zeros(30), max_iter=3, tol=1e-12)
+    assert not result.converged and result.n_iter == 3
+    assert result.message == "max_iter=3 iterations reached first"
+
+
+def test_the_same_inputs_give_the_same_bits(rng):
+    A, c = spd_matrix(rng, 20, 1e3), rng.normal(size=20)
+    first = minimize(quadratic(A, c), np.ones(20), tol=1e-9)
+    second = minimize(quadratic(A, c), np.ones(20), tol=1e-9)
+    assert first.x.tobytes() == second.x.tobytes() and first.n_evaluations == second.n_evaluations
+
+
+def test_a_non_finite_start_is_reported_not_iterated():
+    result = minimize(lambda x: (np.inf, np.zeros_like(x)), np.zeros(2))
+    assert not result.converged and result.n_iter == 0
+    assert "not finite" in result.message
+
+
+def test_the_callback_sees_each_iterate_and_the_objective_falls(rng):
+    A, c = spd_matrix(rng, 10, 100.0), rng.normal(size=10)
+    fun = quadratic(A, c)
+    seen = []
+    result = minimize(fun, np.zeros(10), tol=1e-10, callback=lambda k, x, f, g: seen.append((k, x.copy(), f)))
+    assert [k for k, _, _ in seen] == list(range(1, result.n_iter + 1))
+    values = [f for _, _, f in seen]
+    assert all(b < a for a, b in zip(values, values[1:]))  # strictly decreasing
+    for _, x, f in seen:
+        assert f == pytest.approx(fun(x)[0], rel=1e-12)
+
+
+def test_the_accepted_step_satisfies_both_strong_wolfe_conditions(rng):
+    fun = rosenbrock
+    x = np.array([-1.2, 1.0, -0.5, 0.3])
+    f, g = fun(x)
+    d = -g
+    t, x_new, f_new, g_new = _LineSearch(fun, x, f, g, d).search(min(1.0, 1.0 / np.abs(g).sum()))
+    dphi0 = g @ d
+    assert f_new <= f + C1 * t * dphi0  # sufficient decrease
+    assert abs(g_new @ d) <= C2 * abs(dphi0)  # curvature
+    np.testing.assert_allclose(x_new, x + t * d)
+
+
+def test_the_two_loop_recursion_equals_the_explicit_bfgs_inverse(rng):
+    """With every pair kept, H_k g from the recursion equals the BFGS inverse-Hessian update
+    H <- (I - rho s y^T) H (I - rho y s^T) + rho s s^T applied to H0 = (s.y / y.y) I."""
+    n = 6
+    A = spd_matrix(rng, n, 50.0)
+    pairs = []
+    for _ in range(4):
+        s = rng.normal(size=n)
+        y = A @ s
+        pairs.append((s, y, 1.0 / (s @ y)))
+    s_last, y_last, _ = pairs[-1]
+    H = (s_last @ y_last) / (y_last @ y_last) * np.eye(n)
+    for s, y, rho in pairs:
+        V = np.eye(n) - rho * np.outer(y, s)
+        H = V.T @ H @ V + rho * np.outer(s, s)
+    g = rng.normal(size=n)
+    np.testing.assert_allclose(_two_loop_direction(g, pairs), -H @ g, rtol=1e-10, atol=1e-12)
+
+
+def test_the_first_step_changes_no_entry_by_more_than_one():
+    """Without curvature yet, the first trial step is t = min(1, 1/|g|_1) along -g."""
+    trials = []
+
+    def fun(x):
+        trials.append(x.copy())
+        return 0.5 * float(x @ x) * 1e6, 1e6 * x
+
+    minimize(fun, np.full(4, 3.0), max_iter=1)
+    assert np.abs(trials[1] - trials[0]).max() <= 1.0 + 1e-12
