@@ -1,12 +1,22 @@
 """An MNIST split as the commands use it: float rows in [0, 1], with the download progress line."""
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 
 from .. import datasets
+from ._errors import CLIError
 from ._progress import progress_for
 
-__all__ = ["load_split"]
+__all__ = ["check_data_folder", "load_split"]
+
+
+def check_data_folder(data) -> None:
+    """``--data`` names MNIST's folder: a file there is the user's own table, misplaced."""
+    if data is not None and Path(data).is_file():
+        raise CLIError(f"--data {data}: that is a file; for your own table use --table FILE "
+                       "--target COLUMN (--data is the folder of the MNIST files)")
 
 
 def load_split(split: str, args, dtype) -> tuple[np.ndarray, np.ndarray]:
@@ -26,6 +36,7 @@ def load_split(split: str, args, dtype) -> tuple[np.ndarray, np.ndarray]:
     X : ndarray of shape (N, 784), dtype ``dtype``, values in [0, 1]
     y : ndarray of shape (N,), uint8
     """
+    check_data_folder(args.data)
     progress = progress_for(args)
     try:
         images, labels = datasets.load_mnist(split, root=args.data, download=args.download,

@@ -1,4 +1,5 @@
-"""``scratchlin train``: fit on the MNIST training split, report test accuracy, save the model."""
+"""``scratchlin train``: fit on the MNIST training split (or on the user's own table), report
+the accuracy, save the model."""
 from __future__ import annotations
 
 import argparse
@@ -9,9 +10,11 @@ import numpy as np
 
 from .. import metrics
 from ..model import LR_SCHEDULES, OPTIMIZERS, LinearClassifier
+from ..optim import DEFAULT_LR
 from ..training import format_epoch, split_validation
 from . import _mnist
 from ._errors import CLIError, UsageError
+from ._interrupt import LastEpoch
 from ._options import (
     add_command,
     add_common_options,
@@ -24,12 +27,15 @@ from ._options import (
     positive_int,
     unit_interval,
 )
-from ._outputs import check_model_target, check_writable_folder
+from ._outputs import check_model_target, check_new_folder
+from ._tables import read_table
 from ._text import percent
 
 __all__ = ["add_parser", "early_stopping_report", "hold_out", "run"]
 
 _DTYPES = ("float32", "float64")
+#: The flags that are LinearClassifier's hyperparameters, by the estimator's names (a flag is
+#: the name with "-" for "_"): the one place the command line maps onto the estimator.
 _HYPERPARAMETERS = ("lr", "epochs", "batch_size", "optimizer", "momentum", "nesterov", "weight_decay",
                     "label_smoothing", "lr_schedule", "early_stopping", "patience", "dtype")
 
@@ -39,19 +45,34 @@ def _estimator_defaults() -> dict:
     return LinearClassifier().get_params()
 
 
+def _optimizer_lr_defaults() -> str:
+    """The learning rate each optimizer takes when none is given, e.g. "adam 0.001, sgd 0.1"."""
+    return "the optimizer's own: " + ", ".join(f"{name} {lr:g}" for name, lr in DEFAULT_LR.items())
+
+
 def add_parser(subparsers) -> argparse.ArgumentParser:
     """Add ``train`` to ``subparsers``; its ``run`` default is :func:`run`."""
     defaults = _estimator_defaults()
     parser = add_command(
-        subparsers, "train", help="train a model on MNIST, print its test accuracy, save it",
+        subparsers, "train", help="train a model on MNIST or on your own table, save it",
         description="Train a LinearClassifier on the 60000 MNIST training images, print one "
                     "line per epoch, then the accuracy on the 10000 test images, and save the "
-                    "model. Hyperparameter defaults are LinearClassifier's. Every output path "
-                    "is checked before training starts.",
-        epilog="example: scratchlin train --epochs 5 --val-fraction 0.1 --seed 0 "
-               "--out model.npz --plots plots/")
+                    "model. With --table FILE --target COLUMN, train on your own data instead "
+                    "and print the accuracy on its rows. Hyperparameter defaults are "
+                    "LinearClassifier's. Every output path is checked before training starts.",
+        epilog="examples: scratchlin train --epochs 5 --val-fraction 0.1 --seed 0 "
+               "--out model.npz --plots plots/; "
+               "scratchlin train --table wine.csv --target class --out wine.npz")
+    own = parser.add_argument_group("your own data (instead of MNIST)")
+    own.add_argument("--table", metavar="FILE", default=None,
+                     help="a table: .csv (a header row, numeric features, the labels in the "
+                          "--target column: numbers or text), .npy (a 2-D array of numbers) or "
+                          ".npz (arrays X and y)")
+    own.add_argument("--target", metavar="COLUMN", default=None,
+                     help="the label column of --table: a CSV column name, a .npy column "
+                          "index (-1: the last), a .npz array name (default there: y)")
     hyper = parser.add_argument_group("hyperparameters (defaults: LinearClassifier's)")
-    lr_default = "the optimizer's own" if defaults["lr"] is None else "%(default)s"
+    lr_default = (_optimizer_lr_defaults() if defaults["lr"] is None else "%(default)s")
     hyper.add_argument("--lr", type=positive_float, default=defaults["lr"],
                        help=f"base learning rate (default: {lr_default})")
     hyper.add_argument("--epochs", type=positive_int, default=defaults["epochs"],
@@ -99,6 +120,9 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
                              "(needs matplotlib: pip install scratchlin[plot])")
     parser.add_argument("--quiet", action="store_true",
                         help="no per-epoch lines and no download progress")
+    parser.add_argument("--save-on-interrupt", action="store_true",
+                        help="on Ctrl-C, save the model as it was after the last finished "
+                             "epoch to --out (default: save nothing, and say so)")
     add_data_options(parser)
     add_common_options(parser)
     parser.set_defaults(run=run)
@@ -148,13 +172,15 @@ def _hyperparameters(args) -> dict:
     return hyper
 
 
-def _write_plots(model, X_test, y_test, folder) -> list:
+def _write_plots(model, y_test, predicted, folder, *, weights: bool) -> list:
+    """history.png and confusion.png (on the test rows), and weights.png for image models."""
     from .. import plotting
 
     folder = Path(folder)
-    cm = metrics.confusion_matrix(y_test, model.predict(X_test), labels=model.classes_)
-    return [
-        plotting.plot_weights(model, folder / "weights.png"),
+    folder.mkdir(exist_ok=True)  # its parent was checked before training
+    cm = metrics.confusion_matrix(y_test, predicted, labels=model.classes_)
+    written = [plotting.plot_weights(model, folder / "weights.png")] if weights else []
+    return written + [
         plotting.plot_history(model.history_, folder / "history.png"),
         plotting.plot_confusion_matrix(cm, model.classes_, folder / "confusion.png"),
     ]
@@ -166,7 +192,32 @@ def _check_outputs(args) -> None:
     if args.plots is not None:
         from ..plotting import require_matplotlib
         require_matplotlib()
-        check_writable_folder("--plots", Path(args.plots))
+        check_new_folder("--plots", Path(args.plots))
+
+
+def _check_data_flags(args) -> None:
+    """--table and --target go together, and MNIST's --data is not for tables."""
+    if args.table is None and args.target is not None:
+        raise UsageError("--target names the label column of --table; give --table FILE too")
+    if args.table is not None and args.data is not None:
+        raise UsageError("--data is the folder of the MNIST files; with --table FILE it is not used")
+
+
+def _training_data(args):
+    """(X, y, X_test, y_test, feature_names, what is tested) from --table or MNIST.
+
+    A table has no separate test rows: its accuracy is measured on the training rows.
+    """
+    if args.table is None:
+        X, y = _mnist.load_split("train", args, args.dtype)
+        X_test, y_test = _mnist.load_split("test", args, args.dtype)
+        return X, y, X_test, y_test, None, "test accuracy"
+    table = read_table(args.table, args.target)
+    if table.y is None:
+        raise UsageError("--table needs --target COLUMN: the column (for .npy the index) that "
+                         "holds the labels")
+    X = table.X.astype(args.dtype)
+    return X, table.y, X, table.y, table.feature_names, "accuracy on the training rows"
 
 
 def early_stopping_report(history: list, epochs: int, lr_schedule) -> list:
@@ -208,22 +259,22 @@ def early_stopping_report(history: list, epochs: int, lr_schedule) -> list:
     return lines
 
 
-def _save(model: LinearClassifier, out: str) -> None:
+def save_model(model: LinearClassifier, out: str) -> Path:
+    """Save ``model`` to ``out`` (--out), its callback left out."""
     model.set_params(callback=None)
     try:
-        saved = model.save(out)
+        return model.save(out)
     except OSError as error:
         raise CLIError(f"--out: cannot save the model to {out}: {error.strerror or error}") from None
-    print(f"saved the model to {saved}")
 
 
 def run(args) -> int:
-    """``scratchlin train``: fit on the training split, report test accuracy, save."""
+    """``scratchlin train``: fit on the training rows, report the accuracy, save."""
+    _check_data_flags(args)
     val_fraction = _resolve_val_fraction(args, _estimator_defaults())
     hyperparameters = _hyperparameters(args)
     _check_outputs(args)  # fail now, not after training
-    X, y = _mnist.load_split("train", args, args.dtype)
-    X_test, y_test = _mnist.load_split("test", args, args.dtype)
+    X, y, X_test, y_test, feature_names, tested = _training_data(args)
     seed = args.seed
     if seed is None:
         seed = int(np.random.default_rng().integers(2**32))  # fresh OS entropy
@@ -236,21 +287,30 @@ def run(args) -> int:
     else:
         print(f"training on {len(y)} rows (no validation split; see --val-fraction)")
 
+    last_epoch = LastEpoch(feature_names)
+
     def progress(record):
+        last_epoch.keep(model, record)
         if not args.quiet:
             print(format_epoch(record, args.epochs), flush=True)
 
     model = LinearClassifier(**hyperparameters, seed=seed, callback=progress)
     started = time.perf_counter()
-    model.fit(X, y, **validation)
+    try:
+        model.fit(X, y, **validation)
+    except KeyboardInterrupt:
+        return last_epoch.interrupted(args.epochs, args.out if args.save_on_interrupt else None,
+                                      save_model)
     epochs_run = len(model.history_)
     print(f"trained {epochs_run} epoch{'s' if epochs_run != 1 else ''} in {time.perf_counter() - started:.1f}s")
     if args.early_stopping:
         print("\n".join(early_stopping_report(model.history_, args.epochs, args.lr_schedule)))
-    correct = int(np.count_nonzero(model.predict(X_test) == y_test))
-    print(f"test accuracy: {percent(correct, len(y_test))}")
-    _save(model, args.out)
+    predicted = model.predict(X_test)
+    print(f"{tested}: {percent(int(np.count_nonzero(predicted == y_test)), len(y_test))}")
+    if feature_names is not None:
+        model.feature_names_in_ = np.asarray(feature_names, dtype=object)  # the CSV header
+    print(f"saved the model to {save_model(model, args.out)}")
     if args.plots is not None:
-        written = _write_plots(model, X_test, y_test, args.plots)
+        written = _write_plots(model, y_test, predicted, args.plots, weights=args.table is None)
         print("wrote " + ", ".join(str(path) for path in written))
     return 0
