@@ -11,7 +11,7 @@ from . import _mnist
 from ._errors import CLIError, UsageError
 from ._input_files import read_labels
 from ._input_rows import load_input_rows
-from ._model_inputs import table_rows, without_feature_names
+from ._model_inputs import reads_pixels, table_rows, without_feature_names
 from ._models import load_model
 from ._options import add_command, add_common_options, add_data_options, add_threads_option
 from ._text import percent
@@ -97,6 +97,9 @@ def _image_data(args, model):
     if args.images is None:
         X, y = _mnist.load_split(args.split, args, model.W.dtype)
         return X, y, f"the MNIST {args.split} split"
+    if not reads_pixels(model):
+        raise CLIError(f"--images: the model takes {model.n_features_in_} table columns, not "
+                       "images; evaluate it with --table FILE --target COLUMN")
     X = load_input_rows(args.images, model.n_features_in_, model.W.dtype, flag="--images")
     y = read_labels(args.labels)
     if len(y) != len(X):

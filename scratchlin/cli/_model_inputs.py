@@ -68,17 +68,34 @@ def _name_unread_columns(path, table, target, notes) -> None:
 
 def input_rows(model, path, *, invert: bool, flag: str = "INPUT") -> np.ndarray:
     """``predict``'s INPUT as rows for ``model``: images for a pixel model, else a table."""
-    suffix = Path(path).suffix.lower()
+    path = Path(path)
+    suffix = path.suffix.lower()
     if reads_pixels(model) and suffix not in (".csv", ".npz"):
         return load_input_rows(path, model.n_features_in_, model.W.dtype, invert=invert, flag=flag)
+    n_features = model.n_features_in_
+    if path.is_dir():
+        raise CLIError(f"{flag}: {path} is a folder; expected a file")
     if invert:
         raise CLIError("--invert flips image pixels; this model reads table columns, not images")
     if suffix not in TABLE_SUFFIXES:
-        raise CLIError(f"{flag}: the model takes {model.n_features_in_} features per row from a "
-                       f"table: .csv (a header row, numeric features), .npy (a 2-D array) or "
-                       f".npz (array X); got {Path(path).name}")
+        raise CLIError(f"{flag}: the model takes {n_features} features per row from a table: "
+                       f".csv (a header row, numeric features), .npy (a 2-D array) or .npz "
+                       f"(array X); got {path.name}")
+    if suffix == ".npy":
+        _check_npy_shape(path, n_features, flag)
     X, _ = table_rows(model, path, None, flag=flag)
     return X
+
+
+def _check_npy_shape(path: Path, n_features: int, flag: str) -> None:
+    """A ``.npy`` INPUT of a feature model is (N, n_features): said in features, not pixels."""
+    try:
+        shape = np.load(path, mmap_mode="r", allow_pickle=False).shape  # the header only
+    except (ValueError, OSError, EOFError):
+        return  # read_table says what is wrong with the file
+    if len(shape) != 2 or shape[1] != n_features:
+        raise CLIError(f"{flag}: {path} holds an array of shape {shape}; the model takes "
+                       f"{n_features} features per row: expected shape (N, {n_features})")
 
 
 def without_feature_names(model):
