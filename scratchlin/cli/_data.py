@@ -5,7 +5,9 @@ import argparse
 from pathlib import Path
 
 from .. import datasets
+from ._data_messages import origin_in_cli
 from ._errors import CLIError
+from ._mnist import check_data_folder
 from ._options import add_command, add_common_options
 from ._progress import progress_for
 from ._text import shown
@@ -60,8 +62,10 @@ def _download_missing(args, folder: Path) -> None:
 
 def run(args) -> int:
     """``scratchlin data``: the data folder, its files and their checksums."""
-    folder, origin = datasets.data_dir_and_origin(args.data)
-    print(f"MNIST folder: {shown(folder)}  (from {'--data' if args.data is not None else origin})")
+    check_data_folder(args.data)
+    where = datasets.locate(datasets.MNIST, args.data)
+    folder = where.folder
+    print(f"MNIST folder: {shown(folder)}  (from {origin_in_cli(where.origin)})")
     if args.download:
         _download_missing(args, folder)
     statuses = [_file_status(folder, info) for info in datasets.FILES.values()]
