@@ -243,8 +243,8 @@ def load_model(cls, path):
     ----------
     cls : type
         The estimator class; the model is ``cls.from_params(W, b, classes=classes,
-        **hyperparameters)`` with ``history_`` (and ``feature_names_in_``) set afterwards. Hyperparameters the file holds
-        but ``cls().get_params()`` does not know are ignored.
+        **hyperparameters)`` with ``history_`` (and ``feature_names_in_``) set afterwards.
+        Hyperparameters the file holds but ``cls().get_params()`` does not know are ignored.
     path : str or os.PathLike
 
     Returns

@@ -14,6 +14,7 @@ from ._input_rows import load_input_rows
 from ._model_inputs import reads_pixels, table_rows, without_feature_names
 from ._models import load_model
 from ._options import add_command, add_common_options, add_data_options, add_threads_option
+from ._tables import check_target_given
 from ._text import percent
 
 __all__ = ["add_parser", "run"]
@@ -66,10 +67,11 @@ def _confusion_text(cm: np.ndarray, labels) -> str:
 def _table_data(args, model):
     if args.images is not None or args.labels is not None:
         raise UsageError("--table replaces --images and --labels: give one or the other")
+    check_target_given(args.table, args.target)
     X, y = table_rows(model, args.table, args.target, flag="--table")
-    if y is None:
-        raise UsageError("--table needs --target COLUMN: the column (for .npy the index) that "
-                         "holds the labels")
+    if y is None:  # an .npz without y
+        raise CLIError(f"--table: {args.table} holds no labels: expected an array y, or name "
+                       "the labels array with --target")
     return X, y, args.table
 
 

@@ -33,11 +33,13 @@ class LastEpoch:
 
     def keep(self, model: LinearClassifier, record: dict) -> None:
         """Copy ``model``'s parameters after the epoch ``record`` describes."""
-        self.history.append(dict(record))
         params = {name: value for name, value in model.get_params().items() if name != "callback"}
-        self.model = LinearClassifier.from_params(model.W.copy(), model.b.copy(),
-                                                  classes=model.classes_, **params)
-        self.model.history_ = list(self.history)
+        kept = LinearClassifier.from_params(model.W.copy(), model.b.copy(),
+                                            classes=model.classes_, **params)
+        kept.history_ = [*self.history, dict(record)]
+        # One assignment each, last: a Ctrl-C inside this method leaves the previous epoch's.
+        self.history = kept.history_
+        self.model = kept
 
     def interrupted(self, epochs: int, out, save) -> int:
         """Say what Ctrl-C left (saving the last epoch's model to ``out`` unless it is None)

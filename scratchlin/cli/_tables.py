@@ -25,9 +25,10 @@ from pathlib import Path
 
 import numpy as np
 
-from ._errors import CLIError
+from ._errors import CLIError, UsageError
 
-__all__ = ["MAX_TABLE_BYTES", "TABLE_SUFFIXES", "Table", "is_table", "labels_like", "read_table"]
+__all__ = ["MAX_TABLE_BYTES", "TABLE_SUFFIXES", "Table", "check_target_given", "is_table",
+           "labels_like", "read_table"]
 
 #: The largest table file read: 64 MiB (a CSV of about a million 10-column rows). Larger
 #: files, and ``.npz`` arrays that announce more, are refused unread. A CSV is parsed into
@@ -66,6 +67,13 @@ class Table:
 def is_table(path) -> bool:
     """Whether ``path`` is read as a table (by its suffix)."""
     return Path(path).suffix.lower() in TABLE_SUFFIXES
+
+
+def check_target_given(path, target) -> None:
+    """A labelled table needs --target, except a ``.npz`` archive (whose labels default to y)."""
+    if target is None and Path(path).suffix.lower() != ".npz":
+        raise UsageError("--table needs --target COLUMN: the column that holds the labels (for "
+                         "a .npy table its index, -1 for the last)")
 
 
 def _check_file(path: Path, flag: str) -> None:

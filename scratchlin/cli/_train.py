@@ -28,7 +28,7 @@ from ._options import (
     unit_interval,
 )
 from ._outputs import check_model_target, check_new_folder
-from ._tables import read_table
+from ._tables import check_target_given, read_table
 from ._text import percent
 
 __all__ = ["add_parser", "early_stopping_report", "hold_out", "run"]
@@ -201,6 +201,8 @@ def _check_data_flags(args) -> None:
         raise UsageError("--target names the label column of --table; give --table FILE too")
     if args.table is not None and args.data is not None:
         raise UsageError("--data is the folder of the MNIST files; with --table FILE it is not used")
+    if args.table is not None:
+        check_target_given(args.table, args.target)
 
 
 def _training_data(args):
@@ -213,9 +215,9 @@ def _training_data(args):
         X_test, y_test = _mnist.load_split("test", args, args.dtype)
         return X, y, X_test, y_test, None, "test accuracy"
     table = read_table(args.table, args.target)
-    if table.y is None:
-        raise UsageError("--table needs --target COLUMN: the column (for .npy the index) that "
-                         "holds the labels")
+    if table.y is None:  # an .npz without y
+        raise CLIError(f"--table: {args.table} holds no labels: expected an array y, or name "
+                       "the labels array with --target")
     X = table.X.astype(args.dtype)
     return X, table.y, X, table.y, table.feature_names, "accuracy on the training rows"
 
