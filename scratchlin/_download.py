@@ -267,36 +267,6 @@ def download(info: DataFile, where: Location, mirrors: tuple, *, timeout: float,
     """Fetch ``info``'s ``.gz`` into ``where.folder``: try each mirror (each within
     ``deadline`` seconds), verify the sha256, then rename into place.
     ``progress(file_name, done_bytes, total_bytes)`` is called as bytes arrive."""
-    made = _missing_folders(where.folder)
-    try:
-        return _download_into(info, where, mirrors, timeout=timeout, deadline=deadline,
-                              progress=progress)
-    except BaseException:  # a failed download (or Ctrl-C) leaves no folder it made
-        _remove_empty(made)
-        raise
-
-
-def _missing_folders(folder: Path) -> list:
-    """``folder`` and those of its parents that do not exist yet, deepest first."""
-    missing = []
-    for path in (folder, *folder.parents):
-        if path.exists():
-            break
-        missing.append(path)
-    return missing
-
-
-def _remove_empty(folders: list) -> None:
-    """Remove ``folders`` (deepest first) while they are empty."""
-    for path in folders:
-        try:
-            path.rmdir()
-        except OSError:  # not empty, or gone already: keep what is there
-            return
-
-
-def _download_into(info: DataFile, where: Location, mirrors: tuple, *, timeout: float,
-                   deadline: float, progress) -> Path:
     details = _prepare_folder(info, where)
     folder, target = where.folder, where.folder / info.name
     remove_stale_parts(folder, info)

@@ -95,6 +95,17 @@ def test_train_on_the_wine_csv_shows_progress_accuracy_and_saves_a_named_model(w
     assert model.classes_.tolist() == [0, 1, 2]
 
 
+def test_a_validation_split_of_a_table_is_left_out_of_its_training_accuracy(wine_csv, tmp_path):
+    result = run_cli("train", "--table", wine_csv, "--target", "class", "--val-fraction", "0.2",
+                     "--out", tmp_path / "m.npz", *WINE_FLAGS)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[0] == ("training on 142 rows, validating on 36 held-out "
+                                             "training rows")
+    assert re.search(r"\nepoch   1/300  loss \d\.\d{4}  val_loss \d\.\d{4}  val_acc \d+\.\d\d%",
+                     result.stdout), result.stdout
+    assert re.search(r"\naccuracy on the training rows: \d+\.\d\d% \(\d+/142\)\n", result.stdout)
+
+
 def test_evaluate_on_the_wine_csv_agrees_with_train_and_with_predict(wine_model, wine_csv, wine):
     out, trained = wine_model
     correct = int(ACCURACY.search(trained.stdout).group(2))

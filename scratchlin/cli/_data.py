@@ -7,7 +7,7 @@ from pathlib import Path
 from .. import datasets
 from ._data_messages import origin_in_cli
 from ._errors import CLIError
-from ._mnist import check_data_folder
+from ._mnist import check_data_folder, no_folder_left_on_failure
 from ._options import add_command, add_common_options
 from ._progress import progress_for
 from ._text import shown
@@ -54,7 +54,8 @@ def _download_missing(args, folder: Path) -> None:
           "(verified against the published sha256) ...", flush=True)
     progress = progress_for(args)
     try:
-        datasets.download_mnist(args.data, progress=progress)
+        with no_folder_left_on_failure(args.data):
+            datasets.download_mnist(args.data, progress=progress)
     finally:
         if progress is not None:
             progress.close()

@@ -208,7 +208,8 @@ def _check_data_flags(args) -> None:
 def _training_data(args):
     """(X, y, X_test, y_test, feature_names, what is tested) from --table or MNIST.
 
-    A table has no separate test rows: its accuracy is measured on the training rows.
+    A table has no separate test rows (``X_test`` and ``y_test`` are None): its accuracy is
+    measured on the rows it trains on, after any validation split.
     """
     if args.table is None:
         X, y = _mnist.load_split("train", args, args.dtype)
@@ -219,7 +220,7 @@ def _training_data(args):
         raise CLIError(f"--table: {args.table} holds no labels: expected an array y, or name "
                        "the labels array with --target")
     X = table.X.astype(args.dtype)
-    return X, table.y, X, table.y, table.feature_names, "accuracy on the training rows"
+    return X, table.y, None, None, table.feature_names, "accuracy on the training rows"
 
 
 def early_stopping_report(history: list, epochs: int, lr_schedule) -> list:
@@ -288,6 +289,8 @@ def run(args) -> int:
         print(f"training on {len(y)} rows, validating on {len(y_val)} held-out training rows")
     else:
         print(f"training on {len(y)} rows (no validation split; see --val-fraction)")
+    if X_test is None:
+        X_test, y_test = X, y
 
     last_epoch = LastEpoch(feature_names)
 
