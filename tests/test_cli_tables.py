@@ -198,6 +198,9 @@ HOSTILE = {
     "repeated column": ("a,a,label\n1,2,x\n", "--table: {path} names the column 'a' twice in its header"),
     "empty label": ("a,b,label\n1,2,\n", "--table: {path} line 2: the target column 'label' is "
                                          "empty; every row needs a label"),
+    "latin-1 text": ("a,b,label\n1,2,caf\xe9\n".encode("latin-1"),
+                     "--table: {path} is not UTF-8 text (invalid continuation byte at byte 17); "
+                     "save the CSV as UTF-8"),
 }
 
 
@@ -205,7 +208,7 @@ HOSTILE = {
 def test_a_malformed_csv_is_one_line_naming_the_row_and_column(tmp_path, name):
     text, message = HOSTILE[name]
     path = tmp_path / "t.csv"
-    path.write_text(text)
+    path.write_bytes(text if isinstance(text, bytes) else text.encode())
     result = run_cli("train", "--table", path, "--target", "label", "--out", tmp_path / "m.npz")
     assert result.returncode == 1
     assert error_line(result) == "scratchlin: error: " + message.format(path=path)

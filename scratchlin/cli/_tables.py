@@ -137,7 +137,10 @@ def _read_csv(path: Path, target, features, flag: str) -> Table:
             target_at = _target_column(names, target, path)
             feature_at = _feature_columns(names, features, target_at, path, flag)
             numbers, labels, codes = _csv_rows(rows, names, feature_at, target_at, path, flag)
-        except (csv.Error, UnicodeDecodeError) as error:
+        except UnicodeDecodeError as error:
+            raise CLIError(f"{flag}: {path} is not UTF-8 text ({error.reason} at byte "
+                           f"{error.start}); save the CSV as UTF-8") from None
+        except csv.Error as error:
             raise CLIError(f"{flag}: {path} is not a readable CSV file: {error}") from None
     if not numbers:
         raise CLIError(f"{flag}: {path} has a header but no data rows")
