@@ -27,8 +27,8 @@ import numpy as np
 
 from ._errors import CLIError, UsageError
 
-__all__ = ["MAX_TABLE_BYTES", "TABLE_SUFFIXES", "Table", "check_target_given", "is_table",
-           "labels_like", "read_table"]
+__all__ = ["MAX_TABLE_BYTES", "TABLE_SUFFIXES", "Table", "check_target_given", "labels_like",
+           "read_table"]
 
 #: The largest table file read: 64 MiB (a CSV of about a million 10-column rows). Larger
 #: files, and ``.npz`` arrays that announce more, are refused unread. A CSV is parsed into
@@ -62,11 +62,6 @@ class Table:
     y: np.ndarray | None
     feature_names: tuple | None
     columns: tuple = ()
-
-
-def is_table(path) -> bool:
-    """Whether ``path`` is read as a table (by its suffix)."""
-    return Path(path).suffix.lower() in TABLE_SUFFIXES
 
 
 def check_target_given(path, target) -> None:
