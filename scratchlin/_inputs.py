@@ -61,6 +61,10 @@ def check_features(X, dtype: np.dtype, *, raw_pixels: bool, name: str = "X",
         raise ValueError(f"Complex data not supported: {name} has dtype {X.dtype}")
     if X.ndim == 1:
         raise ValueError(f"{name} must be 2-D, got 1-D array of shape {X.shape}; {_RESHAPE_HINT}")
+    if X.ndim == 3:
+        raise ValueError(f"{name} must be 2-D, one row of features per sample, got 3-D array of "
+                         f"shape {X.shape}; flatten images into rows first: "
+                         f"scratchlin.datasets.flatten({name}) or {name}.reshape(len({name}), -1)")
     v.check_ndim(X, name, 2)
     if X.shape[0] < min_rows:
         raise ValueError(f"Found array with {X.shape[0]} sample(s) (shape={X.shape}) while a "

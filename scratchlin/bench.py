@@ -42,6 +42,10 @@ __all__ = ["SCHEMA", "add_parser", "main", "run"]
 #: Identifies the layout of ``--json`` output; bumped when a field changes meaning.
 SCHEMA = "scratchlin.bench/1"
 N_FEATURES, N_CLASSES = 784, 10
+#: What the table's "x floor" column means, printed under it.
+X_FLOOR_LEGEND = ("x floor: the time over the larger of two floors measured in this run, reading X "
+                  "once at the memory bandwidth above\n  and doing the FLOP at the large-GEMM "
+                  "rate above; 1.0 is as fast as this machine allows, 3.0 three times slower")
 OPS = ("forward", "backward", "loss+grad", "epoch")
 DEFAULT_BATCH_SIZES = [64, 256, 2048, 16384]
 DEFAULTS: dict = {"batch_sizes": DEFAULT_BATCH_SIZES, "dtypes": ["float32", "float64"],
@@ -325,6 +329,7 @@ def format_table(results) -> str:
     floors = results["floors"]
     lines.append(f"floors: read {floors['read_gb_per_s']:.1f} GB/s; large GEMM "
                  + ", ".join(f"{d} {g:.1f} GFLOP/s" for d, g in floors["gemm_gflop_per_s"].items()))
+    lines.append(X_FLOOR_LEGEND)
     scaling = results["thread_scaling"]
     if scaling:
         lines.append("\nthread scaling, loss+grad float32 (speed-up over 1 thread):")
@@ -394,15 +399,14 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     """Add the ``bench`` command to a CLI's ``subparsers`` and return its parser.
 
     The parser's defaults name the command's entry point twice, ``run`` (the ``scratchlin``
-    CLI's convention) and ``handler``, and set ``traceback=False`` so a CLI that reads
-    ``args.traceback`` works before it adds its own ``--traceback`` option to the parser.
+    CLI's convention) and ``handler``; it has ``--traceback``, as every command does.
     """
     parser = subparsers.add_parser(
         "bench", help="time forward, backward, loss+grad and an epoch on this CPU",
         description=__doc__.split("\n\n")[0].replace("``", "").replace(r"\partial ", "d"),
         formatter_class=argparse.RawDescriptionHelpFormatter)
     _add_arguments(parser)
-    parser.set_defaults(run=run, handler=run, traceback=False)
+    parser.set_defaults(run=run, handler=run)
     return parser
 
 
@@ -428,9 +432,12 @@ def _add_arguments(parser) -> None:
                         help=f"rows of the epoch's data set (default {DEFAULTS['epoch_rows']})")
     parser.add_argument("--no-torch", action="store_true", help="do not time torch even if installed")
     parser.add_argument("--json", action="store_true",
-                        help="print the results as JSON (progress goes to stderr)")
+                        help="print the results as JSON instead of the table (progress lines "
+                             "always go to stderr, so stdout holds only the results)")
     parser.add_argument("--plot", metavar="PATH", default=None,
                         help="save throughput against batch size to PATH (needs matplotlib)")
+    parser.add_argument("--traceback", action="store_true",
+                        help="show the full Python traceback on errors (for bug reports)")
 
 
 def _settings(args) -> argparse.Namespace:
@@ -470,8 +477,9 @@ def run(args) -> int:
             raise ImportError("--plot needs matplotlib, which is not installed; install it with "
                               "'pip install matplotlib' (or 'pip install scratchlin[plot]')") from None
     settings = _settings(args)
-    log = (lambda text: print(text, file=sys.stderr, flush=True)) if args.json else \
-        (lambda text: print(text, flush=True))
+    def log(text):  # progress: stderr, so 'scratchlin bench > out.txt' holds only the results
+        print(text, file=sys.stderr, flush=True)
+
     torch = _import_torch(args.no_torch)
     environment = tools.environment()
     log(f"threads: {settings.threads or 'policy'}; BLAS {environment['blas']}; "
@@ -503,7 +511,6 @@ def run(args) -> int:
     if args.json:
         print(json.dumps(results, indent=2, default=_json_default))
     else:
-        print()
         print(format_table(results))
     return 0
 
@@ -522,6 +529,8 @@ def main(argv=None) -> int:
     try:
         return run(args)
     except ImportError as error:
+        if args.traceback:
+            raise
         print(f"scratchlin bench: error: {error}", file=sys.stderr)
         return 1
 

@@ -15,7 +15,13 @@ import numpy as np
 
 from . import _validation as v
 
-__all__ = ["GradcheckError", "GradientComparison", "numerical_gradient", "gradcheck"]
+__all__ = ["ACCURATE_EPS", "GradcheckError", "GradientComparison", "eps_warning",
+           "numerical_gradient", "gradcheck"]
+
+#: The steps for which central differences in float64 are accurate on a function of order 1:
+#: at ``eps`` above, the truncation error (~eps**2) exceeds 1e-7 relative; below, the rounding
+#: error (~1e-16 / eps). Outside, a large error says more about the step than the gradient.
+ACCURATE_EPS = (1e-7, 1e-4)
 
 class GradcheckError(AssertionError):
     """An analytic gradient disagrees with the finite-difference one."""
@@ -49,6 +55,18 @@ class GradientComparison:
     analytic: float
     numerical: float
     passed: bool
+
+
+def eps_warning(eps: float) -> str | None:
+    """Why a finite-difference step ``eps`` outside :data:`ACCURATE_EPS` makes the check
+    unreliable, or None for a step inside it."""
+    low, high = ACCURATE_EPS
+    if low <= eps <= high:
+        return None
+    cause = ("truncation error grows as eps**2" if eps > high
+             else "rounding error grows as 1e-16/eps")
+    return (f"eps={eps:g} is outside {low:.0e}..{high:.0e}, where float64 central differences are "
+            f"accurate ({cause}): a large error at this step measures the step, not the gradient")
 
 
 def _require_float64(x, name: str) -> np.ndarray:

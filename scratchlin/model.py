@@ -758,7 +758,8 @@ class LinearClassifier(EstimatorParams):
         if W.dtype != b.dtype:
             raise TypeError(f"W and b must share a dtype, got W {W.dtype} and b {b.dtype}")
         dtype = v.check_float_dtype(W.dtype)
-        if "dtype" in hyperparameters and v.check_float_dtype(hyperparameters["dtype"]) != dtype:
+        if (hyperparameters.get("dtype") is not None
+                and v.check_float_dtype(hyperparameters["dtype"]) != dtype):
             raise ValueError(f"dtype={hyperparameters['dtype']!r} contradicts W's dtype {dtype}")
         model = cls(**{**hyperparameters, "dtype": dtype.name})
         classes = np.arange(W.shape[1]) if classes is None else np.asarray(classes)

@@ -1,19 +1,21 @@
 """Saving and loading model files: ``.npz`` archives, never pickle, every read bounded.
 
-A model file is a zip archive (what :func:`numpy.savez` writes) of exactly seven ``.npy``
-members:
+A model file is a zip archive (what :func:`numpy.savez` writes) of seven ``.npy`` members,
+and an eighth for a model fitted on named columns:
 
 ===================  =================================================================
 ``format``           the text ``"scratchlin.LinearClassifier"``
 ``format_version``   an integer, :data:`FORMAT_VERSION`
 ``W``                (F, C) float32 or float64, finite
 ``b``                (C,), W's dtype, finite
-``classes``          (C,) distinct labels: integers, booleans or unicode strings
+``classes``          (C,) distinct labels: integers, booleans, whole floats, unicode or
+                     byte strings
 ``hyperparameters``  JSON text: an object, hyperparameter name -> value (encoding below)
 ``history``          JSON text: a list of per-epoch records (objects)
+``feature_names``    optional: (F,) unicode strings, ``feature_names_in_``
 ===================  =================================================================
 
-Loading treats the file as hostile. Nothing in it is executed or unpickled; only these seven
+Loading treats the file as hostile. Nothing in it is executed or unpickled; only these
 members are read, and each one's ``.npy`` header (dtype, shape) is checked against what the
 member may hold and against the size the zip records for it *before* its data is read, with
 decompression bounded (see :func:`load_model`). Every way a file can be wrong is a
@@ -33,8 +35,9 @@ object. Everything JSON cannot say unambiguously is a one-key object whose key i
 - ``{"__tuple__": [...]}``: a tuple.
 
 Version history: 1 (scratchlin 0.1) held only JSON scalars as hyperparameters and integer
-classes; 2 adds the tagged values above and boolean/string classes. Version 1 files are read
-unchanged; a version-1 reader refuses version-2 files by their version number.
+classes; 2 adds the tagged values above and boolean/string classes; 3 adds ``feature_names``
+and float and byte-string classes. Older files are read unchanged; an older reader refuses
+newer files (by their version number, or by the member it does not know).
 """
 from __future__ import annotations
 
@@ -53,12 +56,15 @@ from numpy.lib import format as npy_format
 
 from ._files import atomic_write
 
-__all__ = ["FORMAT_NAME", "FORMAT_VERSION", "MEMBERS", "READABLE_VERSIONS", "load_model", "save_model"]
+__all__ = ["FORMAT_NAME", "FORMAT_VERSION", "MEMBERS", "OPTIONAL_MEMBERS", "READABLE_VERSIONS",
+           "load_model", "save_model"]
 
 FORMAT_NAME = "scratchlin.LinearClassifier"
-FORMAT_VERSION = 2
-READABLE_VERSIONS = (1, 2)
+FORMAT_VERSION = 3
+READABLE_VERSIONS = (1, 2, 3)
 MEMBERS = ("format", "format_version", "W", "b", "classes", "hyperparameters", "history")
+#: Members a file may hold besides :data:`MEMBERS` (from version 3 on).
+OPTIONAL_MEMBERS = ("feature_names",)
 
 # Bounds on what a model file may make load() allocate. A member's uncompressed size is
 # checked against the zip's records before reading: a stored member may not claim more bytes
@@ -91,8 +97,8 @@ _O_CLOEXEC = getattr(os, "O_CLOEXEC", 0)
 def save_model(model, path) -> Path:
     """Write a fitted model to ``path`` as an ``.npz`` file; atomic, durable, no pickle.
 
-    Reads only the model's public surface: ``W``, ``b``, ``classes_``, ``get_params()`` and
-    ``history_`` (if present).
+    Reads only the model's public surface: ``W``, ``b``, ``classes_``, ``get_params()``,
+    ``history_`` and ``feature_names_in_`` (if present).
 
     Parameters
     ----------
@@ -110,7 +116,7 @@ def save_model(model, path) -> Path:
     Raises
     ------
     TypeError
-        If ``classes_`` are not integers, booleans or strings, or a hyperparameter or history
+        If ``classes_`` are not integers, booleans, floats or strings, or a hyperparameter or history
         value is of a type the format cannot hold (see the module docstring).
     ValueError
         If the file would exceed a bound :func:`load_model` enforces: more than 2 Mi
@@ -141,6 +147,9 @@ def save_model(model, path) -> Path:
         "hyperparameters": _json_text(hyperparameters, "hyperparameters"),
         "history": _json_text(history, "history"),
     }
+    names = getattr(model, "feature_names_in_", None)
+    if names is not None:
+        arrays["feature_names"] = _saveable_names(names, W.shape[0])
     return atomic_write(path, lambda file: np.savez(file, **arrays))
 
 
@@ -191,16 +200,36 @@ def _encode_key(key, name):
 
 
 def _saveable_classes(classes) -> np.ndarray:
+    """``classes_`` in a dtype the file holds; object labels (from pandas, say) are saved as
+    the array NumPy makes of them (strings as '<U', numbers as int64 or float64)."""
     classes = np.asarray(classes)
-    if classes.dtype == object and all(isinstance(label, str) for label in classes.tolist()):
-        classes = classes.astype(str)  # e.g. labels from pandas; saved (and loaded) as '<U'
-    if classes.dtype.kind not in "iubU":
-        raise TypeError(f"classes_ must hold integers, booleans or strings to be saved, "
-                        f"got dtype {classes.dtype}")
-    if classes.dtype.kind == "U" and classes.dtype.itemsize // 4 > _MAX_LABEL_CHARS:
-        raise ValueError(f"classes_ holds labels of up to {classes.dtype.itemsize // 4} "
+    if classes.dtype == object:
+        classes = np.array(classes.tolist())
+    if classes.dtype.kind not in "iubfUS":
+        raise TypeError(f"classes_ must hold integers, booleans, floats or strings to be "
+                        f"saved, got dtype {classes.dtype}")
+    if classes.dtype.kind == "f" and not np.isfinite(classes).all():
+        raise ValueError(f"classes_ must be finite to be saved, got {classes.tolist()[:10]}")
+    if _label_chars(classes.dtype) > _MAX_LABEL_CHARS:
+        raise ValueError(f"classes_ holds labels of up to {_label_chars(classes.dtype)} "
                          f"characters; a model file holds at most {_MAX_LABEL_CHARS}")
     return classes
+
+
+def _label_chars(dtype: np.dtype) -> int:
+    """The longest text a string dtype holds (0 for numbers)."""
+    return {"U": dtype.itemsize // 4, "S": dtype.itemsize}.get(dtype.kind, 0)
+
+
+def _saveable_names(names, n_features: int) -> np.ndarray:
+    names = np.asarray(names, dtype=object)
+    if names.shape != (n_features,) or not all(isinstance(name, str) for name in names.tolist()):
+        raise TypeError(f"feature_names_in_ must be {n_features} strings to be saved, got {names!r:.80}")
+    names = names.astype(str)
+    if _label_chars(names.dtype) > _MAX_LABEL_CHARS:
+        raise ValueError(f"feature_names_in_ holds names of up to {_label_chars(names.dtype)} "
+                         f"characters; a model file holds at most {_MAX_LABEL_CHARS}")
+    return names
 
 
 # ---------------------------------------------------------------------------------------------
@@ -208,14 +237,14 @@ def _saveable_classes(classes) -> np.ndarray:
 
 
 def load_model(cls, path):
-    """Read a model file written by :func:`save_model` (format version 1 or 2).
+    """Read a model file written by :func:`save_model` (format version 1, 2 or 3).
 
     Parameters
     ----------
     cls : type
         The estimator class; the model is ``cls.from_params(W, b, classes=classes,
-        **hyperparameters)`` with ``history_`` set afterwards. Hyperparameters the file holds
-        but ``cls().get_params()`` does not know are ignored.
+        **hyperparameters)`` with ``history_`` (and ``feature_names_in_``) set afterwards.
+        Hyperparameters the file holds but ``cls().get_params()`` does not know are ignored.
     path : str or os.PathLike
 
     Returns
@@ -294,7 +323,7 @@ class _NpyHeader:
 
 
 def _read_members(file) -> dict:
-    """The seven members as arrays, each checked by its header before its data is read."""
+    """The members as arrays, each checked by its header before its data is read."""
     if file.read(4) != b"PK\x03\x04":  # np.load would treat any other content as a pickle
         raise _Refused("is not a scratchlin model file (.npz): it is not a zip archive")
     file_size = os.fstat(file.fileno()).st_size
@@ -302,11 +331,11 @@ def _read_members(file) -> dict:
     with zipfile.ZipFile(file) as archive:
         infos = _member_infos(archive)
         headers = {}
-        for name in MEMBERS:
+        for name in infos:
             _check_zip_sizes(name, infos[name], file_size)
             headers[name] = _read_header(archive, name, infos[name])
         _check_headers(headers)
-        return {name: _read_data(archive, name, infos[name], headers[name]) for name in MEMBERS}
+        return {name: _read_data(archive, name, infos[name], headers[name]) for name in infos}
 
 
 def _check_entry_count(file, file_size: int) -> None:
@@ -335,16 +364,18 @@ def _check_entry_count(file, file_size: int) -> None:
 
 
 def _member_infos(archive: zipfile.ZipFile) -> dict:
-    """``name -> ZipInfo`` of exactly the seven members; anything else is refused unread."""
+    """``name -> ZipInfo`` of the seven members (and the optional ones present); anything else
+    is refused unread."""
     names = [info.filename for info in archive.infolist()]
-    expected = [f"{name}.npy" for name in MEMBERS]
+    expected = [f"{name}.npy" for name in MEMBERS + OPTIONAL_MEMBERS]
     missing = [name for name in MEMBERS if f"{name}.npy" not in names]
     if missing:
         raise _Refused(f"is not a scratchlin model file (missing {missing})")
     unexpected = sorted({n for n in names if n not in expected} | {n for n in names if names.count(n) > 1})
     if unexpected:
         raise _Refused(f"is not a scratchlin model file: it holds unexpected or repeated "
-                       f"members {unexpected[:5]} (a model holds exactly {expected})")
+                       f"members {unexpected[:5]} (a model holds {expected[:len(MEMBERS)]}, "
+                       f"and may hold {expected[len(MEMBERS):]})")
     return {info.filename[:-4]: info for info in archive.infolist()}
 
 
@@ -412,7 +443,8 @@ _ALLOWED = {  # member -> (ndim, dtype kinds, what it must be, in words)
     "format_version": (0, "iu", "an integer"),
     "W": (2, "f", "a 2-D float32 or float64 array"),
     "b": (1, "f", "a 1-D float32 or float64 array"),
-    "classes": (1, "iubU", "a 1-D array of integers, booleans or strings"),
+    "classes": (1, "iubfUS", "a 1-D array of integers, booleans, floats or strings"),
+    "feature_names": (1, "U", "a 1-D array of strings"),
     "hyperparameters": (0, "U", "text"),
     "history": (0, "U", "text"),
 }
@@ -431,10 +463,14 @@ def _check_headers(headers: dict) -> None:
         if name in _MAX_TEXT_CHARS and dtype.itemsize // 4 > _MAX_TEXT_CHARS[name]:
             raise _Refused(f"is refused: {name} is {dtype.itemsize // 4} characters long "
                            f"(at most {_MAX_TEXT_CHARS[name]} are read)")
-    if headers["classes"].dtype.kind == "U" and headers["classes"].dtype.itemsize // 4 > _MAX_LABEL_CHARS:
-        raise _Refused(f"is refused: its class labels are up to "
-                       f"{headers['classes'].dtype.itemsize // 4} characters long "
-                       f"(at most {_MAX_LABEL_CHARS} are read)")
+    for name, what in (("classes", "class labels"), ("feature_names", "feature names")):
+        if name in headers and _label_chars(headers[name].dtype) > _MAX_LABEL_CHARS:
+            raise _Refused(f"is refused: its {what} are up to "
+                           f"{_label_chars(headers[name].dtype)} characters long "
+                           f"(at most {_MAX_LABEL_CHARS} are read)")
+    if "feature_names" in headers and headers["feature_names"].shape != (headers["W"].shape[0],):
+        raise _Refused(f"has feature_names of shape {headers['feature_names'].shape} for W of "
+                       f"shape {headers['W'].shape}; expected one name per row of W")
     W, b, classes = (headers[k].shape for k in ("W", "b", "classes"))
     if b != (W[1],) or classes != (W[1],):
         raise _Refused(f"has inconsistent shapes: W {W}, b {b}, classes {classes}; "
@@ -462,6 +498,10 @@ def _build_model(cls, arrays: dict):
     W, b, classes = arrays["W"], arrays["b"], arrays["classes"]
     if not (np.isfinite(W).all() and np.isfinite(b).all()):
         raise _Refused("holds non-finite parameters")
+    if "feature_names" in arrays and version < 3:
+        raise _Refused(f"holds feature_names, which format version {version} does not have")
+    if classes.dtype.kind == "f" and not np.isfinite(classes).all():
+        raise _Refused("holds non-finite classes")
     if classes.dtype == np.bool_ and (classes.view(np.uint8) > 1).any():
         raise _Refused("holds boolean classes that are neither True nor False")
     if np.unique(classes).shape[0] != classes.shape[0]:
@@ -480,6 +520,11 @@ def _build_model(cls, arrays: dict):
     except (TypeError, ValueError) as error:
         raise _Refused(f"holds an inconsistent model: {error}") from None
     model.history_ = history
+    if "feature_names" in arrays:
+        names = arrays["feature_names"]
+        if np.unique(names).shape[0] != names.shape[0]:
+            raise _Refused("holds repeated feature names")
+        model.feature_names_in_ = names.astype(object)  # as fit records a DataFrame's names
     return model
 
 

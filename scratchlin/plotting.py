@@ -165,20 +165,20 @@ def plot_weights(model, path) -> Path:
 def _check_history(history) -> list:
     if not isinstance(history, (list, tuple)) or not history:
         raise ValueError(
-            "history must be a non-empty list of per-epoch dicts (a fitted model's history_), "
+            "history must be a non-empty list of per-iteration dicts (a fitted model's history_), "
             f"got {history!r:.80}"
         )
     for i, record in enumerate(history):
         if not isinstance(record, dict):
             raise TypeError(f"history[{i}] must be a dict, got {type(record).__name__}")
-        missing = [key for key in ("epoch", "train_loss") if key not in record]
+        missing = [key for key in ("iteration", "train_loss") if key not in record]
         if missing:
-            raise ValueError(f"history[{i}] must have keys 'epoch' and 'train_loss', it lacks {missing}")
+            raise ValueError(f"history[{i}] must have keys 'iteration' and 'train_loss', it lacks {missing}")
     return list(history)
 
 
 def _column(history, key) -> np.ndarray | None:
-    """The values of ``key`` over the epochs, or None when no record has it."""
+    """The values of ``key`` over the iterations, or None when no record has it."""
     if not any(key in record for record in history):
         return None
     return np.array([record.get(key, np.nan) for record in history], dtype=np.float64)
@@ -187,16 +187,17 @@ def _column(history, key) -> np.ndarray | None:
 def plot_history(history, path) -> Path:
     """Draw the learning curves of a training run.
 
-    Left: the training loss (mean minibatch objective over each epoch, as optimised, so
-    label smoothing and weight decay are included) and, when present, the validation loss
-    (plain cross-entropy at the end of each epoch). Right: the validation accuracy when
-    present, else the learning rate of each epoch.
+    Left: the training objective after each iteration (for a stochastic solver the mean
+    minibatch objective over the iteration, as optimised; label smoothing and the L2 penalty
+    are included) and, when present, the validation loss (plain cross-entropy). Right: the
+    validation accuracy when present, else the learning rate of a stochastic solver, or the
+    largest gradient entry of L-BFGS (log scale).
 
     Parameters
     ----------
     history : list of dict
-        A fitted model's ``history_``: per epoch ``epoch``, ``train_loss`` and optionally
-        ``lr``, ``val_loss``, ``val_accuracy``.
+        A fitted model's ``history_``: per iteration ``iteration``, ``train_loss`` and
+        optionally ``lr`` or ``grad_max``, ``val_loss``, ``val_accuracy``.
     path : str or os.PathLike
         Where to write the PNG (:data:`HISTORY_FIGSIZE` times :data:`DPI` pixels).
 
@@ -208,28 +209,32 @@ def plot_history(history, path) -> Path:
     Raises
     ------
     ValueError, TypeError
-        ``history`` is empty or its records lack ``epoch`` or ``train_loss``.
+        ``history`` is empty or its records lack ``iteration`` or ``train_loss``.
     ImportError
         matplotlib is not installed.
     """
     history = _check_history(history)
-    epochs = _column(history, "epoch")
-    val_loss, val_accuracy, lr = (_column(history, k) for k in ("val_loss", "val_accuracy", "lr"))
+    iterations = _column(history, "iteration")
+    val_loss, val_accuracy, lr, grad_max = (
+        _column(history, k) for k in ("val_loss", "val_accuracy", "lr", "grad_max"))
 
     figure = _new_figure(HISTORY_FIGSIZE)
     loss_ax, right_ax = figure.subplots(1, 2)
-    loss_ax.plot(epochs, _column(history, "train_loss"), "o-", color="C0", label="training (as optimised)")
+    loss_ax.plot(iterations, _column(history, "train_loss"), "o-", color="C0", label="training (as optimised)")
     if val_loss is not None:
-        loss_ax.plot(epochs, val_loss, "s-", color="C1", label="validation")
-    loss_ax.set(title="Loss", xlabel="epoch", ylabel="mean cross-entropy")
+        loss_ax.plot(iterations, val_loss, "s-", color="C1", label="validation")
+    loss_ax.set(title="Loss", xlabel="iteration", ylabel="mean cross-entropy")
     loss_ax.legend()
 
     if val_accuracy is not None:
-        right_ax.plot(epochs, 100 * val_accuracy, "s-", color="C1")
-        right_ax.set(title="Validation accuracy", xlabel="epoch", ylabel="accuracy (%)")
+        right_ax.plot(iterations, 100 * val_accuracy, "s-", color="C1")
+        right_ax.set(title="Validation accuracy", xlabel="iteration", ylabel="accuracy (%)")
     elif lr is not None:
-        right_ax.plot(epochs, lr, "o-", color="C2")
-        right_ax.set(title="Learning rate (no validation data)", xlabel="epoch", ylabel="lr")
+        right_ax.plot(iterations, lr, "o-", color="C2")
+        right_ax.set(title="Learning rate (no validation data)", xlabel="iteration", ylabel="lr")
+    elif grad_max is not None:
+        right_ax.semilogy(iterations, grad_max, "o-", color="C2")
+        right_ax.set(title="Largest gradient entry", xlabel="iteration", ylabel="max |grad J|")
     else:
         right_ax.set_axis_off()
     for ax in (loss_ax, right_ax):

@@ -122,10 +122,10 @@ def divergence_limit(n_classes: int) -> float:
     return 10 * float(np.log(n_classes))
 
 
-def _check_loss(loss: float, limit: float, epoch: int, batch: int, lr: float) -> None:
+def _check_loss(loss: float, limit: float, iteration: int, batch: int, lr: float) -> None:
     if not loss <= limit:  # also catches NaN
         raise TrainingDivergedError(
-            f"training diverged at epoch {epoch}, batch {batch}: the loss became {loss:.4g} "
+            f"training diverged at iteration {iteration}, batch {batch}: the loss became {loss:.4g} "
             f"(limit {limit:.4g}, ten times that of the starting zero model); the learning rate "
             f"lr={lr:g} is too large for this data, try a smaller one (e.g. lr={lr / 10:g})"
         )

@@ -123,7 +123,7 @@ def colour_pixels(rgb: np.ndarray, hex_colour: str) -> int:
     return int(np.count_nonzero(np.abs(rgb - target).max(axis=2) < 0.03))
 
 
-HISTORY = [{"epoch": e, "train_loss": 1.0 / e, "lr": 0.1 / e, "seconds": 0.5} for e in (1, 2, 3, 4)]
+HISTORY = [{"iteration": e, "train_loss": 1.0 / e, "lr": 0.1 / e, "seconds": 0.5} for e in (1, 2, 3, 4)]
 BLUE, ORANGE, GREEN = "#1f77b4", "#ff7f0e", "#2ca02c"  # matplotlib's C0, C1, C2
 
 
@@ -137,7 +137,7 @@ def test_history_without_validation_draws_loss_and_learning_rate(tmp_path):
 
 
 def test_history_with_validation_draws_validation_curves(tmp_path):
-    history = [{**r, "val_loss": 1.2 / r["epoch"], "val_accuracy": 0.8 + 0.02 * r["epoch"]}
+    history = [{**r, "val_loss": 1.2 / r["iteration"], "val_accuracy": 0.8 + 0.02 * r["iteration"]}
                for r in HISTORY]
     rgb = read_rgb(plotting.plot_history(history, tmp_path / "h.png"))
     assert rgb.shape[:2] == (400, 1000)
@@ -148,8 +148,8 @@ def test_history_with_validation_draws_validation_curves(tmp_path):
 
 @pytest.mark.parametrize("history, match", [
     ([], "non-empty"),
-    ([{"epoch": 1}], "train_loss"),
-    ([{"epoch": 1, "train_loss": 0.5}, "epoch 2"], "dict"),
+    ([{"iteration": 1}], "train_loss"),
+    ([{"iteration": 1, "train_loss": 0.5}, "epoch 2"], "dict"),
 ])
 def test_history_refuses_malformed_records(history, match, tmp_path):
     with pytest.raises((ValueError, TypeError), match=match):

@@ -1,4 +1,4 @@
-"""The ``scratchlin`` command line: train, evaluate, predict, gradcheck, data.
+"""The ``scratchlin`` command line: train, evaluate, predict, gradcheck, data, bench.
 
 Run ``scratchlin --help`` or ``scratchlin COMMAND --help``. Exit status: 0 on success, 2 for a
 usage error (unknown flag, malformed or out-of-range value; argparse prints the usage), 1 for
@@ -10,9 +10,11 @@ This module builds the parser from :data:`COMMANDS` and turns errors into exit s
 command is a module with ``add_parser(subparsers)`` (which sets the parser's ``run`` default)
 and ``run(args) -> int``: ``_train``, ``_evaluate``, ``_predict``, ``_gradcheck``, ``_data``.
 What they share: ``_options`` (argument types, common flags), ``_input_files``,
-``_pictures`` and ``_input_rows`` (the user's images), ``_mnist``, ``_progress`` and
-``_data_messages`` (MNIST with a progress line, and what to do when it is missing),
-``_models`` and ``_outputs`` (the model read, the paths written), ``_pipe`` (``| head``).
+``_pictures`` and ``_input_rows`` (the user's images), ``_tables`` (the user's own tables:
+CSV, .npy, .npz), ``_model_inputs`` (images or table columns, whichever a model reads),
+``_mnist``, ``_progress`` and ``_data_messages`` (MNIST with a progress line, and what to do
+when it is missing), ``_models`` and ``_outputs`` (the model read, the paths written),
+``_interrupt`` (Ctrl-C during ``train``), ``_pipe`` (``| head``).
 """
 from __future__ import annotations
 
@@ -73,7 +75,8 @@ def build_parser() -> argparse.ArgumentParser:
     """The ``scratchlin`` argument parser, with one subparser per command of :data:`COMMANDS`."""
     parser = argparse.ArgumentParser(
         prog=PROG, allow_abbrev=False,
-        description="scratchlin: softmax regression on MNIST in pure NumPy.",
+        description="scratchlin: softmax regression in pure NumPy, on MNIST or on your own "
+                    "table (train --table FILE --target COLUMN).",
         epilog="Run 'scratchlin COMMAND --help' for the options of a command. Exit status: "
                "0 success, 1 error, 2 usage error, 141 output pipe closed early.")
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")

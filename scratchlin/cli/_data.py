@@ -5,7 +5,9 @@ import argparse
 from pathlib import Path
 
 from .. import datasets
+from ._data_messages import origin_in_cli
 from ._errors import CLIError
+from ._mnist import check_data_folder, no_folder_left_on_failure
 from ._options import add_command, add_common_options
 from ._progress import progress_for
 from ._text import shown
@@ -52,7 +54,8 @@ def _download_missing(args, folder: Path) -> None:
           "(verified against the published sha256) ...", flush=True)
     progress = progress_for(args)
     try:
-        datasets.download_mnist(args.data, progress=progress)
+        with no_folder_left_on_failure(args.data):
+            datasets.download_mnist(args.data, progress=progress)
     finally:
         if progress is not None:
             progress.close()
@@ -60,8 +63,10 @@ def _download_missing(args, folder: Path) -> None:
 
 def run(args) -> int:
     """``scratchlin data``: the data folder, its files and their checksums."""
-    folder, origin = datasets.data_dir_and_origin(args.data)
-    print(f"MNIST folder: {shown(folder)}  (from {'--data' if args.data is not None else origin})")
+    check_data_folder(args.data)
+    where = datasets.locate(datasets.MNIST, args.data)
+    folder = where.folder
+    print(f"MNIST folder: {shown(folder)}  (from {origin_in_cli(where.origin)})")
     if args.download:
         _download_missing(args, folder)
     statuses = [_file_status(folder, info) for info in datasets.FILES.values()]

@@ -10,7 +10,7 @@ from pathlib import Path
 from .. import datasets
 from ._text import shown
 
-__all__ = ["data_error_lines"]
+__all__ = ["data_error_lines", "origin_in_cli"]
 
 _LINE_WIDTH = 100
 _ORIGIN_IN_CLI = {"root argument": "--data",
@@ -18,6 +18,12 @@ _ORIGIN_IN_CLI = {"root argument": "--data",
                   "per-user cache": "the per-user cache; no --data, no $SCRATCHLIN_DATA"}
 _FIXES = ["  --data DIR                   (a folder that already holds the four .gz files)",
           "  export SCRATCHLIN_DATA=DIR   (the same, for every command)"]
+
+
+def origin_in_cli(origin: str) -> str:
+    """How the data folder was chosen, in the command's terms ("--data", "$SCRATCHLIN_DATA",
+    or the per-user cache) rather than the library's (``root=None``)."""
+    return _ORIGIN_IN_CLI.get(origin, "the data folder")
 
 
 def _shorten(text: str, width: int) -> str:
@@ -68,7 +74,7 @@ def data_error_lines(error: datasets.MNISTNotFoundError, args) -> list:
         named), the first to follow ``scratchlin: error: ``.
     """
     folder = error.folder if error.folder is not None else datasets.data_dir(args.data)
-    origin = _ORIGIN_IN_CLI.get(error.origin, "the data folder")
+    origin = origin_in_cli(error.origin)
     data_flag = f" --data {shown(folder)}" if args.data is not None else ""
     if isinstance(error, datasets.DownloadError) and getattr(error, "attempts", None):
         return _failed_download(error, folder, origin, data_flag)

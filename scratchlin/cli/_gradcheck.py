@@ -6,7 +6,7 @@ import inspect
 
 import numpy as np
 
-from ..gradcheck import gradcheck
+from ..gradcheck import eps_warning, gradcheck
 from ..model import LinearClassifier
 from ._errors import CLIError
 from ._options import (
@@ -65,10 +65,13 @@ def _random_problem(args):
     return X, y, W, b
 
 
-def _reading(relative_error: float) -> str:
-    """CS231n's reading of a relative error, for a smooth (kink-free) objective."""
+def _reading(relative_error: float, step_is_accurate: bool = True) -> str:
+    """CS231n's reading of a relative error, for a smooth (kink-free) objective; with a step
+    outside the accurate range, an error is the step's as much as the gradient's."""
     if relative_error < 1e-7:
         return "good (< 1e-7)"
+    if not step_is_accurate:
+        return "unreliable at this eps (see the note)"
     if relative_error < 1e-4:
         return "suspect (1e-7..1e-4; this objective has no kinks)"
     if relative_error < 1e-2:
@@ -91,16 +94,22 @@ def run(args) -> int:
     print(f"  X {X.shape}, {args.classes} classes, C={args.C:g}, "
           f"label_smoothing={args.label_smoothing:g}, seed {args.seed}, eps={args.eps:g}")
     print(f"  {'param':<6} {'shape':<7} {'max rel error':>15} {'max abs error':>15}   reading")
+    warning = eps_warning(args.eps)
     for r in results:
         shape = "x".join(map(str, {"W": W, "b": b}[r.name].shape))
         print(f"  {r.name:<6} {shape:<7} {r.max_rel_error:>15.2e} {r.max_abs_error:>15.2e}   "
-              f"{_reading(r.max_rel_error)}")
+              f"{_reading(r.max_rel_error, warning is None)}")
+    if warning is not None:
+        print(f"note: {warning}; the default --eps 1e-05 is near the optimum")
     failures = [r for r in results if not r.passed]
     if failures:
         worst = failures[0]
+        cause = ("; the step is the likely cause: retry with --eps 1e-5" if warning is not None
+                 else "")
         raise CLIError(
             f"gradient check failed for {', '.join(r.name for r in failures)}: "
             f"{worst.name}{list(worst.worst_index)} analytic {worst.analytic:.10g} vs numerical "
-            f"{worst.numerical:.10g}, beyond atol={args.atol:g} + rtol={args.rtol:g} * |numerical|")
+            f"{worst.numerical:.10g}, beyond atol={args.atol:g} + rtol={args.rtol:g} * |numerical|"
+            f"{cause}")
     print(f"passed: every element within atol={args.atol:g} + rtol={args.rtol:g} * |numerical|")
     return 0

@@ -92,6 +92,13 @@ def _read_picture(path: Path) -> np.ndarray:
         raise CLIError(f"INPUT: cannot read {path} as a picture: {error}") from None
 
 
+def _check_is_file(path: Path, flag: str) -> None:
+    if path.is_dir():
+        raise CLIError(f"{flag}: {path} is a folder; expected a file")
+    if not path.is_file():
+        raise CLIError(f"{flag}: no file at {path}")
+
+
 def is_picture(path) -> bool:
     """Whether ``path`` is read as a picture (by its suffix: .png, .jpg, ...)."""
     return Path(path).name.lower().endswith(_PICTURE_SUFFIXES)
@@ -114,8 +121,10 @@ def read_input_images(path, flag: str = "INPUT") -> np.ndarray:
         :func:`~scratchlin.cli.as_feature_rows`.
     """
     path = Path(path)
-    if not path.is_file():
-        raise CLIError(f"{flag}: no file at {path}")
+    _check_is_file(path, flag)
+    if path.suffix.lower() == ".csv":
+        raise CLIError(f"{flag}: {path} is a CSV table, not images; for a table use "
+                       "--table FILE --target COLUMN")
     if path.name.lower().endswith(".npy"):
         return _read_npy(path, flag)
     if is_picture(path):
@@ -131,8 +140,7 @@ def read_labels(path) -> np.ndarray:
     ndarray of shape (N,), an integer dtype
     """
     path = Path(path)
-    if not path.is_file():
-        raise CLIError(f"--labels: no file at {path}")
+    _check_is_file(path, "--labels")
     array = _read_npy(path, "--labels") if path.name.lower().endswith(".npy") else _read_idx(path, "--labels")
     if array.ndim != 1 or not np.issubdtype(array.dtype, np.integer):
         raise CLIError(f"--labels: expected a 1-D array of integer labels, got {array.dtype} of "

@@ -41,6 +41,9 @@ def as_feature_rows(array: np.ndarray, n_features: int, dtype, flag: str = "INPU
         array = array.reshape(1, n_features)  # one (H, W) image
     elif array.ndim == 1 and array.size == n_features:
         array = array.reshape(1, n_features)
+    elif not (array.ndim == 2 and shape[1] == n_features) and side * side != n_features:
+        raise CLIError(f"{flag}: the model takes {n_features} features per row; expected an "
+                       f"array of shape (N, {n_features}), got {shape}")
     elif not (array.ndim == 2 and shape[1] == n_features):
         raise CLIError(f"{flag}: expected {side}x{side} images, shaped (N, {side}, {side}) or "
                        f"(N, {n_features}), got an array of shape {shape}; resize them first "

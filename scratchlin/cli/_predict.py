@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from ._errors import UsageError
-from ._input_rows import load_input_rows
+from ._model_inputs import input_rows, without_feature_names
 from ._models import load_model
 from ._options import add_command, add_common_options, add_threads_option, positive_int
 from ._outputs import check_file_target
@@ -21,8 +21,9 @@ __all__ = ["add_parser", "run"]
 def add_parser(subparsers) -> argparse.ArgumentParser:
     """Add ``predict`` to ``subparsers``; its ``run`` default is :func:`run`."""
     parser = add_command(
-        subparsers, "predict", help="predict the digits in an image file",
-        description="Predict the label of every image in INPUT and print one per line; "
+        subparsers, "predict", help="predict the labels of the images or table rows in a file",
+        description="Predict the label of every image (or table row) in INPUT and print one "
+                    "per line; "
                     "--top-k K adds the K most likely labels with their probabilities; --csv "
                     "and --json write machine-readable rows.",
         epilog="INPUT formats: an IDX file, gzip-compressed (.gz) or not (as MNIST's own "
@@ -32,9 +33,14 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
                "warning names images whose border is bright (pass --invert for dark-on-light "
                "pictures). A picture of another size is prepared as MNIST's digits were: the "
                "digit is fitted into a 20x20 box and centred by its centre of mass in 28x28. "
-               "example: scratchlin predict model.npz digits.npy --top-k 3")
+               "A model trained with 'train --table' reads a table instead: .csv (columns "
+               "matched by name), .npy (2-D) or .npz (array X). "
+               "examples: scratchlin predict model.npz digits.npy --top-k 3; "
+               "scratchlin predict wine.npz new-wines.csv")
     parser.add_argument("model", metavar="MODEL", help="a .npz model written by 'scratchlin train'")
-    parser.add_argument("input", metavar="INPUT", help="images: IDX (.gz or raw), .npy, or a picture")
+    parser.add_argument("input", metavar="INPUT",
+                        help="images: IDX (.gz or raw), .npy, or a picture; for a table "
+                             "model: .csv, .npy or .npz")
     output = parser.add_mutually_exclusive_group()
     output.add_argument("--csv", metavar="OUT", default=None,
                         help="write index,label,probability rows to OUT ('-' for stdout); with "
@@ -97,7 +103,8 @@ def run(args) -> int:
     if args.top_k > n_classes:
         raise UsageError(f"--top-k {args.top_k}: the model has {n_classes} classes; expected "
                          f"1..{n_classes}")
-    X = load_input_rows(args.input, model.n_features_in_, model.W.dtype, invert=args.invert)
+    X = input_rows(model, args.input, invert=args.invert)
+    model = without_feature_names(model)
     labels, probabilities = _top_k(model.predict_proba(X), model.classes_, args.top_k)
     if args.json:
         rows = [json.dumps(row) for row in _json_rows(labels, probabilities)]

@@ -1,17 +1,22 @@
-"""``scratchlin train``: fit on the MNIST training split, report test accuracy, save the model."""
+"""``scratchlin train``: fit on the MNIST training split (or on the user's own table), report
+the accuracy, save the model."""
 from __future__ import annotations
 
 import argparse
+import sys
 import time
+import warnings
 from pathlib import Path
 
 import numpy as np
 
 from .. import metrics
-from ..model import LR_SCHEDULES, SOLVERS, LinearClassifier
+from ..model import LR_SCHEDULES, SOLVERS, ConvergenceWarning, LinearClassifier
+from ..optim import DEFAULT_LR
 from ..training import format_iteration, split_validation
 from . import _mnist
 from ._errors import CLIError, UsageError
+from ._interrupt import LastIteration
 from ._options import (
     add_command,
     add_common_options,
@@ -23,12 +28,15 @@ from ._options import (
     positive_int,
     unit_interval,
 )
-from ._outputs import check_model_target, check_writable_folder
+from ._outputs import check_model_target, check_new_folder
+from ._tables import check_target_given, read_table
 from ._text import percent
 
 __all__ = ["add_parser", "early_stopping_report", "hold_out", "run"]
 
 _DTYPES = ("float32", "float64")
+#: The flags that are LinearClassifier's hyperparameters, by the estimator's names (a flag is
+#: the name with "-" for "_"): the one place the command line maps onto the estimator.
 _HYPERPARAMETERS = ("C", "solver", "max_iter", "lr", "batch_size", "momentum", "nesterov",
                     "label_smoothing", "lr_schedule", "early_stopping", "patience", "dtype")
 
@@ -38,19 +46,34 @@ def _estimator_defaults() -> dict:
     return LinearClassifier().get_params()
 
 
+def _optimizer_lr_defaults() -> str:
+    """The learning rate each optimizer takes when none is given, e.g. "adam 0.001, sgd 0.1"."""
+    return "the optimizer's own: " + ", ".join(f"{name} {lr:g}" for name, lr in DEFAULT_LR.items())
+
+
 def add_parser(subparsers) -> argparse.ArgumentParser:
     """Add ``train`` to ``subparsers``; its ``run`` default is :func:`run`."""
     defaults = _estimator_defaults()
     parser = add_command(
-        subparsers, "train", help="train a model on MNIST, print its test accuracy, save it",
+        subparsers, "train", help="train a model on MNIST or on your own table, save it",
         description="Train a LinearClassifier on the 60000 MNIST training images, print one "
-                    "line per epoch, then the accuracy on the 10000 test images, and save the "
-                    "model. Hyperparameter defaults are LinearClassifier's. Every output path "
-                    "is checked before training starts.",
-        epilog="example: scratchlin train --max-iter 5 --val-fraction 0.1 --seed 0 "
-               "--out model.npz --plots plots/")
+                    "line per iteration, then the accuracy on the 10000 test images, and save the "
+                    "model. With --table FILE --target COLUMN, train on your own data instead "
+                    "and print the accuracy on its rows. Hyperparameter defaults are "
+                    "LinearClassifier's. Every output path is checked before training starts.",
+        epilog="examples: scratchlin train --max-iter 5 --val-fraction 0.1 --seed 0 "
+               "--out model.npz --plots plots/; "
+               "scratchlin train --table wine.csv --target class --out wine.npz")
+    own = parser.add_argument_group("your own data (instead of MNIST)")
+    own.add_argument("--table", metavar="FILE", default=None,
+                     help="a table: .csv (a header row, numeric features, the labels in the "
+                          "--target column: numbers or text), .npy (a 2-D array of numbers) or "
+                          ".npz (arrays X and y)")
+    own.add_argument("--target", metavar="COLUMN", default=None,
+                     help="the label column of --table: a CSV column name, a .npy column "
+                          "index (-1: the last), a .npz array name (default there: y)")
     hyper = parser.add_argument_group("hyperparameters (defaults: LinearClassifier's)")
-    lr_default = "the optimizer's own" if defaults["lr"] is None else "%(default)s"
+    lr_default = (_optimizer_lr_defaults() if defaults["lr"] is None else "%(default)s")
     hyper.add_argument("--lr", type=positive_float, default=defaults["lr"],
                        help=f"base learning rate (default: {lr_default})")
     hyper.add_argument("--C", type=positive_float, default=defaults["C"],
@@ -84,13 +107,13 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     hyper.add_argument("--seed", type=non_negative_int, default=defaults["seed"],
                        help="seed of the shuffles and of the validation split (default: a "
                             "fresh one, printed so the run can be repeated)")
-    hyper.add_argument("--dtype", choices=_DTYPES, default="float32",
+    hyper.add_argument("--dtype", choices=_DTYPES, default=None,
                        help="precision of the data, the weights and the computation "
-                            "(default: %(default)s)")
+                            "(default: float32 for MNIST, float64 for a table)")
     add_threads_option(hyper)
     parser.add_argument(
         "--val-fraction", type=half_open_unit_interval, default=None,
-        help="share of the TRAINING rows held out for validation, reported every epoch "
+        help="share of the TRAINING rows held out for validation, reported every iteration "
              "(default: 0, no validation; with --early-stopping "
              f"{defaults['validation_fraction']}). The test split is never used for validation.")
     parser.add_argument("--out", metavar="PATH", default="model.npz",
@@ -100,7 +123,10 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
                         help="also write weights.png, history.png and confusion.png there "
                              "(needs matplotlib: pip install scratchlin[plot])")
     parser.add_argument("--quiet", action="store_true",
-                        help="no per-epoch lines and no download progress")
+                        help="no per-iteration lines and no download progress")
+    parser.add_argument("--save-on-interrupt", action="store_true",
+                        help="on Ctrl-C, save the model as it was after the last finished "
+                             "iteration to --out (default: save nothing, and say so)")
     add_data_options(parser)
     add_common_options(parser)
     parser.set_defaults(run=run)
@@ -150,13 +176,15 @@ def _hyperparameters(args) -> dict:
     return hyper
 
 
-def _write_plots(model, X_test, y_test, folder) -> list:
+def _write_plots(model, y_test, predicted, folder, *, weights: bool) -> list:
+    """history.png and confusion.png (on the test rows), and weights.png for image models."""
     from .. import plotting
 
     folder = Path(folder)
-    cm = metrics.confusion_matrix(y_test, model.predict(X_test), labels=model.classes_)
-    return [
-        plotting.plot_weights(model, folder / "weights.png"),
+    folder.mkdir(exist_ok=True)  # its parent was checked before training
+    cm = metrics.confusion_matrix(y_test, predicted, labels=model.classes_)
+    written = [plotting.plot_weights(model, folder / "weights.png")] if weights else []
+    return written + [
         plotting.plot_history(model.history_, folder / "history.png"),
         plotting.plot_confusion_matrix(cm, model.classes_, folder / "confusion.png"),
     ]
@@ -168,7 +196,35 @@ def _check_outputs(args) -> None:
     if args.plots is not None:
         from ..plotting import require_matplotlib
         require_matplotlib()
-        check_writable_folder("--plots", Path(args.plots))
+        check_new_folder("--plots", Path(args.plots))
+
+
+def _check_data_flags(args) -> None:
+    """--table and --target go together, and MNIST's --data is not for tables."""
+    if args.table is None and args.target is not None:
+        raise UsageError("--target names the label column of --table; give --table FILE too")
+    if args.table is not None and args.data is not None:
+        raise UsageError("--data is the folder of the MNIST files; with --table FILE it is not used")
+    if args.table is not None:
+        check_target_given(args.table, args.target)
+
+
+def _training_data(args):
+    """(X, y, X_test, y_test, feature_names, what is tested) from --table or MNIST.
+
+    A table has no separate test rows (``X_test`` and ``y_test`` are None): its accuracy is
+    measured on the rows it trains on, after any validation split.
+    """
+    if args.table is None:
+        X, y = _mnist.load_split("train", args, args.dtype or "float32")
+        X_test, y_test = _mnist.load_split("test", args, args.dtype or "float32")
+        return X, y, X_test, y_test, None, "test accuracy"
+    table = read_table(args.table, args.target)
+    if table.y is None:  # an .npz without y
+        raise CLIError(f"--table: {args.table} holds no labels: expected an array y, or name "
+                       "the labels array with --target")
+    X = table.X.astype(args.dtype or "float64")
+    return X, table.y, None, None, table.feature_names, "accuracy on the training rows"
 
 
 def early_stopping_report(history: list, max_iter: int | None, lr_schedule) -> list:
@@ -190,7 +246,7 @@ def early_stopping_report(history: list, max_iter: int | None, lr_schedule) -> l
         Lines to print.
     """
     last = history[-1]
-    # The loop keeps the first epoch with the lowest validation loss (it replaces the best
+    # The loop keeps the first iteration with the lowest validation loss (it replaces the best
     # only on a strict improvement); the same rule when the record does not say.
     best_iteration = (last.get("best_iteration")
                       or min(history, key=lambda r: r["val_loss"])["iteration"])
@@ -211,22 +267,34 @@ def early_stopping_report(history: list, max_iter: int | None, lr_schedule) -> l
     return lines
 
 
-def _save(model: LinearClassifier, out: str) -> None:
+def save_model(model: LinearClassifier, out: str) -> Path:
+    """Save ``model`` to ``out`` (--out), its callback left out."""
     model.set_params(callback=None)
     try:
-        saved = model.save(out)
+        return model.save(out)
     except OSError as error:
         raise CLIError(f"--out: cannot save the model to {out}: {error.strerror or error}") from None
-    print(f"saved the model to {saved}")
+
+
+def _fit_reporting_convergence(model: LinearClassifier, X, y, validation: dict) -> None:
+    """``model.fit``, with a :class:`ConvergenceWarning` said as one line on stderr."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ConvergenceWarning)
+        model.fit(X, y, **validation)
+    for warning in caught:
+        if issubclass(warning.category, ConvergenceWarning):
+            print(f"scratchlin: warning: {warning.message}", file=sys.stderr)
+        else:
+            warnings.warn_explicit(warning.message, warning.category, warning.filename, warning.lineno)
 
 
 def run(args) -> int:
-    """``scratchlin train``: fit on the training split, report test accuracy, save."""
+    """``scratchlin train``: fit on the training rows, report the accuracy, save."""
+    _check_data_flags(args)
     val_fraction = _resolve_val_fraction(args, _estimator_defaults())
     hyperparameters = _hyperparameters(args)
     _check_outputs(args)  # fail now, not after training
-    X, y = _mnist.load_split("train", args, args.dtype)
-    X_test, y_test = _mnist.load_split("test", args, args.dtype)
+    X, y, X_test, y_test, feature_names, tested = _training_data(args)
     seed = args.seed
     if seed is None:
         seed = int(np.random.default_rng().integers(2**32))  # fresh OS entropy
@@ -238,23 +306,33 @@ def run(args) -> int:
         print(f"training on {len(y)} rows, validating on {len(y_val)} held-out training rows")
     else:
         print(f"training on {len(y)} rows (no validation split; see --val-fraction)")
+    if X_test is None:
+        X_test, y_test = X, y
+
+    last_iteration = LastIteration(feature_names)
 
     def progress(record):
+        last_iteration.keep(model, record)
         if not args.quiet:
             print(format_iteration(record, args.max_iter), flush=True)
 
     model = LinearClassifier(**hyperparameters, seed=seed, callback=progress)
     started = time.perf_counter()
-    model.fit(X, y, **validation)
+    try:
+        _fit_reporting_convergence(model, X, y, validation)
+    except KeyboardInterrupt:
+        return last_iteration.interrupted(args.out if args.save_on_interrupt else None, save_model)
     n_iter = len(model.history_)
     print(f"trained with {model.solver_}: {n_iter} iteration{'s' if n_iter != 1 else ''} in "
           f"{time.perf_counter() - started:.1f}s")
     if args.early_stopping:
         print("\n".join(early_stopping_report(model.history_, args.max_iter, args.lr_schedule)))
-    correct = int(np.count_nonzero(model.predict(X_test) == y_test))
-    print(f"test accuracy: {percent(correct, len(y_test))}")
-    _save(model, args.out)
+    predicted = model.predict(X_test)
+    print(f"{tested}: {percent(int(np.count_nonzero(predicted == y_test)), len(y_test))}")
+    if feature_names is not None:
+        model.feature_names_in_ = np.asarray(feature_names, dtype=object)  # the CSV header
+    print(f"saved the model to {save_model(model, args.out)}")
     if args.plots is not None:
-        written = _write_plots(model, X_test, y_test, args.plots)
+        written = _write_plots(model, y_test, predicted, args.plots, weights=args.table is None)
         print("wrote " + ", ".join(str(path) for path in written))
     return 0
