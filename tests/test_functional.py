@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 import scratchlin as sl
+from scratchlin import functional as slf
 
 FLOATS = [pytest.param(np.float32, id="float32"), pytest.param(np.float64, id="float64")]
 ALL_FLOATS = FLOATS + [pytest.param(np.float16, id="float16")]
@@ -433,6 +434,24 @@ ERRORS = [
     pytest.param(_ce(target=np.ones((2, 4)) / 4), ValueError,
                  r"target \(class probabilities\) must have the shape of logits \(2, 3\), got \(2, 4\)",
                  id="probability-target-shape-differs"),
+    pytest.param(_ce(logits=np.zeros((2, 3, 4)), target=np.zeros((2, 5), np.int64)), ValueError,
+                 r"target must be class indices of shape \(2, 4\) or class probabilities of the logits' "
+                 r"shape \(2, 3, 4\) \(the class axis is 1\), got shape \(2, 5\)", id="nd-target-shape"),
+    pytest.param(_ce(logits=np.zeros((2, 3, 4)), target=np.zeros((2, 4))), TypeError,
+                 r"a target of shape \(2, 4\) must hold integer class indices, got dtype float64",
+                 id="nd-float-index-target"),
+    pytest.param(_ce(logits=np.zeros((2, 3, 4)), target=np.full((2, 4), 3)), ValueError,
+                 r"target holds class index 3 at position 0; expected indices in \[0, 2\]", id="nd-label-too-large"),
+    pytest.param(_ce(logits=np.float64(1.0)), ValueError,
+                 r"logits must have a class axis: shape \(C,\), \(N, C\) or \(N, C, d1, \.\.\., dk\), got a 0-d",
+                 id="logits-0d"),
+    pytest.param(lambda: sl.cross_entropy_backward(np.zeros(3), np.zeros((2, 3, 4)), np.zeros((2, 4), np.int64),
+                                                   reduction="none"), ValueError,
+                 r"grad_output must have shape \(2, 4\) for reduction='none', got \(3,\)", id="nd-grad-output-shape"),
+    pytest.param(lambda: slf.cross_entropy_target_backward(1.0, np.zeros((2, 3)), np.array([0, 1])), TypeError,
+                 r"class-index targets have no gradient \(they are integers\)", id="target-backward-of-indices"),
+    pytest.param(lambda: sl.linear(np.float64(1.0), np.zeros((1, 2))), ValueError,
+                 r"x must have a feature axis: shape \(F,\), \(N, F\) or \(\.\.\., F\), got a 0-d", id="linear-0d"),
     pytest.param(_ce(target=np.zeros((2, 3, 1))), ValueError,
                  r"target must be class indices of shape \(N,\) or class probabilities of shape \(N, C\), "
                  r"got shape \(2, 3, 1\)",
@@ -451,7 +470,9 @@ ERRORS = [
     pytest.param(_ce(weight=np.ones(4)), ValueError,
                  r"weight must have one entry per class \(3\), got shape \(4,\)", id="weight-length"),
     pytest.param(_ce(weight=np.array([1.0, -1.0, 1.0])), ValueError,
-                 r"weight must be non-negative, got minimum -1\.0", id="weight-negative"),
+                 r"weight holds a negative entry \(-1\.0 for class 1\), and reduction='mean' with "
+                 r"class-index targets divides by the sum of the targets' weights, .*use reduction='sum' "
+                 r"or 'none'", id="weight-negative-in-a-mean"),
     pytest.param(_ce(weight=np.array([1.0, np.nan, 1.0])), ValueError,
                  r"weight must be finite; it holds 1 NaN/inf value\(s\), first at index \(1,\)",
                  id="weight-nan"),
@@ -479,7 +500,8 @@ ERRORS = [
     pytest.param(_ce(logits=np.array([[0.0, 1.0, 2.0], [3.0, np.nan, 5.0]])), ValueError,
                  r"logits contains NaN \(first at index \(1, 1\)\)", id="nan-in-logits"),
     pytest.param(_ce(logits=np.zeros(3), target=np.array([0])), ValueError,
-                 r"logits must be 2-D, got 1-D array of shape \(3,\)", id="logits-1d"),
+                 r"target must be class indices of shape \(\) or class probabilities of the logits' shape "
+                 r"\(3,\) \(the class axis is 0\), got shape \(1,\)", id="unbatched-logits-batched-target"),
     pytest.param(_ce(logits=np.zeros((2, 3), dtype=np.int64)), TypeError,
                  r"logits must be a floating-point array \(float16, float32 or float64\), got dtype int64",
                  id="integer-logits"),
@@ -528,10 +550,18 @@ ERRORS = [
                  r"axis=2 is out of range for an array with 2 dimension\(s\)", id="axis-out-of-range"),
     pytest.param(lambda: sl.logsumexp(np.zeros((2, 3)), axis=1.0), TypeError,
                  r"axis must be an int, got float", id="axis-float"),
-    pytest.param(lambda: sl.logsumexp(np.float64(1.0)), ValueError,
-                 r"x must have at least 1 dimension, got a 0-d array", id="logsumexp-0d"),
-    pytest.param(lambda: sl.softmax(np.zeros((2, 0))), ValueError,
-                 r"x must have at least one element along axis 1, got shape \(2, 0\)", id="softmax-empty-axis"),
+    pytest.param(lambda: sl.logsumexp(np.float64(1.0), axis=1), ValueError,
+                 r"axis=1 is out of range for an array with 1 dimension\(s\)", id="logsumexp-0d-axis-1"),
+    pytest.param(lambda: sl.logsumexp(np.zeros((2, 3)), axis=(0, -2)), ValueError,
+                 r"axis \(0, -2\) names an axis more than once", id="logsumexp-repeated-axis"),
+    pytest.param(lambda: sl.logsumexp(np.zeros((2, 3)), axis=()), ValueError,
+                 r"axis=\(\) is ambiguous \(NumPy reduces no axis, PyTorch every axis\); pass axis=None",
+                 id="logsumexp-empty-axis-tuple"),
+    pytest.param(lambda: sl.logsumexp(np.zeros((2, 3)), axis=(0, 1.0)), TypeError,
+                 r"axis must be an int, got float", id="logsumexp-float-in-axis-tuple"),
+    pytest.param(lambda: slf.logsumexp_backward(np.zeros(3), np.zeros((2, 3)), axis=0, keepdims=True), ValueError,
+                 r"grad_output must have the shape of logsumexp\(x\) \(1, 3\), got \(3,\)",
+                 id="logsumexp-backward-shape"),
     pytest.param(lambda: sl.log_softmax(np.array([1, 2, 3])), TypeError,
                  r"x must be a floating-point array .*got dtype int64", id="log-softmax-integer"),
 ]
