@@ -147,11 +147,12 @@ def _prepare_softmax_input(x, name: str, axis) -> tuple[np.ndarray, int]:
 
 
 def _prepare_axes(axis, ndim: int) -> tuple[int, ...]:
-    """``axis`` (int, tuple of ints or None for all) as a tuple of distinct axes in
+    """``axis`` (int, tuple or list of ints, or None for all) as a tuple of distinct axes in
     ``[0, max(ndim, 1))``; a 0-d array counts as one axis, as in torch."""
     if axis is None:
         return tuple(range(max(ndim, 1)))
-    if isinstance(axis, tuple):
+    if isinstance(axis, (tuple, list)):
+        axis = tuple(axis)
         if not axis:
             raise ValueError(
                 "axis=() is ambiguous (NumPy reduces no axis, PyTorch every axis); "
@@ -191,7 +192,7 @@ def logsumexp(x, axis: int | tuple[int, ...] | None = -1, keepdims: bool = False
     ----------
     x : ndarray of any shape, float
         Input values; ``-inf`` entries contribute nothing. A 0-d ``x`` is one element.
-    axis : int, tuple of int, or None, default=-1
+    axis : int, tuple (or list) of int, or None, default=-1
         Axis or axes to reduce (as ``dim`` in :func:`torch.logsumexp`); ``None`` reduces all.
     keepdims : bool, default=False
         Keep the reduced axes with length 1.
@@ -636,11 +637,6 @@ class _Rows(NamedTuple):
         return np.ascontiguousarray(np.moveaxis(at_positions, -1, 1))
 
 
-def _is_rows(logits) -> bool:
-    """True for (N, C) ndarray logits, the layout the cross-entropy functions compute in."""
-    return type(logits) is np.ndarray and logits.ndim == 2
-
-
 def _as_rows(logits, target) -> _Rows:
     """The logits and target of :func:`cross_entropy` as :class:`_Rows` (checks their shapes)."""
     logits = v.as_float_array(logits, "logits")
@@ -733,7 +729,7 @@ def cross_entropy(logits, target, *, weight=None, ignore_index: int = -100,
     Class-index targets never build an (N, C) one-hot matrix. ``weight`` and probability
     targets are cast to ``logits``' dtype: the computation runs in the logits' precision.
     """
-    if not _is_rows(logits):
+    if not (type(logits) is np.ndarray and logits.ndim == 2):  # (N, C) rows: computed below
         rows = _as_rows(logits, target)
         loss = cross_entropy(rows.logits, rows.target, weight=weight, ignore_index=ignore_index,
                              reduction=reduction, label_smoothing=label_smoothing)
@@ -774,7 +770,7 @@ def cross_entropy_backward(grad_output, logits, target, *, weight=None, ignore_i
         :math:`\partial L / \partial z`. Zero for ignored rows, and zero everywhere when every
         target is ignored (as in PyTorch) or every counted label has weight 0 (PyTorch: NaN).
     """
-    if not _is_rows(logits):
+    if not (type(logits) is np.ndarray and logits.ndim == 2):  # (N, C) rows: computed below
         rows = _as_rows(logits, target)
         grad = cross_entropy_backward(rows.upstream(grad_output, reduction), rows.logits, rows.target,
                                       weight=weight, ignore_index=ignore_index, reduction=reduction,
@@ -814,7 +810,7 @@ def cross_entropy_and_grad(logits, target, *, weight=None, ignore_index: int = -
     grad : ndarray, shape and dtype of ``logits``
         ``cross_entropy_backward(1.0, logits, target, ...)``.
     """
-    if not _is_rows(logits):
+    if not (type(logits) is np.ndarray and logits.ndim == 2):  # (N, C) rows: computed below
         rows = _as_rows(logits, target)
         loss, grad = cross_entropy_and_grad(rows.logits, rows.target, weight=weight, ignore_index=ignore_index,
                                             reduction=reduction, label_smoothing=label_smoothing)
@@ -856,7 +852,7 @@ def cross_entropy_target_backward(grad_output, logits, target, *, weight=None, r
     ndarray, shape and dtype of ``logits``
         :math:`\partial L / \partial t`.
     """
-    if not _is_rows(logits):
+    if not (type(logits) is np.ndarray and logits.ndim == 2):  # (N, C) rows: computed below
         rows = _as_rows(logits, target)
         grad = cross_entropy_target_backward(rows.upstream(grad_output, reduction), rows.logits, rows.target,
                                              weight=weight, reduction=reduction, label_smoothing=label_smoothing)

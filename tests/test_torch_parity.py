@@ -429,6 +429,22 @@ def test_nd_cross_entropy_and_its_gradients_match_torch(rng, kind, weighted, lab
 
 
 @pytest.mark.parametrize("dtype", FLOATS)
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+@pytest.mark.parametrize("kind", ["index", "probabilities"])
+def test_unbatched_cross_entropy_of_one_sample_matches_torch(rng, kind, reduction, dtype):
+    target = np.array(3) if kind == "index" else rng.dirichlet(np.ones(C)).astype(dtype)
+    options = dict(reduction=reduction, label_smoothing=0.1)
+    check_against_torch(
+        lambda logits, target, weight: sl.cross_entropy(logits, target, weight=weight, **options),
+        lambda logits, target, weight: F.cross_entropy(logits, target, weight=weight, **options),
+        {"logits": _logits(rng, dtype, (C,)), "target": target, "weight": rng.uniform(0.5, 2, C).astype(dtype)},
+        wrt=("logits", "target") if kind == "probabilities" else ("logits",),
+        sl_backward=_ce_with_target_gradient(options),
+        rng=rng, label=f"cross_entropy-unbatched[{kind}]", **TOL[dtype],
+    )
+
+
+@pytest.mark.parametrize("dtype", FLOATS)
 @pytest.mark.parametrize("kind, reduction", [
     ("index", "sum"), ("index", "none"), ("probabilities", "mean"), ("probabilities", "sum")])
 def test_negative_class_weights_match_torch_where_scratchlin_accepts_them(rng, dtype, kind, reduction):
@@ -453,6 +469,7 @@ def test_negative_class_weights_match_torch_where_scratchlin_accepts_them(rng, d
     pytest.param((3, 4, 5), (0, 2), id="3d-axes-0-2"),
     pytest.param((3, 4, 5), (-1, 0, 1), id="3d-every-axis-negative"),
     pytest.param((6, 5), (0, 1), id="2d-both"),
+    pytest.param((6, 5), [1], id="2d-list"),
     pytest.param((), (0,), id="0d"),
     pytest.param((), -1, id="0d-minus-1"),
 ])
