@@ -291,9 +291,13 @@ def test_every_named_operation_has_opinfo_samples_in_both_float_dtypes():
 
 
 @pytest.mark.parametrize("op, dtype", CASES)
-def test_every_opinfo_sample_equals_torch_or_is_a_documented_refusal(op, dtype):
+def test_every_opinfo_sample_equals_torch_or_is_a_documented_refusal(op, dtype, record_property):
     outcomes = run_op(sl_functional, op, dtype)
     assert outcomes, "no sample inputs"
+    refused = [o.refused for o in outcomes if o.refused is not None]
+    counts = f"{len(outcomes)} samples, {len(outcomes) - len(refused)} computed, {len(refused)} refused"
+    record_property("counts", counts)  # in the JUnit XML report; printed with pytest -rP
+    print(f"{op.name} {str(dtype).replace('torch.', '')}: {counts}", *(f"  refused: {r}" for r in refused), sep="\n")
     problems = [f"sample {o.index} ({o.description}): {'; '.join(o.disagreements)}"
                 for o in outcomes if o.disagreements]
     problems += [f"sample {o.index} ({o.description}): undocumented refusal: {o.refused}"
