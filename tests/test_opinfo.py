@@ -105,10 +105,14 @@ def _softmax_like(F, forward_name):
 
     def translate(x, args, kwargs):
         axis = args[0] if args else kwargs["dim"]
-        work = x.astype(_NUMPY_DTYPE[kwargs["dtype"]]) if "dtype" in kwargs else x
+        cast = "dtype" in kwargs  # torch's dtype=: cast the input first, the gradient back
+        work = x.astype(_NUMPY_DTYPE[kwargs["dtype"]]) if cast else x
         forward = getattr(F, forward_name)
-        return Call(lambda: forward(work, axis=axis),
-                    lambda g: {"input": backward(g, forward(work, axis=axis), axis=axis).astype(x.dtype)})
+
+        def input_gradient(g):
+            grad = backward(g, forward(work, axis=axis), axis=axis)
+            return {"input": grad.astype(x.dtype) if cast else grad}
+        return Call(lambda: forward(work, axis=axis), input_gradient)
     return translate
 
 
