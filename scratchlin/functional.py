@@ -140,10 +140,20 @@ def _at_least_1d(x: np.ndarray) -> np.ndarray:
     return x.reshape(1) if x.ndim == 0 else x
 
 
+def _check_axis(axis, ndim: int) -> int:
+    """``axis`` in ``[0, ndim)``; a 0-d array has the one axis 0 (or -1), as in torch."""
+    if ndim > 0:
+        return v.check_axis(axis, ndim)
+    try:
+        return v.check_axis(axis, 1)
+    except ValueError:
+        raise ValueError(f"axis={axis} is out of range for a 0-d array, which takes axis 0 or -1") from None
+
+
 def _prepare_softmax_input(x, name: str, axis) -> tuple[np.ndarray, int]:
     """``x`` as a float array and ``axis`` in ``[0, ndim)``; a 0-d ``x`` has the one axis 0."""
     x = v.as_float_array(x, name)
-    return x, v.check_axis(axis, max(x.ndim, 1))
+    return x, _check_axis(axis, x.ndim)
 
 
 def _prepare_axes(axis, ndim: int) -> tuple[int, ...]:
@@ -158,11 +168,11 @@ def _prepare_axes(axis, ndim: int) -> tuple[int, ...]:
                 "axis=() is ambiguous (NumPy reduces no axis, PyTorch every axis); "
                 "pass axis=None to reduce every axis, or a tuple of the axes to reduce"
             )
-        axes = tuple(v.check_axis(a, max(ndim, 1)) for a in axis)
+        axes = tuple(_check_axis(a, ndim) for a in axis)
         if len(set(axes)) != len(axes):
             raise ValueError(f"axis {axis} names an axis more than once")
         return axes
-    return (v.check_axis(axis, max(ndim, 1)),)
+    return (_check_axis(axis, ndim),)
 
 
 def _reduced_shape(shape: tuple[int, ...], axes: tuple[int, ...], keepdims: bool) -> tuple[int, ...]:
