@@ -1043,6 +1043,8 @@ def linear_backward(grad_output, x, W):
     dx = g @ Wc.T
     if x.ndim == 1:
         dW, db = np.outer(xc, g), g.copy()
+    elif x.ndim == 2:
+        dW, db = xc.T @ g, g.sum(axis=0)
     else:  # every leading position is a row
         rows_x, rows_g = xc.reshape(-1, x.shape[-1]), g.reshape(-1, W.shape[1])
         dW, db = rows_x.T @ rows_g, rows_g.sum(axis=0)
