@@ -12,8 +12,54 @@ Conventions shared by every function here:
   to convert them, since silently promoting raw pixels is the classic bug.
 * Numerical stability comes from working on logits: every exponential is taken of
   ``x - max(x)``, and ``log_softmax`` is ``x - logsumexp(x)``, never ``log(softmax(x))``.
-* ``cross_entropy`` follows :func:`torch.nn.functional.cross_entropy` for (N, C) logits,
-  except that ``0 * log 0`` is taken as its limit, 0 (PyTorch gives NaN).
+* The semantics are PyTorch's (``torch.softmax``, ``torch.log_softmax``, ``torch.logsumexp``,
+  ``torch.nn.functional.cross_entropy``, ``one_hot`` and ``linear``), on the inputs PyTorch
+  takes: a 0-d array is a slice of one element (axis 0 or -1); an empty array gives an empty
+  result (and ``logsumexp`` over an empty axis is ``-inf``, the log of an empty sum);
+  ``logsumexp`` reduces an axis, a tuple of axes or (``axis=None``) all of them;
+  ``cross_entropy`` takes (N, C) logits, (N, C, d1, ..., dk) logits with a class per position
+  (the class axis is 1) and unbatched (C,) logits, with class-index targets of shape (N,),
+  (N, d1, ..., dk) or () and class-probability targets of the logits' shape; ``linear`` takes
+  features of shape (..., F).
+
+Differences from torch
+----------------------
+Spelling (the same computation):
+
+* ``axis`` and ``keepdims`` (NumPy's names) for torch's ``dim`` and ``keepdim``.
+* ``linear(x, W, b)`` takes ``W`` of shape (F, C) = (in, out), the notebook's ``x @ W + b``;
+  torch's ``weight`` is (out, in), its transpose.
+* No ``dtype`` argument to ``softmax`` / ``log_softmax``: cast the input first,
+  ``softmax(x.astype(np.float64))``, as torch does with ``dtype=torch.float64``.
+* ``one_hot`` returns float32 by default (torch: int64); pass ``dtype=np.int64`` for torch's.
+  ``num_classes=-1`` (torch's "infer") and ``None`` both take ``labels.max() + 1``.
+* Gradients are functions, not autograd: ``softmax_backward``, ``log_softmax_backward``,
+  ``logsumexp_backward``, ``cross_entropy_backward`` (logits),
+  ``cross_entropy_target_backward`` (class-probability targets) and ``linear_backward``.
+
+Values:
+
+* ``0 * log 0`` is taken as its limit, 0: a zero target probability (or a zero label
+  coefficient at ``label_smoothing=1``) on a ``-inf`` logit adds 0 to the loss, where torch
+  gives NaN.
+* When every counted label has weight 0 the gradient of the ``mean`` is 0 (torch: NaN); the
+  loss is NaN in both.
+
+Refused on purpose (torch accepts them):
+
+* Negative class weights with reduction="mean" and class-index targets. The mean divides by
+  :math:`\sum_i w_{y_i}`, the sum of the targets' weights; with a negative weight that sum can
+  be 0 (an infinite or NaN loss) or negative (the loss changes sign), so the result is no
+  weighted average of the per-sample losses. A negative weight is otherwise a well-defined
+  signed weighted sum and is accepted: with ``reduction="sum"`` or ``"none"``, and with
+  class-probability targets (whose mean divides by the number of rows). To reproduce torch's
+  number, take ``reduction="sum"`` and divide by ``weight[target].sum()`` yourself.
+* A negative ``label_smoothing`` (torch takes it; like torch, values above 1 are refused):
+  it is the probability mass moved to the uniform distribution.
+* NaN logits (torch propagates them): a NaN loss hides where the NaN came from, so the error
+  names its position.
+* ``axis=()`` in ``logsumexp``: NumPy reads it as "no axis", torch as "every axis"; pass
+  ``axis=None`` for every axis.
 """
 from __future__ import annotations
 
@@ -27,7 +73,8 @@ from . import _validation as v
 
 __all__ = [
     "logsumexp", "softmax", "softmax_backward", "log_softmax", "log_softmax_backward", "one_hot",
-    "cross_entropy", "cross_entropy_backward", "cross_entropy_and_grad", "linear", "linear_backward",
+    "cross_entropy", "cross_entropy_backward", "cross_entropy_and_grad", "cross_entropy_target_backward",
+    "logsumexp_backward", "linear", "linear_backward",
     "REDUCTIONS",
 ]
 
@@ -62,11 +109,12 @@ def _check_same_float_dtype(arrays: dict) -> np.dtype:
 # logsumexp, softmax, log_softmax
 
 
-def _logsumexp(x: np.ndarray, axis: int) -> np.ndarray:
+def _logsumexp(x: np.ndarray, axis) -> np.ndarray:
     """``log(sum(exp(x), axis))`` with ``keepdims=True``, stable for large ``|x|``.
 
-    The shift is the row max where it is finite and 0 elsewhere, so a row of all ``-inf`` gives
-    ``-inf`` and a row holding ``+inf`` gives ``+inf`` instead of NaN.
+    ``axis`` is an int or a tuple of ints. The shift is the slice max where it is finite and 0
+    elsewhere, so a slice of all ``-inf`` gives ``-inf`` and a slice holding ``+inf`` gives
+    ``+inf`` instead of NaN.
     """
     row_max = np.max(x, axis=axis, keepdims=True)
     shift = np.where(np.isfinite(row_max), row_max, 0)
@@ -87,50 +135,137 @@ def _log_softmax(x: np.ndarray, axis: int) -> np.ndarray:
     return shifted - np.log(np.sum(np.exp(shifted), axis=axis, keepdims=True))
 
 
-def _prepare_reduction_input(x, name: str, axis) -> tuple[np.ndarray, int]:
+def _at_least_1d(x: np.ndarray) -> np.ndarray:
+    """A 0-d array as a vector of one element (torch's rule for dim 0 or -1 of a scalar)."""
+    return x.reshape(1) if x.ndim == 0 else x
+
+
+def _check_axis(axis, ndim: int) -> int:
+    """``axis`` in ``[0, ndim)``; a 0-d array has the one axis 0 (or -1), as in torch."""
+    if ndim > 0:
+        return v.check_axis(axis, ndim)
+    try:
+        return v.check_axis(axis, 1)
+    except ValueError:
+        raise ValueError(f"axis={axis} is out of range for a 0-d array, which takes axis 0 or -1") from None
+
+
+def _prepare_softmax_input(x, name: str, axis) -> tuple[np.ndarray, int]:
+    """``x`` as a float array and ``axis`` in ``[0, ndim)``; a 0-d ``x`` has the one axis 0."""
     x = v.as_float_array(x, name)
-    if x.ndim == 0:
-        raise ValueError(f"{name} must have at least 1 dimension, got a 0-d array")
-    axis = v.check_axis(axis, x.ndim)
-    if x.shape[axis] == 0:
-        raise ValueError(f"{name} must have at least one element along axis {axis}, got shape {x.shape}")
-    return x, axis
+    return x, _check_axis(axis, x.ndim)
+
+
+def _prepare_axes(axis, ndim: int) -> tuple[int, ...]:
+    """``axis`` (int, tuple or list of ints, or None for all) as a tuple of distinct axes in
+    ``[0, max(ndim, 1))``; a 0-d array counts as one axis, as in torch."""
+    if axis is None:
+        return tuple(range(max(ndim, 1)))
+    if isinstance(axis, (tuple, list)):
+        axis = tuple(axis)
+        if not axis:
+            raise ValueError(
+                "axis=() is ambiguous (NumPy reduces no axis, PyTorch every axis); "
+                "pass axis=None to reduce every axis, or a tuple of the axes to reduce"
+            )
+        axes = tuple(_check_axis(a, ndim) for a in axis)
+        if len(set(axes)) != len(axes):
+            raise ValueError(f"axis {axis} names an axis more than once")
+        return axes
+    return (_check_axis(axis, ndim),)
+
+
+def _reduced_shape(shape: tuple[int, ...], axes: tuple[int, ...], keepdims: bool) -> tuple[int, ...]:
+    """The shape of a reduction of ``shape`` over ``axes`` (0-d stays 0-d)."""
+    if keepdims:
+        return tuple(1 if i in axes else n for i, n in enumerate(shape))
+    return tuple(n for i, n in enumerate(shape) if i not in axes)
 
 
 def _prepare_backward_inputs(grad_output, output, name: str, axis):
     """Checked ``(grad_output, output)`` in compute dtype, the axis, and the result dtype."""
-    output, axis = _prepare_reduction_input(output, name, axis)
+    output, axis = _prepare_softmax_input(output, name, axis)
     grad_output = v.as_float_array(grad_output, "grad_output")
     v.check_same_shape(grad_output, "grad_output", output, name)
     dtype = _check_same_float_dtype({"grad_output": grad_output, name: output})
     return _to_compute(grad_output), _to_compute(output), axis, dtype
 
 
-def logsumexp(x, axis: int = -1, keepdims: bool = False) -> np.ndarray:
-    r"""Log of the sum of exponentials along ``axis``, computed without overflow.
+def logsumexp(x, axis: int | tuple[int, ...] | None = -1, keepdims: bool = False) -> np.ndarray:
+    r"""Log of the sum of exponentials over ``axis``, computed without overflow.
 
     .. math:: \operatorname{logsumexp}(x) = m + \log \sum_j e^{x_j - m}, \quad m = \max_j x_j
 
+    where :math:`j` runs over every position of the reduced axes.
+
     Parameters
     ----------
-    x : ndarray of shape (..., C, ...), float
-        Input values; ``-inf`` entries contribute nothing.
-    axis : int, default=-1
-        Axis to reduce.
+    x : ndarray of any shape, float
+        Input values; ``-inf`` entries contribute nothing. A 0-d ``x`` is one element.
+    axis : int, tuple (or list) of int, or None, default=-1
+        Axis or axes to reduce (as ``dim`` in :func:`torch.logsumexp`); ``None`` reduces all.
     keepdims : bool, default=False
-        Keep the reduced axis with length 1.
+        Keep the reduced axes with length 1.
 
     Returns
     -------
     ndarray of ``x``'s dtype
-        Shape of ``x`` without ``axis`` (or with length 1 there if ``keepdims``). A slice of all
-        ``-inf`` gives ``-inf``.
+        Shape of ``x`` without the reduced axes (or with length 1 there if ``keepdims``); 0-d
+        for a 0-d ``x``. A slice of all ``-inf`` gives ``-inf``, and so does an empty slice
+        (the log of an empty sum, 0).
     """
-    x, axis = _prepare_reduction_input(x, "x", axis)
-    result = _logsumexp(_to_compute(x), axis)
-    if not keepdims:
-        result = np.squeeze(result, axis=axis)
+    x = v.as_float_array(x, "x")
+    axes = _prepare_axes(axis, x.ndim)
+    work = _at_least_1d(_to_compute(x))
+    if work.size == 0:  # no max to shift by; every slice's sum is 0
+        result = np.full(_reduced_shape(work.shape, axes, keepdims=True), -np.inf, work.dtype)
+    else:
+        result = _logsumexp(work, axes)
+    if x.ndim == 0:
+        result = result.reshape(())
+    elif not keepdims:
+        result = np.squeeze(result, axis=axes)
     return result.astype(x.dtype, copy=False)
+
+
+def logsumexp_backward(grad_output, x, axis: int | tuple[int, ...] | None = -1,
+                       keepdims: bool = False) -> np.ndarray:
+    r"""Gradient through :func:`logsumexp`, given its input ``x``.
+
+    .. math:: \frac{\partial L}{\partial x_j} = g\, e^{x_j - \operatorname{logsumexp}(x)}
+              = g \operatorname{softmax}(x)_j
+
+    over the reduced axes, with :math:`g` broadcast along them.
+
+    Parameters
+    ----------
+    grad_output : ndarray, shape of ``logsumexp(x, axis, keepdims)``, float
+        :math:`g = \partial L / \partial \operatorname{logsumexp}(x)`.
+    x : ndarray, float
+        The input of :func:`logsumexp`.
+    axis, keepdims
+        As given to :func:`logsumexp`.
+
+    Returns
+    -------
+    ndarray, shape and dtype of ``x``
+        :math:`\partial L / \partial x`.
+    """
+    x = v.as_float_array(x, "x")
+    axes = _prepare_axes(axis, x.ndim)
+    grad_output = v.as_float_array(grad_output, "grad_output")
+    expected = _reduced_shape(x.shape, axes, keepdims)
+    if grad_output.shape != expected:
+        raise ValueError(f"grad_output must have the shape of logsumexp(x) {expected}, got {grad_output.shape}")
+    dtype = _check_same_float_dtype({"grad_output": grad_output, "x": x})
+    work, g = _at_least_1d(_to_compute(x)), _at_least_1d(_to_compute(grad_output))
+    if x.ndim and not keepdims:
+        g = np.expand_dims(g, axes)
+    if work.size == 0:
+        return np.zeros(x.shape, dtype)
+    with np.errstate(invalid="ignore"):  # an all -inf slice has no softmax: NaN, as in torch
+        grad = g * np.exp(work - _logsumexp(work, axes))
+    return grad.reshape(x.shape).astype(dtype, copy=False)
 
 
 def softmax(x, axis: int = -1) -> np.ndarray:
@@ -141,22 +276,25 @@ def softmax(x, axis: int = -1) -> np.ndarray:
 
     Parameters
     ----------
-    x : ndarray of shape (..., C, ...), float
-        Logits.
+    x : ndarray of any shape, float
+        Logits. A 0-d ``x`` is a slice of one element (its softmax is 1).
     axis : int, default=-1
-        Axis over which the probabilities sum to 1.
+        Axis over which the probabilities sum to 1 (0 or -1 for a 0-d ``x``).
 
     Returns
     -------
     ndarray, shape and dtype of ``x``
-        Probabilities. As in PyTorch, a slice of all ``-inf`` (no finite logit) gives NaN.
+        Probabilities (empty for an empty ``x``). As in PyTorch, a slice of all ``-inf`` (no
+        finite logit) gives NaN.
     """
-    x, axis = _prepare_reduction_input(x, "x", axis)
-    work = _to_compute(x)
+    x, axis = _prepare_softmax_input(x, "x", axis)
+    work = _at_least_1d(_to_compute(x))
+    if work.size == 0:  # nothing to normalise (np.max refuses an empty slice)
+        return np.empty(x.shape, x.dtype)
     with np.errstate(invalid="ignore"):  # an all -inf slice gives NaN, documented, as in torch
         exps = np.exp(work - np.max(work, axis=axis, keepdims=True))
         exps /= np.sum(exps, axis=axis, keepdims=True)
-    return exps.astype(x.dtype, copy=False)
+    return exps.reshape(x.shape).astype(x.dtype, copy=False)
 
 
 def softmax_backward(grad_output, probs, axis: int = -1) -> np.ndarray:
@@ -181,7 +319,9 @@ def softmax_backward(grad_output, probs, axis: int = -1) -> np.ndarray:
         :math:`\partial L / \partial x`.
     """
     g, p, axis, dtype = _prepare_backward_inputs(grad_output, probs, "probs", axis)
-    return (p * (g - np.sum(g * p, axis=axis, keepdims=True))).astype(dtype, copy=False)
+    g, p = _at_least_1d(g), _at_least_1d(p)
+    grad = p * (g - np.sum(g * p, axis=axis, keepdims=True))
+    return grad.reshape(np.shape(probs)).astype(dtype, copy=False)
 
 
 def log_softmax(x, axis: int = -1) -> np.ndarray:
@@ -194,21 +334,23 @@ def log_softmax(x, axis: int = -1) -> np.ndarray:
 
     Parameters
     ----------
-    x : ndarray of shape (..., C, ...), float
-        Logits.
+    x : ndarray of any shape, float
+        Logits. A 0-d ``x`` is a slice of one element (its log-softmax is 0).
     axis : int, default=-1
-        Axis of the classes.
+        Axis of the classes (0 or -1 for a 0-d ``x``).
 
     Returns
     -------
     ndarray, shape and dtype of ``x``
-        Log-probabilities (``-inf`` where ``x`` is ``-inf``; NaN throughout a slice of all
-        ``-inf`` or holding ``+inf``, as in PyTorch).
+        Log-probabilities, empty for an empty ``x`` (``-inf`` where ``x`` is ``-inf``; NaN
+        throughout a slice of all ``-inf`` or holding ``+inf``, as in PyTorch).
     """
-    x, axis = _prepare_reduction_input(x, "x", axis)
-    work = _to_compute(x)
+    x, axis = _prepare_softmax_input(x, "x", axis)
+    work = _at_least_1d(_to_compute(x))
+    if work.size == 0:  # nothing to normalise (np.max refuses an empty slice)
+        return np.empty(x.shape, x.dtype)
     with np.errstate(invalid="ignore"):  # all -inf or a +inf: NaN, documented, as in torch
-        return _log_softmax(work, axis).astype(x.dtype, copy=False)
+        return _log_softmax(work, axis).reshape(x.shape).astype(x.dtype, copy=False)
 
 
 def log_softmax_backward(grad_output, log_probs, axis: int = -1) -> np.ndarray:
@@ -233,7 +375,9 @@ def log_softmax_backward(grad_output, log_probs, axis: int = -1) -> np.ndarray:
         :math:`\partial L / \partial x`.
     """
     g, log_p, axis, dtype = _prepare_backward_inputs(grad_output, log_probs, "log_probs", axis)
-    return (g - np.exp(log_p) * np.sum(g, axis=axis, keepdims=True)).astype(dtype, copy=False)
+    g, log_p = _at_least_1d(g), _at_least_1d(log_p)
+    grad = g - np.exp(log_p) * np.sum(g, axis=axis, keepdims=True)
+    return grad.reshape(np.shape(log_probs)).astype(dtype, copy=False)
 
 
 # --------------------------------------------------------------------------------------------
@@ -256,9 +400,9 @@ def one_hot(labels, num_classes: int | None = None, dtype=np.float32) -> np.ndar
     Parameters
     ----------
     labels : array_like of int, shape (...)
-        Class indices in ``[0, num_classes)``.
+        Class indices in ``[0, num_classes)``; a 0-d label gives one row of shape (C,).
     num_classes : int or None, default=None
-        Number of classes C; ``None`` takes ``labels.max() + 1`` (PyTorch's rule).
+        Number of classes C; ``None`` (or -1, PyTorch's spelling) takes ``labels.max() + 1``.
     dtype : dtype, default=np.float32
         Dtype of the result.
 
@@ -268,7 +412,7 @@ def one_hot(labels, num_classes: int | None = None, dtype=np.float32) -> np.ndar
         ``out[..., k] = 1`` where ``labels == k``, else 0.
     """
     labels = _as_index_array(labels, "labels")
-    if num_classes is None:
+    if num_classes is None or (type(num_classes) is int and num_classes == -1):
         if labels.size == 0:
             raise ValueError("num_classes must be given when labels is empty")
         v.check_class_indices(labels, max(int(labels.max()) + 1, 1), "labels")  # negatives
@@ -305,6 +449,7 @@ class _CrossEntropyInputs:
         self.ignore_index = v.check_int(ignore_index, "ignore_index")
         self.weight = self._check_weight(weight)
         self.is_index_target = self._check_target(target, n_samples)
+        self._refuse_a_mean_with_negative_weight()
 
     def _check_weight(self, weight):
         if weight is None:
@@ -315,9 +460,22 @@ class _CrossEntropyInputs:
                 f"weight must have one entry per class ({self.n_classes}), got shape {weight.shape}"
             )
         v.check_finite(weight, "weight")
-        if (weight < 0).any():
-            raise ValueError(f"weight must be non-negative, got minimum {weight.min()}")
         return weight.astype(self.logits.dtype)
+
+    def _refuse_a_mean_with_negative_weight(self):
+        """A weighted mean of class-index targets divides by the sum of the labels' weights:
+        with a negative weight that sum can be 0 or negative, and the "mean" no average."""
+        if self.weight is None or not self.is_index_target or self.reduction != "mean":
+            return
+        if (self.weight < 0).any():
+            k = int(np.argmin(self.weight))
+            raise ValueError(
+                f"weight holds a negative entry ({self.weight[k]} for class {k}), and "
+                "reduction='mean' with class-index targets divides by the sum of the targets' "
+                "weights, which is then no weighted average (it can be 0 or negative and flip the "
+                "loss's sign); use reduction='sum' or 'none' and divide by a normaliser of your "
+                "choice, or non-negative weights"
+            )
 
     def _check_target(self, target, n_samples) -> bool:
         target = np.asarray(target)
@@ -453,6 +611,74 @@ def _check_grad_output(grad_output, inputs: _CrossEntropyInputs) -> np.ndarray:
     return grad_output.astype(inputs.logits.dtype)
 
 
+class _Rows(NamedTuple):
+    """Logits and target in any of torch's layouts as rows of classes, and the way back.
+
+    torch's class axis is 1 (0 for unbatched (C,) logits): (N, C, d1, ..., dk) logits are the
+    N * d1 * ... * dk rows of C classes that sit at each position (n, d1, ..., dk).
+    """
+
+    logits: np.ndarray  # (M, C)
+    target: np.ndarray  # (M,) class indices or (M, C) probabilities
+    logits_shape: tuple  # the caller's layout: (C,), (N, C) or (N, C, d1, ..., dk)
+    loss_shape: tuple  # a loss per position: (), (N,) or (N, d1, ..., dk)
+
+    def loss(self, loss, reduction: str):
+        """A reduced loss as it is; per-row losses (M,) in the shape of the positions."""
+        return loss.reshape(self.loss_shape) if reduction == "none" else loss
+
+    def upstream(self, grad_output, reduction: str):
+        """grad_output of shape ``loss_shape`` (reduction "none") as one value per row."""
+        if reduction != "none":
+            return grad_output
+        grad_output = v.as_float_array(grad_output, "grad_output")
+        if grad_output.shape != self.loss_shape:
+            raise ValueError(
+                f"grad_output must have shape {self.loss_shape} for reduction='none', "
+                f"got {grad_output.shape}"
+            )
+        return grad_output.reshape(-1)
+
+    def layout(self, rows: np.ndarray) -> np.ndarray:
+        """(M, C) rows (a gradient) back in the layout of the logits."""
+        if len(self.logits_shape) == 1:
+            return rows.reshape(self.logits_shape)
+        at_positions = rows.reshape(self.loss_shape + (rows.shape[1],))
+        return np.ascontiguousarray(np.moveaxis(at_positions, -1, 1))
+
+
+def _as_rows(logits, target) -> _Rows:
+    """The logits and target of :func:`cross_entropy` as :class:`_Rows` (checks their shapes)."""
+    logits = v.as_float_array(logits, "logits")
+    if logits.ndim == 0:
+        raise ValueError("logits must have a class axis: shape (C,), (N, C) or (N, C, d1, ..., dk), got a 0-d array")
+    if logits.ndim == 2:  # the rows themselves: the row functions check the target
+        return _Rows(logits, target, logits.shape, logits.shape[:1])
+    v.check_no_nan(logits, "logits")  # here, to name the position in the caller's layout
+    n_classes = logits.shape[0] if logits.ndim == 1 else logits.shape[1]
+    loss_shape = logits.shape[:1] + logits.shape[2:] if logits.ndim > 1 else ()
+
+    def to_rows(a):
+        return a.reshape(1, n_classes) if a.ndim == 1 else np.moveaxis(a, 1, -1).reshape(-1, n_classes)
+
+    target = np.asarray(target)
+    if target.shape == loss_shape:
+        if np.issubdtype(target.dtype, np.floating):
+            raise TypeError(
+                f"a target of shape {loss_shape} must hold integer class indices, got dtype "
+                f"{target.dtype}; convert with target.astype(np.int64), or pass class "
+                f"probabilities of the logits' shape {logits.shape}"
+            )
+        return _Rows(to_rows(logits), target.reshape(-1), logits.shape, loss_shape)
+    if target.shape == logits.shape:
+        return _Rows(to_rows(logits), to_rows(target), logits.shape, loss_shape)
+    raise ValueError(
+        f"target must be class indices of shape {loss_shape} or class probabilities of the "
+        f"logits' shape {logits.shape} (the class axis is {0 if logits.ndim == 1 else 1}), "
+        f"got shape {target.shape}"
+    )
+
+
 def cross_entropy(logits, target, *, weight=None, ignore_index: int = -100,
                   reduction: str = "mean", label_smoothing: float = 0.0):
     r"""Cross-entropy between softmax(logits) and a target, as in PyTorch.
@@ -460,7 +686,11 @@ def cross_entropy(logits, target, *, weight=None, ignore_index: int = -100,
     Let :math:`\log p = \operatorname{log\_softmax}(z)`, :math:`w` the class weights (ones by
     default), :math:`\varepsilon` the label smoothing and :math:`C` the number of classes.
 
-    *Class-index target* :math:`y_i` (integer, shape (N,)):
+    Logits have the class axis 1, as in PyTorch: shape (N, C), or (N, C, d1, ..., dk) for a
+    class per position (pixels of an image, steps of a sequence), or (C,) for one sample. Below,
+    :math:`i` runs over the N rows, or over the N * d1 * ... * dk positions.
+
+    *Class-index target* :math:`y_i` (integer, shape (N,), (N, d1, ..., dk) or ()):
 
     .. math:: \ell_i = -(1-\varepsilon)\, w_{y_i} \log p_{i y_i}
                        - \frac{\varepsilon}{C} \sum_c w_c \log p_{ic}
@@ -468,22 +698,24 @@ def cross_entropy(logits, target, *, weight=None, ignore_index: int = -100,
     and ``mean`` divides :math:`\sum_i \ell_i` by :math:`\sum_i w_{y_i}` over the rows whose
     target is not ``ignore_index`` (ignored rows have :math:`\ell_i = 0`).
 
-    *Class-probability target* :math:`t_{ic}` (float, shape (N, C), one-hot included):
+    *Class-probability target* :math:`t_{ic}` (float, the logits' shape, one-hot included):
 
     .. math:: \ell_i = -\sum_c w_c \big((1-\varepsilon) t_{ic} + \tfrac{\varepsilon}{C}\big)
                        \log p_{ic}
 
-    and ``mean`` divides by N.
+    and ``mean`` divides by the number of rows (positions).
 
     Parameters
     ----------
-    logits : ndarray of shape (N, C), float
+    logits : ndarray of shape (N, C), (N, C, d1, ..., dk) or (C,), float
         Unnormalised scores. NaN is refused; ``-inf`` means "impossible class".
-    target : ndarray of shape (N,) of int, or of shape (N, C) of float
+    target : ndarray of int, shape (N,), (N, d1, ..., dk) or (); or of float, the logits' shape
         Class indices in ``[0, C)`` (or ``ignore_index``), or non-negative class
         probabilities.
     weight : ndarray of shape (C,), default=None
-        Non-negative weight per class.
+        Weight per class. A negative weight makes the loss a signed weighted sum: accepted
+        for ``sum``, ``none`` and probability targets, refused for the ``mean`` of class-index
+        targets (see "Differences from torch" above).
     ignore_index : int, default=-100
         Class-index target value whose rows count neither in the loss nor in the mean.
     reduction : {"mean", "sum", "none"}, default="mean"
@@ -493,7 +725,8 @@ def cross_entropy(logits, target, *, weight=None, ignore_index: int = -100,
 
     Returns
     -------
-    loss : scalar of ``logits``' dtype, or ndarray of shape (N,) for ``reduction="none"``
+    loss : scalar of ``logits``' dtype, or ndarray of the target positions' shape ((N,),
+        (N, d1, ..., dk) or ()) for ``reduction="none"``
         A zero target coefficient on a ``-inf`` logit contributes 0 (the limit of
         :math:`t \log p`), where PyTorch gives NaN: a zero target probability, and also the
         label term at ``label_smoothing=1`` (PyTorch's :math:`0 \cdot \infty`), so a ``-inf``
@@ -506,6 +739,11 @@ def cross_entropy(logits, target, *, weight=None, ignore_index: int = -100,
     Class-index targets never build an (N, C) one-hot matrix. ``weight`` and probability
     targets are cast to ``logits``' dtype: the computation runs in the logits' precision.
     """
+    if not (type(logits) is np.ndarray and logits.ndim == 2):  # (N, C) rows: computed below
+        rows = _as_rows(logits, target)
+        loss = cross_entropy(rows.logits, rows.target, weight=weight, ignore_index=ignore_index,
+                             reduction=reduction, label_smoothing=label_smoothing)
+        return rows.loss(loss, reduction)
     fast = _index_forward(logits, target, weight, ignore_index, reduction, label_smoothing)
     if fast is not None:
         return fast.loss
@@ -530,17 +768,24 @@ def cross_entropy_backward(grad_output, logits, target, *, weight=None, ignore_i
 
     Parameters
     ----------
-    grad_output : float or ndarray of shape () or (N,)
-        Upstream gradient: a scalar for ``mean``/``sum``, shape (N,) for ``none``.
+    grad_output : float or ndarray of shape () or of the target positions' shape
+        Upstream gradient: a scalar for ``mean``/``sum``; for ``none``, one value per loss
+        (shape (N,), (N, d1, ..., dk) or ()).
     logits, target, weight, ignore_index, reduction, label_smoothing
         As in :func:`cross_entropy`.
 
     Returns
     -------
-    ndarray of shape (N, C), ``logits``' dtype
+    ndarray, shape of ``logits``, ``logits``' dtype
         :math:`\partial L / \partial z`. Zero for ignored rows, and zero everywhere when every
         target is ignored (as in PyTorch) or every counted label has weight 0 (PyTorch: NaN).
     """
+    if not (type(logits) is np.ndarray and logits.ndim == 2):  # (N, C) rows: computed below
+        rows = _as_rows(logits, target)
+        grad = cross_entropy_backward(rows.upstream(grad_output, reduction), rows.logits, rows.target,
+                                      weight=weight, ignore_index=ignore_index, reduction=reduction,
+                                      label_smoothing=label_smoothing)
+        return rows.layout(grad)
     if type(grad_output) in (float, int) or (type(grad_output) is np.ndarray and grad_output.shape == ()
                                              and grad_output.dtype in _FAST_DTYPES):
         fast = _index_forward(logits, target, weight, ignore_index, reduction, label_smoothing)
@@ -572,9 +817,14 @@ def cross_entropy_and_grad(logits, target, *, weight=None, ignore_index: int = -
     Returns
     -------
     loss : scalar of ``logits``' dtype
-    grad : ndarray of shape (N, C), ``logits``' dtype
+    grad : ndarray, shape and dtype of ``logits``
         ``cross_entropy_backward(1.0, logits, target, ...)``.
     """
+    if not (type(logits) is np.ndarray and logits.ndim == 2):  # (N, C) rows: computed below
+        rows = _as_rows(logits, target)
+        loss, grad = cross_entropy_and_grad(rows.logits, rows.target, weight=weight, ignore_index=ignore_index,
+                                            reduction=reduction, label_smoothing=label_smoothing)
+        return loss, rows.layout(grad)
     v.check_choice(reduction, "reduction", ("mean", "sum"))
     fast = _index_forward(logits, target, weight, ignore_index, reduction, label_smoothing)
     if fast is not None:
@@ -585,6 +835,48 @@ def cross_entropy_and_grad(logits, target, *, weight=None, ignore_index: int = -
     grad = _per_sample_grad(inputs, log_p)
     grad *= _grad_scale(inputs, np.ones((), inputs.logits.dtype))  # in place: no second (N, C)
     return inputs.out_dtype.type(loss), grad.astype(inputs.out_dtype, copy=False)
+
+
+def cross_entropy_target_backward(grad_output, logits, target, *, weight=None, reduction: str = "mean",
+                                  label_smoothing: float = 0.0) -> np.ndarray:
+    r"""Gradient of :func:`cross_entropy` with respect to a class-probability ``target``.
+
+    The loss is linear in the target: with :math:`w` the class weights (ones by default) and
+    :math:`\varepsilon` the label smoothing,
+
+    .. math:: \frac{\partial \ell_i}{\partial t_{ic}} = -(1-\varepsilon)\, w_c \log p_{ic}
+
+    then multiplied by ``grad_output`` (per row for ``reduction="none"``) and, for ``mean``, by
+    1 / the number of rows (positions). A zero coefficient on a ``-inf`` logit gives 0, the
+    limit used in :func:`cross_entropy`.
+
+    Parameters
+    ----------
+    grad_output, logits, weight, reduction, label_smoothing
+        As in :func:`cross_entropy_backward`.
+    target : ndarray of float, the logits' shape
+        Class probabilities. Class indices have no gradient (``TypeError``).
+
+    Returns
+    -------
+    ndarray, shape and dtype of ``logits``
+        :math:`\partial L / \partial t`.
+    """
+    if not (type(logits) is np.ndarray and logits.ndim == 2):  # (N, C) rows: computed below
+        rows = _as_rows(logits, target)
+        grad = cross_entropy_target_backward(rows.upstream(grad_output, reduction), rows.logits, rows.target,
+                                             weight=weight, reduction=reduction, label_smoothing=label_smoothing)
+        return rows.layout(grad)
+    inputs = _CrossEntropyInputs(logits, target, weight, -100, reduction, label_smoothing)
+    if inputs.is_index_target:
+        raise TypeError(
+            "class-index targets have no gradient (they are integers); pass class probabilities "
+            "of the logits' shape to differentiate with respect to the target"
+        )
+    log_p = _log_softmax(inputs.logits, axis=1)
+    grad = _xlogy(-(1 - inputs.label_smoothing) * inputs.class_weight(), log_p)
+    grad *= _grad_scale(inputs, _check_grad_output(grad_output, inputs))
+    return grad.astype(inputs.out_dtype, copy=False)
 
 
 class _IndexForward(NamedTuple):
@@ -673,7 +965,9 @@ def _exp_shifted(logits, label_index, eps, per_row):
 
 
 def _check_linear_operands(x, W, b=None):
-    x = v.as_float_array(x, "x", ndim=(1, 2))
+    x = v.as_float_array(x, "x")
+    if x.ndim == 0:
+        raise ValueError("x must have a feature axis: shape (F,), (N, F) or (..., F), got a 0-d array")
     W = v.as_float_array(W, "W", ndim=2)
     if x.shape[-1] != W.shape[0]:
         raise ValueError(
@@ -697,9 +991,10 @@ def linear(x, W, b=None) -> np.ndarray:
 
     Parameters
     ----------
-    x : ndarray of shape (N, F) or (F,), float
-        Features. Integer arrays (e.g. raw uint8 pixels) are refused with a ``TypeError``:
-        convert with ``x.astype(np.float32) / 255`` or ``scratchlin.datasets.to_float``.
+    x : ndarray of shape (N, F), (F,) or (..., F), float
+        Features (the last axis; any leading axes are batch axes). Integer arrays (e.g. raw
+        uint8 pixels) are refused with a ``TypeError``: convert with
+        ``x.astype(np.float32) / 255`` or ``scratchlin.datasets.to_float``.
     W : ndarray of shape (F, C), same dtype as ``x``
         Weights, one column per class.
     b : ndarray of shape (C,), same dtype, default=None
@@ -707,7 +1002,8 @@ def linear(x, W, b=None) -> np.ndarray:
 
     Returns
     -------
-    ndarray of shape (N, C) or (C,), ``x``'s dtype
+    ndarray of shape (..., C), ``x``'s dtype
+        ``x``'s leading axes and C classes.
     """
     x, W, b, dtype = _check_linear_operands(x, W, b)
     logits = _to_compute(x) @ _to_compute(W)
@@ -725,9 +1021,10 @@ def linear_backward(grad_output, x, W):
 
     Parameters
     ----------
-    grad_output : ndarray of shape (N, C) or (C,)
+    grad_output : ndarray of shape (..., C)
         :math:`G = \partial L / \partial z`, matching ``linear(x, W)``.
-    x : ndarray of shape (N, F) or (F,)
+    x : ndarray of shape (..., F)
+        Features; the sums over :math:`i` run over every leading position.
     W : ndarray of shape (F, C)
 
     Returns
@@ -746,6 +1043,9 @@ def linear_backward(grad_output, x, W):
     dx = g @ Wc.T
     if x.ndim == 1:
         dW, db = np.outer(xc, g), g.copy()
-    else:
+    elif x.ndim == 2:
         dW, db = xc.T @ g, g.sum(axis=0)
+    else:  # every leading position is a row
+        rows_x, rows_g = xc.reshape(-1, x.shape[-1]), g.reshape(-1, W.shape[1])
+        dW, db = rows_x.T @ rows_g, rows_g.sum(axis=0)
     return tuple(a.astype(dtype, copy=False) for a in (dx, dW, db))

@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 import scratchlin as sl
+from scratchlin import functional as slf
 
 FLOATS = [pytest.param(np.float32, id="float32"), pytest.param(np.float64, id="float64")]
 ALL_FLOATS = FLOATS + [pytest.param(np.float16, id="float16")]
@@ -400,6 +401,151 @@ def test_mean_over_all_ignored_targets_is_nan_with_zero_gradient():
 
 
 # --------------------------------------------------------------------------------------------
+# torch's wider input surface: 0-d inputs, empty arrays, tuples of axes, N-d cross-entropy
+
+
+@pytest.mark.parametrize("dtype", FLOATS)
+@pytest.mark.parametrize("axis", [0, -1])
+def test_a_0d_input_is_a_slice_of_one_element(dtype, axis):
+    x = dtype(2.5)
+    # softmax of one element is 1, its log 0, logsumexp the element itself
+    for got, expected in [(sl.softmax(x, axis), 1.0), (sl.log_softmax(x, axis), 0.0),
+                          (sl.logsumexp(x, axis), 2.5), (sl.logsumexp(x, (axis,), keepdims=True), 2.5)]:
+        assert got.shape == () and got.dtype == dtype
+        assert got == expected
+    g = np.array(3.0, dtype)
+    # p = 1: p * (g - g p) = 0; g - p * g = 0; d lse / dx = g * e^(x - x) = g
+    assert sl.softmax_backward(g, np.array(1.0, dtype), axis) == 0
+    assert sl.log_softmax_backward(g, np.array(0.0, dtype), axis) == 0
+    assert slf.logsumexp_backward(g, x, axis) == 3.0
+
+
+@pytest.mark.parametrize("dtype", FLOATS)
+def test_empty_arrays_give_empty_results_and_an_empty_logsumexp_is_minus_inf(dtype):
+    x = np.zeros((5, 0, 0), dtype)
+    for got in (sl.softmax(x), sl.log_softmax(x, axis=1), sl.softmax_backward(x, x), sl.log_softmax_backward(x, x)):
+        assert got.shape == (5, 0, 0) and got.dtype == dtype
+    # the log of an empty sum (0) is -inf, one per remaining position
+    got = sl.logsumexp(np.zeros((2, 0), dtype), axis=1)
+    assert got.dtype == dtype
+    np.testing.assert_array_equal(got, [-np.inf, -np.inf])
+    assert sl.logsumexp(np.zeros((0, 3), dtype), axis=1).shape == (0,)
+    assert sl.logsumexp(np.zeros((2, 0), dtype), axis=1, keepdims=True).shape == (2, 1)
+    assert slf.logsumexp_backward(np.zeros(2, dtype), np.zeros((2, 0), dtype), axis=1).shape == (2, 0)
+
+
+@pytest.mark.parametrize("dtype", FLOATS)
+def test_logsumexp_over_a_tuple_of_axes_sums_every_named_axis(dtype):
+    x = np.array([[0.0, LN2], [LN3, 0.0]], dtype)  # exp: 1, 2, 3, 1 -> sum 7
+    for axis in [(0, 1), (1, -2), None]:
+        got = sl.logsumexp(x, axis=axis)
+        assert got.shape == () and got.dtype == dtype
+        np.testing.assert_allclose(got, math.log(7), rtol=RTOL[dtype])
+    assert sl.logsumexp(x, axis=(0, 1), keepdims=True).shape == (1, 1)
+    # zeros of shape (2, 3, 4) over axes 0 and 2: log(2 * 4) at each of the 3 middle positions
+    z = np.zeros((2, 3, 4), dtype)
+    np.testing.assert_allclose(sl.logsumexp(z, axis=(0, -1)), [math.log(8)] * 3, rtol=RTOL[dtype])
+    # its gradient spreads g / 8 over the 8 entries of each slice
+    grad = slf.logsumexp_backward(np.array([8.0, 16.0, 0.0], dtype), z, axis=(0, -1))
+    assert grad.shape == z.shape and grad.dtype == dtype
+    np.testing.assert_allclose(grad[:, 0, :], 1.0, rtol=RTOL[dtype])
+    np.testing.assert_allclose(grad[:, 1, :], 2.0, rtol=RTOL[dtype])
+    np.testing.assert_array_equal(grad[:, 2, :], 0.0)
+
+
+def test_one_hot_takes_torchs_minus_one_for_inferred_classes_and_a_0d_label():
+    np.testing.assert_array_equal(sl.one_hot(np.array([0, 2]), -1), [[1, 0, 0], [0, 0, 1]])
+    got = sl.one_hot(np.array(1), 3, dtype=np.int64)
+    assert got.dtype == np.int64
+    np.testing.assert_array_equal(got, [0, 1, 0])
+
+
+# The 2x3 example with its two rows as two positions of one image: logits (1, C=3, 2).
+LOGITS_1x3x2 = np.array(LOGITS_2x3).T[None]  # [0, :, 0] = [1, 2, 3], [0, :, 1] = [1, 1, 1]
+LABELS_1x2 = np.array([LABELS_2x3])
+
+
+@pytest.mark.parametrize("dtype", FLOATS)
+@pytest.mark.parametrize("as_one_hot", [False, True], ids=["index-target", "probability-target"])
+def test_cross_entropy_of_nd_logits_takes_axis_1_as_the_classes(as_one_hot, dtype):
+    logits = LOGITS_1x3x2.astype(dtype)
+    target = np.moveaxis(np.eye(3, dtype=dtype)[LABELS_1x2], -1, 1) if as_one_hot else LABELS_1x2
+    none = sl.cross_entropy(logits, target, reduction="none")
+    assert none.shape == (1, 2) and none.dtype == dtype
+    np.testing.assert_allclose(none, [[L0, L1]], rtol=RTOL[dtype])
+    np.testing.assert_allclose(sl.cross_entropy(logits, target), (L0 + L1) / 2, rtol=RTOL[dtype])
+    # the gradient of the mean: (softmax - onehot) / 2 at each position, along axis 1
+    expected = np.array([[P0[0], 1 / 3 - 1], [P0[1], 1 / 3], [P0[2] - 1, 1 / 3]])[None] / 2
+    for grad in (sl.cross_entropy_backward(1.0, logits, target), sl.cross_entropy_and_grad(logits, target)[1]):
+        assert grad.shape == (1, 3, 2) and grad.dtype == dtype
+        np.testing.assert_allclose(grad, expected, rtol=RTOL[dtype], atol=RTOL[dtype])
+    # reduction="none": one upstream value per position
+    grad = sl.cross_entropy_backward(np.array([[2.0, 0.0]], dtype), logits, target, reduction="none")
+    np.testing.assert_allclose(grad, expected * [[[4, 0]]], rtol=RTOL[dtype], atol=RTOL[dtype])
+
+
+@pytest.mark.parametrize("dtype", FLOATS)
+def test_cross_entropy_of_one_unbatched_sample_is_a_0d_loss(dtype):
+    logits = np.array(LOGITS_2x3[0], dtype)  # (C,) logits, label 2
+    loss = sl.cross_entropy(logits, np.array(2), reduction="none")
+    assert loss.shape == () and loss.dtype == dtype
+    np.testing.assert_allclose(loss, L0, rtol=RTOL[dtype])
+    grad = sl.cross_entropy_backward(1.0, logits, np.array(2))
+    np.testing.assert_allclose(grad, [P0[0], P0[1], P0[2] - 1], rtol=RTOL[dtype], atol=RTOL[dtype])
+
+
+@pytest.mark.parametrize("dtype", FLOATS)
+def test_a_negative_class_weight_is_a_signed_weighted_sum(dtype):
+    logits, weight = np.array(LOGITS_2x3, dtype), np.array([1.0, -2.0, 3.0], dtype)
+    labels = np.array([1, 0])  # row 0's label 1 has weight -2: loss lse - 2 = L0 + 1
+    got = sl.cross_entropy(logits, labels, weight=weight, reduction="sum")
+    np.testing.assert_allclose(got, -2 * (L0 + 1) + 1 * L1, rtol=RTOL[dtype])
+    np.testing.assert_allclose(sl.cross_entropy(logits, labels, weight=weight, reduction="none"),
+                               [-2 * (L0 + 1), L1], rtol=RTOL[dtype])
+    # d/dz of w_y (lse - z_y) = w_y (p - onehot): the sign of the weight flips row 0's step
+    expected = [[-2 * P0[0], -2 * (P0[1] - 1), -2 * P0[2]], [1 / 3 - 1, 1 / 3, 1 / 3]]
+    np.testing.assert_allclose(sl.cross_entropy_backward(1.0, logits, labels, weight=weight, reduction="sum"),
+                               expected, rtol=RTOL[dtype], atol=RTOL[dtype])
+    # probability targets: the mean divides by N = 2 whatever the weights
+    one_hot = np.eye(3, dtype=dtype)[labels]
+    np.testing.assert_allclose(sl.cross_entropy(logits, one_hot, weight=weight),
+                               (-2 * (L0 + 1) + L1) / 2, rtol=RTOL[dtype])
+
+
+@pytest.mark.parametrize("dtype", FLOATS)
+def test_cross_entropy_target_backward_is_minus_the_log_probabilities(dtype):
+    logits = np.array(LOGITS_2x3, dtype)
+    target = np.eye(3, dtype=dtype)[LABELS_2x3]
+    # -log p: row 0 lse - (1, 2, 3) = L0 + (2, 1, 0); row 1 log 3; the mean halves it
+    minus_log_p = np.array([[L0 + 2, L0 + 1, L0], [L1, L1, L1]])
+    got = slf.cross_entropy_target_backward(1.0, logits, target)
+    assert got.dtype == dtype
+    np.testing.assert_allclose(got, minus_log_p / 2, rtol=RTOL[dtype])
+    # smoothing scales the target by (1 - eps); weights scale each class; "none" each row
+    got = slf.cross_entropy_target_backward(np.array([1.0, 3.0], dtype), logits, target, reduction="none",
+                                            weight=np.array([1.0, 2.0, 0.0], dtype), label_smoothing=0.5)
+    np.testing.assert_allclose(got, 0.5 * minus_log_p * [[1, 2, 0]] * [[1], [3]], rtol=RTOL[dtype])
+    # N-d: the gradient comes back in the logits' layout
+    nd = slf.cross_entropy_target_backward(1.0, LOGITS_1x3x2.astype(dtype), target.T[None].copy())
+    np.testing.assert_allclose(nd, minus_log_p.T[None] / 2, rtol=RTOL[dtype])
+
+
+@pytest.mark.parametrize("dtype", FLOATS)
+def test_linear_maps_the_last_axis_of_an_nd_input(dtype):
+    x = np.arange(8, dtype=dtype).reshape(2, 2, 2)  # four feature rows (0, 1), (2, 3), ...
+    W = np.array([[1.0, 0.0, 1.0], [0.0, 1.0, 1.0]], dtype)  # z = (x0, x1, x0 + x1)
+    got = sl.linear(x, W)
+    assert got.shape == (2, 2, 3) and got.dtype == dtype
+    np.testing.assert_array_equal(got[1, 0], [4, 5, 9])
+    dx, dW, db = sl.linear_backward(np.ones((2, 2, 3), dtype), x, W)
+    assert dx.shape == x.shape
+    # dW = sum over the 4 rows of x^T G with G = 1: column sums of x, (0+2+4+6, 1+3+5+7)
+    np.testing.assert_array_equal(dW, [[12, 12, 12], [16, 16, 16]])
+    np.testing.assert_array_equal(db, [4, 4, 4])
+    np.testing.assert_array_equal(dx[0, 1], [2, 2])  # G W^T: row sums of W
+
+
+# --------------------------------------------------------------------------------------------
 # error messages
 
 
@@ -433,6 +579,24 @@ ERRORS = [
     pytest.param(_ce(target=np.ones((2, 4)) / 4), ValueError,
                  r"target \(class probabilities\) must have the shape of logits \(2, 3\), got \(2, 4\)",
                  id="probability-target-shape-differs"),
+    pytest.param(_ce(logits=np.zeros((2, 3, 4)), target=np.zeros((2, 5), np.int64)), ValueError,
+                 r"target must be class indices of shape \(2, 4\) or class probabilities of the logits' "
+                 r"shape \(2, 3, 4\) \(the class axis is 1\), got shape \(2, 5\)", id="nd-target-shape"),
+    pytest.param(_ce(logits=np.zeros((2, 3, 4)), target=np.zeros((2, 4))), TypeError,
+                 r"a target of shape \(2, 4\) must hold integer class indices, got dtype float64",
+                 id="nd-float-index-target"),
+    pytest.param(_ce(logits=np.zeros((2, 3, 4)), target=np.full((2, 4), 3)), ValueError,
+                 r"target holds class index 3 at position 0; expected indices in \[0, 2\]", id="nd-label-too-large"),
+    pytest.param(_ce(logits=np.float64(1.0)), ValueError,
+                 r"logits must have a class axis: shape \(C,\), \(N, C\) or \(N, C, d1, \.\.\., dk\), got a 0-d",
+                 id="logits-0d"),
+    pytest.param(lambda: sl.cross_entropy_backward(np.zeros(3), np.zeros((2, 3, 4)), np.zeros((2, 4), np.int64),
+                                                   reduction="none"), ValueError,
+                 r"grad_output must have shape \(2, 4\) for reduction='none', got \(3,\)", id="nd-grad-output-shape"),
+    pytest.param(lambda: slf.cross_entropy_target_backward(1.0, np.zeros((2, 3)), np.array([0, 1])), TypeError,
+                 r"class-index targets have no gradient \(they are integers\)", id="target-backward-of-indices"),
+    pytest.param(lambda: sl.linear(np.float64(1.0), np.zeros((1, 2))), ValueError,
+                 r"x must have a feature axis: shape \(F,\), \(N, F\) or \(\.\.\., F\), got a 0-d", id="linear-0d"),
     pytest.param(_ce(target=np.zeros((2, 3, 1))), ValueError,
                  r"target must be class indices of shape \(N,\) or class probabilities of shape \(N, C\), "
                  r"got shape \(2, 3, 1\)",
@@ -451,7 +615,9 @@ ERRORS = [
     pytest.param(_ce(weight=np.ones(4)), ValueError,
                  r"weight must have one entry per class \(3\), got shape \(4,\)", id="weight-length"),
     pytest.param(_ce(weight=np.array([1.0, -1.0, 1.0])), ValueError,
-                 r"weight must be non-negative, got minimum -1\.0", id="weight-negative"),
+                 r"weight holds a negative entry \(-1\.0 for class 1\), and reduction='mean' with "
+                 r"class-index targets divides by the sum of the targets' weights, .*use reduction='sum' "
+                 r"or 'none'", id="weight-negative-in-a-mean"),
     pytest.param(_ce(weight=np.array([1.0, np.nan, 1.0])), ValueError,
                  r"weight must be finite; it holds 1 NaN/inf value\(s\), first at index \(1,\)",
                  id="weight-nan"),
@@ -479,7 +645,8 @@ ERRORS = [
     pytest.param(_ce(logits=np.array([[0.0, 1.0, 2.0], [3.0, np.nan, 5.0]])), ValueError,
                  r"logits contains NaN \(first at index \(1, 1\)\)", id="nan-in-logits"),
     pytest.param(_ce(logits=np.zeros(3), target=np.array([0])), ValueError,
-                 r"logits must be 2-D, got 1-D array of shape \(3,\)", id="logits-1d"),
+                 r"target must be class indices of shape \(\) or class probabilities of the logits' shape "
+                 r"\(3,\) \(the class axis is 0\), got shape \(1,\)", id="unbatched-logits-batched-target"),
     pytest.param(_ce(logits=np.zeros((2, 3), dtype=np.int64)), TypeError,
                  r"logits must be a floating-point array \(float16, float32 or float64\), got dtype int64",
                  id="integer-logits"),
@@ -528,10 +695,20 @@ ERRORS = [
                  r"axis=2 is out of range for an array with 2 dimension\(s\)", id="axis-out-of-range"),
     pytest.param(lambda: sl.logsumexp(np.zeros((2, 3)), axis=1.0), TypeError,
                  r"axis must be an int, got float", id="axis-float"),
-    pytest.param(lambda: sl.logsumexp(np.float64(1.0)), ValueError,
-                 r"x must have at least 1 dimension, got a 0-d array", id="logsumexp-0d"),
-    pytest.param(lambda: sl.softmax(np.zeros((2, 0))), ValueError,
-                 r"x must have at least one element along axis 1, got shape \(2, 0\)", id="softmax-empty-axis"),
+    pytest.param(lambda: sl.logsumexp(np.float64(1.0), axis=1), ValueError,
+                 r"axis=1 is out of range for a 0-d array, which takes axis 0 or -1", id="logsumexp-0d-axis-1"),
+    pytest.param(lambda: sl.softmax(np.float32(1.0), axis=-2), ValueError,
+                 r"axis=-2 is out of range for a 0-d array, which takes axis 0 or -1", id="softmax-0d-axis-minus-2"),
+    pytest.param(lambda: sl.logsumexp(np.zeros((2, 3)), axis=(0, -2)), ValueError,
+                 r"axis \(0, -2\) names an axis more than once", id="logsumexp-repeated-axis"),
+    pytest.param(lambda: sl.logsumexp(np.zeros((2, 3)), axis=()), ValueError,
+                 r"axis=\(\) is ambiguous \(NumPy reduces no axis, PyTorch every axis\); pass axis=None",
+                 id="logsumexp-empty-axis-tuple"),
+    pytest.param(lambda: sl.logsumexp(np.zeros((2, 3)), axis=(0, 1.0)), TypeError,
+                 r"axis must be an int, got float", id="logsumexp-float-in-axis-tuple"),
+    pytest.param(lambda: slf.logsumexp_backward(np.zeros(3), np.zeros((2, 3)), axis=0, keepdims=True), ValueError,
+                 r"grad_output must have the shape of logsumexp\(x\) \(1, 3\), got \(3,\)",
+                 id="logsumexp-backward-shape"),
     pytest.param(lambda: sl.log_softmax(np.array([1, 2, 3])), TypeError,
                  r"x must be a floating-point array .*got dtype int64", id="log-softmax-integer"),
 ]
@@ -564,6 +741,10 @@ def _inputs(dtype, rng):
         "features": rng.standard_normal((n, f)).astype(dtype),
         "W": rng.standard_normal((f, c)).astype(dtype),
         "b": rng.standard_normal(c).astype(dtype),
+        "image_logits": (3 * rng.standard_normal((2, c, 3, 2))).astype(dtype),  # (N, C, d1, d2)
+        "image_labels": rng.integers(0, c, size=(2, 3, 2)),
+        "image_probs": np.moveaxis(rng.dirichlet(np.ones(c), size=(2, 3, 2)), -1, 1).astype(dtype),
+        "g_lse": rng.standard_normal(c).astype(dtype),
     }
 
 
@@ -591,7 +772,17 @@ CALLS = {
         a["x"], a["labels"], weight=a["weight"], label_smoothing=0.1),
     "cross_entropy_and_grad-probs": lambda a: sl.cross_entropy_and_grad(
         a["x"], a["target_probs"], weight=a["weight"], reduction="sum"),
+    "logsumexp_backward-axes": lambda a: (slf.logsumexp_backward(a["g_lse"], a["x"], axis=(0,)),),
+    "cross_entropy-nd-index-weight-none": lambda a: (sl.cross_entropy(
+        a["image_logits"], a["image_labels"], weight=a["weight"], reduction="none"),),
+    "cross_entropy_and_grad-nd-probs": lambda a: sl.cross_entropy_and_grad(
+        a["image_logits"], a["image_probs"], label_smoothing=0.1),
+    "cross_entropy_backward-nd-index": lambda a: (sl.cross_entropy_backward(
+        a["g_scalar"], a["image_logits"], a["image_labels"]),),
+    "cross_entropy_target_backward-nd": lambda a: (slf.cross_entropy_target_backward(
+        a["g_scalar"], a["image_logits"], a["image_probs"], weight=a["weight"]),),
     "linear": lambda a: (sl.linear(a["features"], a["W"], a["b"]),),
+    "linear-nd": lambda a: (sl.linear(a["features"].reshape(2, 2, -1), a["W"], a["b"]),),
     "linear-single-sample": lambda a: (sl.linear(a["features"][0], a["W"], a["b"]),),
     "linear_backward": lambda a: sl.linear_backward(a["grad"], a["features"], a["W"]),
     "linear_backward-single-sample": lambda a: sl.linear_backward(a["grad"][0], a["features"][0], a["W"]),

@@ -146,6 +146,26 @@ def test_logsumexp_matches_the_float64_reference(case, keepdims):
 
 
 @SETTINGS
+@given(case=arrays_with_axis(minus_inf=True), keepdims=st.booleans(), data=st.data())
+def test_logsumexp_over_a_tuple_of_axes_matches_the_float64_reference(case, keepdims, data):
+    x, _ = case
+    axes = tuple(data.draw(st.lists(st.integers(0, x.ndim - 1), min_size=1, max_size=x.ndim, unique=True)))
+    spelled = tuple(a - x.ndim if data.draw(st.booleans()) else a for a in axes)  # some negative
+    got = sl.logsumexp(x, axis=spelled, keepdims=keepdims)
+    expected = ref_logsumexp(x, axes)
+    if not keepdims:
+        expected = np.squeeze(expected, axis=axes)
+    assert got.dtype == x.dtype
+    # as for one axis, with log C for C the number of reduced entries
+    n_reduced = np.prod([x.shape[a] for a in axes])
+    finite_x = np.where(np.isfinite(x), x.astype(np.float64), 0.0)
+    m = np.max(np.abs(finite_x), axis=axes, keepdims=keepdims)
+    tol = (4 * _uc(x.dtype) * (m + np.log(n_reduced) + 2)
+           + _uo(x.dtype) * np.abs(np.nan_to_num(expected, posinf=0.0, neginf=0.0)))
+    assert_within(got, expected, tol, "logsumexp over axes")
+
+
+@SETTINGS
 @given(case=arrays_with_axis(minus_inf=True))
 def test_softmax_matches_the_float64_reference(case):
     x, axis = case

@@ -34,6 +34,7 @@ import torch.nn.functional as F  # noqa: E402
 from helpers import check_against_torch  # noqa: E402
 
 import scratchlin as sl  # noqa: E402
+from scratchlin import functional as slf  # noqa: E402
 
 EPS16 = float(np.finfo(np.float16).eps)  # 2**-10
 TOL = {
@@ -374,3 +375,125 @@ def test_float16_linear_matches_torch_float16(rng):
     check_against_torch(sl.linear, lambda x, W, b: x @ W + b, inputs, wrt=("x", "W", "b"),
                         sl_backward=sl_backward, reference="native", rng=rng,
                         label="linear-f16", **_tol16(3.0))
+
+
+# --------------------------------------------------------------------------------------------
+# torch's wider input surface: N-d cross-entropy, negative weights, tuple axes, 0-d inputs
+
+SPATIAL = (3, 2)  # (d1, d2): logits (N, C, 3, 2), a class per position
+
+
+def _nd_target(kind, rng, dtype):
+    labels = rng.integers(0, C, size=(N,) + SPATIAL)
+    if kind == "index":
+        return labels, -100
+    if kind == "index-ignored":
+        labels[0, 1, 0] = labels[3, 2, 1] = -100
+        return labels, -100
+    if kind == "probabilities":
+        probs = rng.dirichlet(np.ones(C), size=(N,) + SPATIAL)
+        probs[0, 0, 0, 2] = 0.0
+        probs /= probs.sum(axis=-1, keepdims=True)
+        return np.moveaxis(probs, -1, 1).astype(dtype), -100
+    raise AssertionError(kind)
+
+
+def _ce_with_target_gradient(options):
+    """scratchlin's gradients of cross_entropy: the logits' always, a float target's too."""
+    def backward(g, logits, target, weight):
+        grads = {"logits": sl.cross_entropy_backward(g, logits, target, weight=weight, **options)}
+        if np.issubdtype(target.dtype, np.floating):
+            no_ignore = {k: val for k, val in options.items() if k != "ignore_index"}
+            grads["target"] = slf.cross_entropy_target_backward(g, logits, target, weight=weight, **no_ignore)
+        return grads
+    return backward
+
+
+@pytest.mark.parametrize("dtype", FLOATS)
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+@pytest.mark.parametrize("label_smoothing", [0.0, 0.1], ids=["ls0", "ls0.1"])
+@pytest.mark.parametrize("weighted", [False, True], ids=["no-weight", "weight"])
+@pytest.mark.parametrize("kind", ["index", "index-ignored", "probabilities"])
+def test_nd_cross_entropy_and_its_gradients_match_torch(rng, kind, weighted, label_smoothing, reduction, dtype):
+    target, ignore_index = _nd_target(kind, rng, dtype)
+    weight = rng.uniform(0.25, 2.0, size=C).astype(dtype) if weighted else None
+    options = dict(ignore_index=ignore_index, reduction=reduction, label_smoothing=label_smoothing)
+    check_against_torch(
+        lambda logits, target, weight: sl.cross_entropy(logits, target, weight=weight, **options),
+        lambda logits, target, weight: F.cross_entropy(logits, target, weight=weight, **options),
+        {"logits": _logits(rng, dtype, (N, C) + SPATIAL), "target": target, "weight": weight},
+        wrt=("logits", "target") if kind == "probabilities" else ("logits",),
+        sl_backward=_ce_with_target_gradient(options),
+        rng=rng, label=f"cross_entropy-nd[{kind}]", **TOL[dtype],
+    )
+
+
+@pytest.mark.parametrize("dtype", FLOATS)
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+@pytest.mark.parametrize("kind", ["index", "probabilities"])
+def test_unbatched_cross_entropy_of_one_sample_matches_torch(rng, kind, reduction, dtype):
+    target = np.array(3) if kind == "index" else rng.dirichlet(np.ones(C)).astype(dtype)
+    options = dict(reduction=reduction, label_smoothing=0.1)
+    check_against_torch(
+        lambda logits, target, weight: sl.cross_entropy(logits, target, weight=weight, **options),
+        lambda logits, target, weight: F.cross_entropy(logits, target, weight=weight, **options),
+        {"logits": _logits(rng, dtype, (C,)), "target": target, "weight": rng.uniform(0.5, 2, C).astype(dtype)},
+        wrt=("logits", "target") if kind == "probabilities" else ("logits",),
+        sl_backward=_ce_with_target_gradient(options),
+        rng=rng, label=f"cross_entropy-unbatched[{kind}]", **TOL[dtype],
+    )
+
+
+@pytest.mark.parametrize("dtype", FLOATS)
+@pytest.mark.parametrize("kind, reduction", [
+    ("index", "sum"), ("index", "none"), ("probabilities", "mean"), ("probabilities", "sum")])
+def test_negative_class_weights_match_torch_where_scratchlin_accepts_them(rng, dtype, kind, reduction):
+    target = (rng.integers(0, C, size=N) if kind == "index"
+              else rng.dirichlet(np.ones(C), size=N).astype(dtype))
+    weight = rng.uniform(-2.0, 2.0, size=C).astype(dtype)
+    weight[0] = -1.5  # at least one negative weight
+    options = dict(reduction=reduction, label_smoothing=0.1)
+    check_against_torch(
+        lambda logits, target, weight: sl.cross_entropy(logits, target, weight=weight, **options),
+        lambda logits, target, weight: F.cross_entropy(logits, target, weight=weight, **options),
+        {"logits": _logits(rng, dtype), "target": target, "weight": weight},
+        wrt=("logits", "target") if kind == "probabilities" else ("logits",),
+        sl_backward=_ce_with_target_gradient(options),
+        rng=rng, label=f"cross_entropy-negative-weight[{kind}]", **TOL[dtype],
+    )
+
+
+@pytest.mark.parametrize("dtype", FLOATS)
+@pytest.mark.parametrize("keepdims", [False, True], ids=["squeeze", "keepdims"])
+@pytest.mark.parametrize("shape, axis", [
+    pytest.param((3, 4, 5), (0, 2), id="3d-axes-0-2"),
+    pytest.param((3, 4, 5), (-1, 0, 1), id="3d-every-axis-negative"),
+    pytest.param((6, 5), (0, 1), id="2d-both"),
+    pytest.param((6, 5), [1], id="2d-list"),
+    pytest.param((), (0,), id="0d"),
+    pytest.param((), -1, id="0d-minus-1"),
+])
+def test_logsumexp_over_axes_and_its_backward_match_torch(rng, dtype, shape, axis, keepdims):
+    check_against_torch(
+        lambda x: sl.logsumexp(x, axis=axis, keepdims=keepdims),
+        lambda x: torch.logsumexp(x, dim=axis, keepdim=keepdims),
+        {"x": np.asarray(_logits(rng, dtype, shape))}, wrt=("x",),
+        sl_backward=lambda g, x: {"x": slf.logsumexp_backward(g, x, axis=axis, keepdims=keepdims)},
+        rng=rng, label="logsumexp-axes", **TOL[dtype])
+
+
+SOFTMAXES = {"softmax": (sl.softmax, sl.softmax_backward, torch.softmax),
+             "log_softmax": (sl.log_softmax, sl.log_softmax_backward, torch.log_softmax)}
+
+
+@pytest.mark.parametrize("dtype", FLOATS)
+@pytest.mark.parametrize("shape, axis", [pytest.param((), 0, id="0d"), pytest.param((), -1, id="0d-minus-1"),
+                                         pytest.param((4, 0, 3), 1, id="empty-axis")])
+@pytest.mark.parametrize("name", list(SOFTMAXES))
+def test_softmax_and_log_softmax_of_0d_and_empty_inputs_match_torch(rng, name, dtype, shape, axis):
+    forward, backward, torch_forward = SOFTMAXES[name]
+    check_against_torch(
+        lambda x: forward(x, axis=axis), lambda x: torch_forward(x, dim=axis),
+        {"x": np.asarray(_logits(rng, dtype, shape))}, wrt=("x",),
+        sl_backward=lambda g, x: {"x": backward(g, forward(x, axis=axis), axis=axis)},
+        rng=rng, label=f"{name}-{shape}", **TOL[dtype])
