@@ -10,7 +10,10 @@ The training objective of ``LinearClassifier`` on N rows is
 
 and its gradient, with :math:`P = \mathrm{softmax}(X W + b)` and :math:`Y` the one-hot labels, is
 
-.. math:: G = (P - Y) / N, \qquad \partial J / \partial W = X^\top G + \lambda W, \qquad \partial J / \partial b = \textstyle\sum_i G_i
+.. math::
+
+    G = (P - Y) / N, \qquad \partial J / \partial W = X^\top G + \lambda W, \qquad
+    \partial J / \partial b = \textstyle\sum_i G_i
 
 This script computes that gradient three ways (by hand with scratchlin's functional ops, with
 ``LinearClassifier.loss_and_grad``, and numerically by central differences), shows how the
@@ -116,8 +119,9 @@ def a_classic_bug(J, X, y, W, b, weight_decay):
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description="Analytic gradients of softmax regression, checked against finite differences.",
-                                     formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description="Analytic gradients of softmax regression, checked against finite differences.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     parser.add_argument("--seed", type=int, default=0, help="seed of the random problem")
     parser.add_argument("--samples", type=int, default=16, help="rows of X")
     parser.add_argument("--features", type=int, default=12, help="columns of X")

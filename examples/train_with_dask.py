@@ -38,7 +38,8 @@ def parse_args(argv=None):
                         help="folder of the MNIST .gz files (default: $SCRATCHLIN_DATA or "
                              "scratchlin's cache folder)")
     parser.add_argument("--no-download", dest="download", action="store_false",
-                        help="fail instead of downloading missing MNIST files")
+                        help="fail instead of downloading missing MNIST files (default: download them, "
+                             "checksum-verified)")
     parser.add_argument("--blocks", type=int, default=6,
                         help="blocks (Dask chunks) the 60000 training rows are cut into; one "
                              "partial_fit call per block and pass (default: 6)")

@@ -14,6 +14,7 @@ Run::
 
     python docs/scripts/transcripts.py --out docs/_generated          # what the build does
     python docs/scripts/transcripts.py --update-readme                # refresh README.md
+                                                                      # and its picture
     python docs/scripts/transcripts.py --only train --print           # one, to the terminal
 
 The MNIST files are read from ``$SCRATCHLIN_DATA`` (or the per-user cache, downloading them
@@ -71,11 +72,7 @@ def without_timings(text: str) -> str:
     return text
 
 
-def data_folder() -> str | None:
-    return os.environ.get("SCRATCHLIN_DATA")
-
-
-def run_command(command: str, cwd: Path) -> str:
+def run_command(command: str, cwd: Path, env: dict) -> str:
     """One command's combined stdout and stderr, as a terminal would show them."""
     head = re.search(r"\s*\|\s*head -n (\d+)$", command)
     argv_text = command[:head.start()] if head else command
@@ -84,9 +81,8 @@ def run_command(command: str, cwd: Path) -> str:
         argv = [sys.executable, "-m", "scratchlin", *argv[1:]]
     elif argv[0] == "python":
         argv = [sys.executable, *argv[1:]]
-    env = dict(os.environ, COLUMNS="100", PYTHONHASHSEED="0")
-    result = subprocess.run(argv, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                            text=True, timeout=600)
+    result = subprocess.run(argv, cwd=cwd, env=dict(env, COLUMNS="100", PYTHONHASHSEED="0"),
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=600)
     output = result.stdout
     if head:
         output = "".join(output.splitlines(keepends=True)[:int(head.group(1))])
@@ -96,46 +92,63 @@ def run_command(command: str, cwd: Path) -> str:
     return output
 
 
-def clean(text: str, cwd: Path) -> str:
+def clean(text: str, cwd: Path, env: dict) -> str:
     """Machine-specific paths replaced by what a reader would see, and timings removed."""
-    folder = data_folder()
+    folder = env.get("SCRATCHLIN_DATA")
     if folder:
         text = text.replace(str(Path(folder).resolve()), "~/data/mnist").replace(folder, "~/data/mnist")
     text = text.replace(str(cwd) + os.sep, "").replace(str(cwd), ".")
     return without_timings(text)
 
 
-def transcript(name: str, cwd: Path) -> str:
+def transcript(name: str, cwd: Path, env: dict) -> str:
     """The console text of one named transcript: each command after ``$``, then its output."""
     parts = []
     for command in TRANSCRIPTS[name]:
         shown = command.replace("--data empty", "--data ~/mnist")
-        parts.append(f"$ {shown}\n{clean(run_command(command, cwd), cwd)}")
+        output = clean(run_command(command, cwd, env), cwd, env)
+        parts.append(f"$ {shown}\n{output}" if output else f"$ {shown}\n")
     text = "\n".join(parts).replace(f"{cwd}{os.sep}empty", "~/mnist")
     return text.rstrip("\n") + "\n"
 
 
 def scratch_folder() -> Path:
-    folder = Path(tempfile.mkdtemp(prefix="scratchlin-docs-"))
-    (folder / "empty").mkdir()
-    return folder
+    return Path(tempfile.mkdtemp(prefix="scratchlin-docs-"))
 
 
-def run_all(names, out: Path | None) -> dict:
-    """Run the named transcripts in one scratch folder; write ``NAME.txt`` (and the pictures)."""
-    cwd = scratch_folder()
+def readme_picture(model_file: Path, target: Path) -> Path:
+    """The README's picture: the weight templates of the model the README's command trains."""
+    import scratchlin as sl
+    from scratchlin import plotting
+
+    return plotting.plot_weights(sl.LinearClassifier.load(model_file), target)
+
+
+def run_all(names, out: Path | None, env: dict | None = None, keep: Path | None = None) -> dict:
+    """Run the named transcripts in one scratch folder; write ``NAME.txt`` (and the pictures).
+
+    ``env`` is the commands' environment (default: this process's); ``keep`` a folder to run
+    in and leave in place (default: a temporary folder, removed afterwards).
+    """
+    env = dict(os.environ if env is None else env)
+    cwd = keep if keep is not None else scratch_folder()
+    (cwd / "empty").mkdir(parents=True, exist_ok=True)
     try:
         texts = {}
         for name in names:
-            texts[name] = transcript(name, cwd)
+            texts[name] = transcript(name, cwd, env)
             if out is not None:
                 out.mkdir(parents=True, exist_ok=True)
                 (out / f"{name}.txt").write_text(texts[name])
         if out is not None and (cwd / "pictures").is_dir():
             shutil.copytree(cwd / "pictures", out / "pictures", dirs_exist_ok=True)
+        if out is not None and (cwd / "model.npz").is_file():
+            (out / "pictures").mkdir(parents=True, exist_ok=True)
+            readme_picture(cwd / "model.npz", out / "pictures" / "readme_weights.png")
         return texts
     finally:
-        shutil.rmtree(cwd, ignore_errors=True)
+        if keep is None:
+            shutil.rmtree(cwd, ignore_errors=True)
 
 
 README_BLOCK = re.compile(r"(<!-- transcript: (\w+) -->\n```console\n)(.*?)(```\n<!-- /transcript -->)", re.S)
@@ -146,7 +159,12 @@ def readme_blocks(text: str) -> dict:
     return {match.group(2): match.group(3) for match in README_BLOCK.finditer(text)}
 
 
-def update_readme(texts: dict) -> None:
+README_PICTURE = REPOSITORY / "docs" / "images" / "weights.png"
+
+
+def update_readme(texts: dict, picture: Path) -> None:
+    """Rewrite the README's transcript blocks, and its picture from the same run."""
+    shutil.copyfile(picture, README_PICTURE)
     readme = README.read_text()
     updated = README_BLOCK.sub(lambda m: m.group(1) + texts.get(m.group(2), m.group(3)) + m.group(4), readme)
     README.write_text(updated)
@@ -164,12 +182,14 @@ def main(argv=None) -> int:
     names = args.only or list(TRANSCRIPTS)
     if args.update_readme and args.only is None:
         names = [name for name in TRANSCRIPTS if name in readme_blocks(README.read_text())]
-    texts = run_all(names, args.out)
+    with tempfile.TemporaryDirectory(prefix="scratchlin-docs-out-") as scratch_out:
+        out = args.out if args.out is not None else Path(scratch_out)
+        texts = run_all(names, out)
+        if args.update_readme:
+            update_readme(texts, out / "pictures" / "readme_weights.png")
     if args.print:
         for name, text in texts.items():
             print(f"== {name}\n{text}")
-    if args.update_readme:
-        update_readme(texts)
     if args.out is not None:
         print(f"transcripts: wrote {len(texts)} files to {args.out}")
     return 0
