@@ -32,6 +32,7 @@ PAGES = [
     ("api/generated/scratchlin.LinearClassifier.html", "LinearClassifier", 0),
     ("auto_examples/train_mnist.html", "Train, evaluate", 3),
     ("auto_examples/compare_with_sklearn.html", "LogisticRegression", 1),
+    ("auto_examples/seed_walkthrough.html", "The seed notebook", 0),
 ]
 
 REPORT_SCRIPT = """
@@ -109,6 +110,10 @@ def check_page(html: Path, relative: str, heading: str, least_images: int, out: 
     loaded = len(report["images"]) - len(broken)
     if loaded < least_images:
         failures.append(f"{relative}: {loaded} images loaded, expected at least {least_images}")
+    if relative.startswith("auto_examples/"):
+        notebook = re.search(r'href="([^"]+\.ipynb)"', page.read_text())
+        if not notebook or not (page.parent / notebook.group(1)).is_file():
+            failures.append(f"{relative}: no downloadable notebook")
     shot = screenshot(page, out / (relative.replace("/", "_").removesuffix(".html") + ".png"))
     print(f"{'ok' if not failures else 'FAILED'}  {relative}: heading {report['h1']!r}, "
           f"{loaded} images loaded, {len(broken)} broken; screenshot {shot}")
