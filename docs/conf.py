@@ -60,7 +60,7 @@ def _runnable_examples() -> str:
     without output (their page says what to install) instead of failing the build."""
     missing = [name for name, module in (("compare_with_torch", "torch"), ("train_with_dask", "dask_ml"))
                if importlib.util.find_spec(module) is None]
-    return r"/(?!" + "|".join(missing) + r")" if missing else r"/"
+    return rf"^(?!.*({'|'.join(missing)})\.py$)" if missing else r"/"
 
 
 sphinx_gallery_conf = {
