@@ -13,7 +13,7 @@ import pytest
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 NAMES = ("seed_walkthrough", "train_mnist", "gradient_check", "compare_with_torch", "compare_with_sklearn",
-         "train_with_dask")
+         "train_with_dask", "early_stopping")
 
 
 def load_example(name):
@@ -242,3 +242,19 @@ def test_license_is_the_mit_license_setup_cfg_declares():
     text = (REPOSITORY / "LICENSE").read_text()
     assert text.startswith("MIT License\n\nCopyright (c) 2026 the scratchlin developers\n")
     assert "license = MIT" in (REPOSITORY / "setup.cfg").read_text()
+
+
+@pytest.mark.mnist
+@pytest.mark.slow
+def test_early_stopping_table(mnist_root):
+    result = run_script("early_stopping", "--data", mnist_root, "--no-download", "--seeds", "0")
+    assert result.returncode == 0, result.stderr
+    rows = re.findall(r"^(budget 40|the defaults)[^\d]*?(\d+) \((\d+)\)\s+(\d+\.\d\d)\s+(\d+\.\d\d)%$",
+                      result.stdout, re.M)
+    assert len(rows) == 4, result.stdout
+    for budget, ran, kept, accuracy, mean in rows:
+        assert 1 <= int(kept) <= int(ran) <= (40 if budget == "budget 40" else 15)
+        assert accuracy == mean  # one seed: the mean is that run's accuracy
+        assert 90 < float(accuracy) < 94  # a linear model on MNIST, whatever the schedule
+    # without early stopping every epoch of the budget runs and the last is kept
+    assert rows[-1][1:3] == ("15", "15")

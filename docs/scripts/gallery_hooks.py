@@ -14,7 +14,7 @@ from pathlib import Path
 OUTPUTS = Path(__file__).resolve().parent.parent / "_build" / "gallery_outputs"
 
 #: The gallery's order: the learner's path through the examples.
-ORDER = ("seed_walkthrough", "train_mnist", "gradient_check", "compare_with_sklearn",
+ORDER = ("seed_walkthrough", "train_mnist", "gradient_check", "early_stopping", "compare_with_sklearn",
          "compare_with_torch", "train_with_dask")
 
 #: Arguments per example (after the ones every example gets).
