@@ -1,12 +1,19 @@
-r"""Analytic gradients of softmax regression, checked against finite differences.
+r"""
+Checking the gradient against finite differences
+================================================
 
 The training objective of ``LinearClassifier`` on N rows is
 
-    J(W, b) = (1/N) sum_i CE(x_i W + b, y_i) + (weight_decay / 2) ||W||^2
+.. math:: J(W, b) = \frac{1}{N} \sum_i \mathrm{CE}(x_i W + b, y_i) + \frac{\lambda}{2} \lVert W \rVert^2
 
-and its gradient, with P = softmax(X W + b) and Y the one-hot labels, is
+(:math:`\lambda` is ``--weight-decay``)
 
-    G = (P - Y) / N,    dJ/dW = X^T G + weight_decay * W,    dJ/db = sum_i G_i
+and its gradient, with :math:`P = \mathrm{softmax}(X W + b)` and :math:`Y` the one-hot labels, is
+
+.. math::
+
+    G = (P - Y) / N, \qquad \partial J / \partial W = X^\top G + \lambda W, \qquad
+    \partial J / \partial b = \textstyle\sum_i G_i
 
 This script computes that gradient three ways (by hand with scratchlin's functional ops, with
 ``LinearClassifier.loss_and_grad``, and numerically by central differences), shows how the
@@ -112,8 +119,9 @@ def a_classic_bug(J, X, y, W, b, weight_decay):
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                     formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description="Analytic gradients of softmax regression, checked against finite differences.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     parser.add_argument("--seed", type=int, default=0, help="seed of the random problem")
     parser.add_argument("--samples", type=int, default=16, help="rows of X")
     parser.add_argument("--features", type=int, default=12, help="columns of X")
@@ -131,4 +139,6 @@ def main(argv=None) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    status = main()
+    if status:  # the docs build runs this file too: no SystemExit on success
+        raise SystemExit(status)

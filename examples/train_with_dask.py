@@ -1,4 +1,8 @@
-"""Train on data in blocks with Dask-ML: the route past one machine's memory.
+"""
+Training block by block with Dask-ML
+====================================
+
+The route past one machine's memory.
 
 ``dask_ml.wrappers.Incremental`` feeds a Dask array to ``LinearClassifier.partial_fit`` one
 block at a time, so only one block has to be in memory; the same code runs on a laptop
@@ -12,7 +16,8 @@ Run::
 
     python examples/train_with_dask.py [--data DIR] [--blocks 6] [--passes 1]
 
-Needs the test extras (``pip install -e .[test]``: dask[array], dask-ml).
+**Needs dask and dask-ml**: ``pip install "dask[array]" dask-ml`` (both are in the ``test`` and
+``docs`` extras).
 """
 from __future__ import annotations
 
@@ -33,7 +38,8 @@ def parse_args(argv=None):
                         help="folder of the MNIST .gz files (default: $SCRATCHLIN_DATA or "
                              "scratchlin's cache folder)")
     parser.add_argument("--no-download", dest="download", action="store_false",
-                        help="fail instead of downloading missing MNIST files")
+                        help="fail instead of downloading missing MNIST files (default: download them, "
+                             "checksum-verified)")
     parser.add_argument("--blocks", type=int, default=6,
                         help="blocks (Dask chunks) the 60000 training rows are cut into; one "
                              "partial_fit call per block and pass (default: 6)")
@@ -86,7 +92,13 @@ def train(args, X, y):
 
 def main(argv=None) -> int:
     args = parse_args(argv)
-    import dask
+    try:
+        import dask
+        import dask_ml  # noqa: F401 (only to say early that it is missing)
+    except ImportError as error:
+        print(f"this example needs dask and dask-ml ({error.name} is not installed): "
+              'pip install "dask[array]" dask-ml')
+        return 1
 
     with dask.config.set(scheduler=args.scheduler):
         X, y, X_test, y_test = load_blocks(args)
@@ -98,4 +110,6 @@ def main(argv=None) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    status = main()
+    if status:  # the docs build runs this file too: no SystemExit on success
+        raise SystemExit(status)

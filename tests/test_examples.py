@@ -1,6 +1,8 @@
 """Every example runs (on a subset where the full run is long) and prints the right numbers."""
+import ast
 import importlib.util
 import math
+import os
 import re
 import subprocess
 import sys
@@ -10,7 +12,8 @@ import numpy as np
 import pytest
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
-NAMES = ("seed_walkthrough", "train_mnist", "gradient_check", "compare_with_torch")
+NAMES = ("seed_walkthrough", "train_mnist", "gradient_check", "compare_with_torch", "compare_with_sklearn",
+         "train_with_dask", "early_stopping")
 
 
 def load_example(name):
@@ -18,6 +21,12 @@ def load_example(name):
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+def run_script(name, *args, env=None, timeout=600):
+    """The example run as a user runs it: ``python examples/NAME.py ARGS`` in a subprocess."""
+    return subprocess.run([sys.executable, str(EXAMPLES / f"{name}.py"), *args], capture_output=True,
+                          text=True, timeout=timeout, env=env)
 
 
 def number_after(label: str, text: str) -> float:
@@ -51,9 +60,10 @@ def test_every_flag_of_every_example_has_help_and_a_default(name):
 
 
 @pytest.mark.mnist
-def test_seed_walkthrough(mnist_root, capsys):
-    assert load_example("seed_walkthrough").main(["--data", mnist_root, "--no-download"]) == 0
-    out = capsys.readouterr().out
+def test_seed_walkthrough(mnist_root):
+    result = run_script("seed_walkthrough", "--data", mnist_root, "--no-download")
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
     assert "60000 training instances and 10000 test instances" in out
     assert "(60000, 28, 28)" in out and "(60000, 784)" in out
     assert "[0 1 2 3 4 5 6 7 8 9]" in out and "10 classes" in out
@@ -82,9 +92,28 @@ def test_seed_walkthrough_fixes_the_notebook_typos():
     assert "reshape([-1, num_features])" in source
 
 
-def test_notebook_numbers_without_data(capsys):
-    loss, answer = load_example("seed_walkthrough").notebook_numbers()
-    assert round(loss, 4) == 16.0491 and answer == [3, 3, 0, 6, 3, 6, 0, 9]
+def test_seed_walkthrough_is_a_notebook_style_page():
+    source = (EXAMPLES / "seed_walkthrough.py").read_text()
+    cells = source.count("\n# %%\n")
+    assert cells >= 10, f"{cells} cells"
+    assert source.startswith('"""\nThe seed notebook, step by step\n===============================\n')
+
+
+def notebook_constants():
+    """NOTEBOOK_LOGITS and NOTEBOOK_LABELS as written in the walkthrough (read, not run)."""
+    tree = ast.parse((EXAMPLES / "seed_walkthrough.py").read_text())
+    values = {node.targets[0].id: np.array(ast.literal_eval(node.value.args[0]))
+              for node in tree.body if isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Name)
+              and node.targets[0].id in ("NOTEBOOK_LOGITS", "NOTEBOOK_LABELS")}
+    return values["NOTEBOOK_LOGITS"].astype(np.float32), values["NOTEBOOK_LABELS"]
+
+
+def test_notebook_numbers_without_data():
+    import scratchlin as sl
+
+    logits, labels = notebook_constants()
+    assert round(float(sl.cross_entropy(logits, labels)), 4) == 16.0491
+    assert logits.argmax(axis=1).tolist() == [3, 3, 0, 6, 3, 6, 0, 9]
 
 
 @pytest.mark.mnist
@@ -101,6 +130,47 @@ def test_train_mnist(mnist_root, tmp_path, capsys):
     assert len(re.findall(r"image \d: predicted \d \(p=0\.\d{3}\), true \d", out)) == 8
     for name in ("model.npz", "weights.png", "history.png", "confusion.png"):
         assert (tmp_path / name).stat().st_size > 1000, name
+
+
+@pytest.mark.mnist
+def test_train_mnist_writes_into_a_temporary_folder_by_default(mnist_root, tmp_path):
+    result = run_script("train_mnist", "--data", mnist_root, "--no-download", "--epochs", "1",
+                        "--train-size", "500", "--val-size", "500")
+    assert result.returncode == 0, result.stderr
+    folder = Path(re.search(r"^writing the model and the pictures into (.+)$", result.stdout, re.M).group(1))
+    try:
+        assert folder.name.startswith("scratchlin-train-mnist-") and (folder / "model.npz").is_file()
+        assert not (EXAMPLES.parent / "train_mnist_output").exists()
+    finally:
+        for child in folder.iterdir():
+            child.unlink()
+        folder.rmdir()
+
+
+def test_train_with_dask_without_dask_says_what_to_install(tmp_path):
+    # A folder that shadows dask with a module that cannot be imported, as on a machine without it.
+    (tmp_path / "dask").mkdir()
+    (tmp_path / "dask" / "__init__.py").write_text("raise ImportError('no dask here', name='dask')\n")
+    env = dict(os.environ, PYTHONPATH=str(tmp_path))
+    result = run_script("train_with_dask", env=env, timeout=120)
+    assert result.returncode == 1
+    assert result.stderr == ""  # no traceback
+    assert result.stdout == ('this example needs dask and dask-ml (dask is not installed): '
+                             'pip install "dask[array]" dask-ml\n')
+
+
+@pytest.mark.slow
+def test_compare_with_sklearn_prints_a_table_of_four_data_sets():
+    pytest.importorskip("sklearn")
+    result = run_script("compare_with_sklearn", env=dict(os.environ, MPLBACKEND="Agg"))
+    assert result.returncode == 0, result.stderr
+    rows = re.findall(r"^(iris|wine|breast_cancer|digits)\s+((?:\d\.\d{4} \(\d+\)\s*){4})$", result.stdout, re.M)
+    assert [name for name, _ in rows] == ["iris", "wine", "breast_cancer", "digits"]
+    for name, cells in rows:
+        accuracies = [float(a) for a in re.findall(r"(\d\.\d{4}) \(", cells)]
+        assert len(accuracies) == 4 and all(0 < a <= 1 for a in accuracies), (name, cells)
+        # scikit-learn's scaled LogisticRegression is the yardstick: it exceeds 0.9 on all four
+        assert accuracies[3] > 0.9, (name, accuracies)
 
 
 def test_gradient_check(capsys):
@@ -148,10 +218,10 @@ def test_notebook_summary_reproduces_the_notebooks_numbers(capsys):
     assert capsys.readouterr().out.splitlines() == ["16.0491", "[3, 3, 0, 6, 3, 6, 0, 9]"]
     # The table holds the same logits as the code block, row by row.
     rows = re.findall(r"^\| (\d) \| (\d) \| (.*) \|$", text, re.M)
-    walkthrough = load_example("seed_walkthrough")
-    assert [int(label) for _, label, _ in rows] == walkthrough.NOTEBOOK_LABELS.tolist()
+    logits, labels = notebook_constants()
+    assert [int(label) for _, label, _ in rows] == labels.tolist()
     table = np.array([[float(v) for v in cells.split(" | ")] for _, _, cells in rows])
-    np.testing.assert_array_equal(table.astype(np.float32), walkthrough.NOTEBOOK_LOGITS)
+    np.testing.assert_array_equal(table.astype(np.float32), logits)
     for typo in ("new_dim", "128 dimensions", "26 classes"):
         assert typo not in text
 
@@ -172,3 +242,19 @@ def test_license_is_the_mit_license_setup_cfg_declares():
     text = (REPOSITORY / "LICENSE").read_text()
     assert text.startswith("MIT License\n\nCopyright (c) 2026 the scratchlin developers\n")
     assert "license = MIT" in (REPOSITORY / "setup.cfg").read_text()
+
+
+@pytest.mark.mnist
+@pytest.mark.slow
+def test_early_stopping_table(mnist_root):
+    result = run_script("early_stopping", "--data", mnist_root, "--no-download", "--seeds", "0")
+    assert result.returncode == 0, result.stderr
+    rows = re.findall(r"^(budget 40|the defaults)[^\d]*?(\d+) \((\d+)\)\s+(\d+\.\d\d)\s+(\d+\.\d\d)%$",
+                      result.stdout, re.M)
+    assert len(rows) == 4, result.stdout
+    for budget, ran, kept, accuracy, mean in rows:
+        assert 1 <= int(kept) <= int(ran) <= (40 if budget == "budget 40" else 15)
+        assert accuracy == mean  # one seed: the mean is that run's accuracy
+        assert 90 < float(accuracy) < 94  # a linear model on MNIST, whatever the schedule
+    # without early stopping every epoch of the budget runs and the last is kept
+    assert rows[-1][1:3] == ("15", "15")
