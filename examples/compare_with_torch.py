@@ -50,14 +50,17 @@ def initial_weights(args, n_features, n_classes):
 class ScratchlinRun:
     """scratchlin's side: ``loss_and_grad`` + ``optim.SGD``, parameters updated in place."""
 
-    def __init__(self, W0, b0, args):
+    def __init__(self, W0, b0, args, n_rows):
+        # C is scikit-learn's: the penalty weight_decay = 1 / (C * N) for N training rows.
+        self.n_rows = n_rows
         self.model = sl.LinearClassifier.from_params(
-            W0, b0, weight_decay=args.weight_decay, label_smoothing=args.label_smoothing)
+            W0, b0, C=1.0 / (args.weight_decay * n_rows) if args.weight_decay else np.inf,
+            label_smoothing=args.label_smoothing)
         self.optimizer = optim.SGD({"W": self.model.W, "b": self.model.b}, lr=args.lr,
                                    momentum=args.momentum)
 
     def step(self, X, y, lr) -> float:
-        loss, grads = self.model.loss_and_grad(X, y)
+        loss, grads = self.model.loss_and_grad(X, y, total_weight=self.n_rows)
         self.optimizer.step(grads, lr=lr)
         return loss
 
@@ -161,7 +164,7 @@ def main(argv=None) -> int:
     print(f"{len(X)} training rows, {args.dtype}, batches of {args.batch_size}, SGD lr={args.lr} "
           f"momentum={args.momentum}, weight_decay={args.weight_decay}, "
           f"label_smoothing={args.label_smoothing}, cosine schedule over {args.epochs} epochs")
-    runs = [ScratchlinRun(W0, b0, args), TorchRun(W0, b0, args, torch)]
+    runs = [ScratchlinRun(W0, b0, args, len(X)), TorchRun(W0, b0, args, torch)]
     train_side_by_side(runs, X, y, args)
     compare(runs, X_test, y_test)
     return 0

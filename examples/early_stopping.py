@@ -3,14 +3,15 @@ Early stopping and the learning-rate schedule
 =============================================
 
 With ``early_stopping=True``, ``LinearClassifier`` holds out ``validation_fraction`` of the
-training rows, stops once their loss has not improved for ``patience`` epochs, and keeps the
-weights of its best epoch. The learning-rate schedule is planned over the whole ``epochs``
-budget, so early stopping may cut a decaying schedule short. That is on purpose: the rate of
-each epoch then depends only on the hyperparameters, not on how the validation loss happened to
-move, so a run with early stopping is the same run as without it up to the epoch where it
-stopped.
+training rows, stops once their loss has not improved for ``patience`` iterations (epochs, on
+MNIST), and keeps the weights of its best iteration. A cosine schedule is planned over the whole
+``max_iter`` budget, so early stopping may cut it short. That is on purpose: the rate of each
+iteration then depends only on the hyperparameters, not on how the validation loss happened to
+move, so a run with early stopping is the same run as without it up to the iteration where it
+stopped. The default ``"adaptive"`` rate instead divides itself by 5 when the training loss
+stops improving.
 
-Is a constant rate a better partner for early stopping than a cosine cut short? This page
+Is the adaptive or a constant rate a better partner for early stopping than a cosine cut short? This page
 measures it on MNIST for three seeds, with the test split kept for the final accuracy only. The
 table is computed when the documentation is built.
 
@@ -42,27 +43,27 @@ test_images, test_labels = datasets.load_mnist("test", root=args.data, download=
 X, X_test = datasets.to_float(datasets.flatten(images)), datasets.to_float(datasets.flatten(test_images))
 
 SETTINGS = {
-    "budget 40, cosine, cut by early stopping": dict(epochs=40, early_stopping=True),
-    "budget 40, constant rate, early stopping": dict(epochs=40, lr_schedule="constant", early_stopping=True),
+    "budget 40, cosine, cut by early stopping": dict(max_iter=40, lr_schedule="cosine", early_stopping=True),
+    "budget 40, constant rate, early stopping": dict(max_iter=40, lr_schedule="constant", early_stopping=True),
     "the defaults, early stopping on": dict(early_stopping=True),
     "the defaults, all rows, no early stopping": dict(),
 }
 
 
 def run(settings, seed):
-    """Epochs run, the epoch whose weights were kept, and the test accuracy."""
+    """Iterations run, the iteration whose weights were kept, and the test accuracy."""
     model = sl.LinearClassifier(seed=seed, **settings).fit(X, labels)
-    kept = model.history_[-1].get("best_epoch", model.n_iter_)
+    kept = model.history_[-1].get("best_iteration", model.n_iter_)
     return model.n_iter_, kept, model.score(X_test, test_labels)
 
 
 results = {name: [run(settings, seed) for seed in args.seeds] for name, settings in SETTINGS.items()}
 
 # %%
-# Epochs run, weights kept and test accuracy
+# Iterations run, weights kept and test accuracy
 # ------------------------------------------
 print(f"seeds {args.seeds}")
-print(f"{'setting':<44}{'epochs run (kept)':<28}{'test accuracy, %':<24}mean")
+print(f"{'setting':<44}{'iterations run (kept)':<28}{'test accuracy, %':<24}mean")
 for name, runs in results.items():
     epochs = ", ".join(f"{ran} ({kept})" for ran, kept, _ in runs)
     accuracies = ", ".join(f"{100 * accuracy:.2f}" for _, _, accuracy in runs)

@@ -66,7 +66,11 @@ def three_ways(X, y, W, b, weight_decay):
     print("\n## 1. The gradient three ways")
     J = objective(X, y, weight_decay)
     by_hand = gradient_by_hand(X, y, W, b, weight_decay)
-    model = sl.LinearClassifier.from_params(W, b, weight_decay=weight_decay)
+    # scikit-learn's C: the penalty weight_decay is k / (C * N) for N rows, k = 2 for two
+    # classes, else 1.
+    k = 2 if W.shape[1] == 2 else 1
+    C = k / (weight_decay * len(y)) if weight_decay else np.inf
+    model = sl.LinearClassifier.from_params(W, b, C=C)
     loss, by_model = model.loss_and_grad(X, y)
     numerical = {"W": sl.numerical_gradient(lambda W_: J(W_, b), W, eps=1e-5),
                  "b": sl.numerical_gradient(lambda b_: J(W, b_), b, eps=1e-5)}

@@ -46,7 +46,7 @@ def load(args):
 
 
 def train(args, X, y, X_val, y_val):
-    hyper = {} if args.epochs is None else {"epochs": args.epochs}
+    hyper = {} if args.max_iter is None else {"max_iter": args.max_iter}
     model = sl.LinearClassifier(seed=args.seed, verbose=True, **hyper)
     print(f"training {model!r}")
     return model.fit(X, y, X_val=X_val, y_val=y_val)
@@ -98,8 +98,8 @@ def main(argv=None) -> int:
     parser.add_argument("--no-download", dest="download", action="store_false",
                         help="fail if a file is missing (default: download=%(default)s, a "
                              "checksum-verified download of missing files)")
-    parser.add_argument("--epochs", type=int, default=None,
-                        help="epochs; None: LinearClassifier's")
+    parser.add_argument("--max-iter", type=int, default=None,
+                        help="iterations (epochs, on MNIST); None: LinearClassifier's")
     parser.add_argument("--train-size", type=int, default=None,
                         help="train on this many rows only; None: all 55000")
     parser.add_argument("--val-size", type=int, default=5000,

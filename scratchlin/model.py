@@ -694,17 +694,19 @@ class LinearClassifier(EstimatorParams):
 
     # -- the objective ------------------------------------------------------------------------
 
-    def loss_and_grad(self, X, y, sample_weight=None):
+    def loss_and_grad(self, X, y, sample_weight=None, *, total_weight=None):
         r"""The training objective and its gradient at the current parameters.
 
         .. math:: J = \frac{\sum_i w_i \ell_i}{\sum_i w_i} + \frac{\lambda}{2}\lVert W\rVert_F^2,
                   \quad \nabla_W J = s X^\top G + \lambda W, \quad \nabla_b J = \textstyle\sum_i G_i
 
-        with :math:`\lambda = 1 / (C \sum_i w_i)` over these rows (what :meth:`fit` on them
-        minimises), :math:`G` the gradient of the weighted mean cross-entropy (label smoothing
-        included) with respect to the logits, :math:`s` the raw-pixel scale (1 without
-        ``raw_pixels``): :func:`scratchlin.objective.loss_and_grad`, the one implementation
-        training uses.
+        with :math:`\lambda = k / (C\, n)` (:math:`k` = 2 with two classes, else 1) and
+        :math:`n` = ``total_weight``: the summed weight of these rows by default (the objective
+        :meth:`fit` on them minimises), or of the whole training set when a minibatch loop
+        calls this (the estimate of that set's objective), :math:`G` the gradient of the
+        weighted mean cross-entropy (label smoothing included) with respect to the logits,
+        :math:`s` the raw-pixel scale (1 without ``raw_pixels``):
+        :func:`scratchlin.objective.loss_and_grad`, the one implementation training uses.
 
         Parameters
         ----------
@@ -712,6 +714,9 @@ class LinearClassifier(EstimatorParams):
         y : array_like of shape (N,), labels from ``classes_``
         sample_weight : array_like of shape (N,) or None, default=None
             :math:`w_i`; ``None`` weighs every row 1 (the plain mean).
+        total_weight : float or None, default=None
+            :math:`n` in the penalty (> 0), e.g. the number of training rows when ``X`` is
+            one minibatch of them; None means the summed weight of these rows.
 
         Returns
         -------
@@ -725,10 +730,16 @@ class LinearClassifier(EstimatorParams):
         loss, grad_W, grad_b = objective.loss_and_grad(
             self._params.W, self._params.b, X, labels, sample_weight=weights,
             input_scale=self._input_scale(),
-            weight_decay=self._penalty(float(X.shape[0] if weights is None else weights.sum()),
+            weight_decay=self._penalty(self._total_weight(total_weight, X.shape[0], weights),
                                        self.classes_.shape[0]),
             label_smoothing=v.check_real(self.label_smoothing, "label_smoothing", low=0.0, high=1.0))
         return float(loss), {"W": grad_W, "b": grad_b}
+
+    @staticmethod
+    def _total_weight(total_weight, n_rows: int, weights) -> float:
+        if total_weight is None:
+            return float(n_rows if weights is None else weights.sum())
+        return v.check_real(total_weight, "total_weight", low=0.0, low_open=True)
 
     # -- construction from parameters, persistence --------------------------------------------
 

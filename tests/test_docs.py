@@ -46,13 +46,17 @@ def readme_run(mnist_root, tmp_path_factory):
 
 
 def test_timings_are_removed_from_checked_text():
-    text = ("epoch  1/15  loss 0.5087  lr 0.002  0.1s\n"
-            "epoch 12/15  loss 0.2475  val_loss 0.2742  val_acc 92.23%  lr 0.000331  12.5s\n"
-            "trained 15 epochs in 292.1s\ntest accuracy: 92.77% (9277/10000)\n")
+    text = ("iteration 1  loss 0.5087  lr 0.002  0.1s\n"
+            "iteration 12  loss 0.2475  val_loss 0.2742  val_acc 92.23%  lr 0.000331  12.5s\n"
+            "iteration  3/40  loss 0.2475  lr 0.002  1.5s\n"
+            "iteration 7  loss 0.0679  max|grad| 9.71e-05  0.0s\n"
+            "trained with adam: 30 iterations in 292.1s\ntest accuracy: 92.77% (9277/10000)\n")
     assert transcripts.without_timings(text) == (
-        "epoch  1/15  loss 0.5087  lr 0.002\n"
-        "epoch 12/15  loss 0.2475  val_loss 0.2742  val_acc 92.23%  lr 0.000331\n"
-        "trained 15 epochs\ntest accuracy: 92.77% (9277/10000)\n")
+        "iteration 1  loss 0.5087  lr 0.002\n"
+        "iteration 12  loss 0.2475  val_loss 0.2742  val_acc 92.23%  lr 0.000331\n"
+        "iteration  3/40  loss 0.2475  lr 0.002\n"
+        "iteration 7  loss 0.0679  max|grad| 9.71e-05\n"
+        "trained with adam: 30 iterations\ntest accuracy: 92.77% (9277/10000)\n")
 
 
 @pytest.mark.mnist
@@ -60,7 +64,7 @@ def test_the_readme_transcript_is_what_the_command_prints_now(readme_run):
     fresh, _ = readme_run
     shown = transcripts.readme_blocks(README)
     assert list(shown) == ["train"], "the README holds exactly one transcript block"
-    assert re.search(r"^epoch 15/15 ", fresh, re.M), fresh  # the per-epoch lines are compared too
+    assert re.search(r"^iteration 2  loss ", fresh, re.M), fresh  # the per-iteration lines are compared too
     assert not re.search(r"\d\.\d+s\b", fresh), "a timing slipped into the checked text"
     assert shown["train"] == fresh, (
         "README.md's transcript differs from what `scratchlin train --seed 0` prints now; "
@@ -121,8 +125,8 @@ def test_the_seed_loss_quoted_in_readme_and_docs_is_the_notebooks():
     assert loss == "16.0491"  # the notebook's own printed value (its cells 83 and 84)
     for path in [REPOSITORY / "README.md", DOCS / "notebook.md", DOCS / "user_guide" / "testing.md"]:
         # a four-decimal figure shortly after "loss" or "cross-entropy"
-        # (transcripts' epoch lines are checked against a fresh run elsewhere)
-        prose = re.sub(r"^epoch .*$", "", path.read_text(), flags=re.M)
+        # (transcripts' iteration lines are checked against a fresh run elsewhere)
+        prose = re.sub(r"^iteration .*$", "", path.read_text(), flags=re.M)
         quoted = re.findall(r"(?:loss|cross-entropy)\b[^|\n]{0,60}?\b(\d+\.\d{4})\b", prose, re.S)
         assert quoted and set(quoted) == {loss}, f"{path.name} quotes {quoted}"
 

@@ -6,8 +6,8 @@ README shows one of them too, between ``<!-- transcript: NAME -->`` markers; ``-
 rewrites those blocks, and ``tests/test_docs.py`` fails when they differ from a fresh run.
 
 Times are removed from the checked text (a machine's speed is not a property of the code):
-epoch lines lose their trailing seconds, and "trained 15 epochs in 1.4s" becomes
-"trained 15 epochs". Timings are reported, with the machine and command, on the performance
+iteration lines lose their trailing seconds, and "trained with adam: 30 iterations in 3.1s"
+becomes "trained with adam: 30 iterations". Timings are reported, with the machine and command, on the performance
 page only.
 
 Run::
@@ -41,7 +41,7 @@ README = REPOSITORY / "README.md"
 TRANSCRIPTS = {
     "train": ["scratchlin train --seed 0"],
     "train_validation": ["scratchlin train --val-fraction 0.1 --seed 0 --out model_val.npz --plots pictures"],
-    "early_stopping": ["scratchlin train --early-stopping --epochs 40 --seed 0 --out model_es.npz"],
+    "early_stopping": ["scratchlin train --early-stopping --max-iter 40 --seed 0 --out model_es.npz"],
     "evaluate": ["scratchlin evaluate model.npz"],
     "predict": [
         "python -c \"from scratchlin.datasets import load_mnist; import numpy as np; "
@@ -60,8 +60,8 @@ TRANSCRIPTS = {
 
 #: Lines whose timings are dropped, as (pattern, replacement).
 TIMINGS = [
-    (re.compile(r"^(epoch\s+\d+/\d+\s.*?)\s+\d+(?:\.\d+)?s$", re.M), r"\1"),
-    (re.compile(r"^(trained \d+ epochs?) in \d+(?:\.\d+)?s$", re.M), r"\1"),
+    (re.compile(r"^(iteration\s+\d+(?:/\d+)?\s.*?)\s+\d+(?:\.\d+)?s$", re.M), r"\1"),
+    (re.compile(r"^(trained with \w+: \d+ iterations?) in \d+(?:\.\d+)?s$", re.M), r"\1"),
 ]
 
 
