@@ -6,7 +6,7 @@ is all ones) and SciPy's Fortran L-BFGS-B on the same functions, never the code 
 import numpy as np
 import pytest
 
-from scratchlin.lbfgs import C1, C2, _LineSearch, _two_loop_direction, minimize
+from scratchlin.lbfgs import C1, C2, _LineSearch, _two_loop_direction, default_history_size, minimize
 
 optimize = pytest.importorskip("scipy.optimize")
 
@@ -34,16 +34,24 @@ def test_a_quadratic_is_minimised_to_its_linear_solve(rng, n, condition):
     assert np.linalg.norm(result.x - np.linalg.solve(A, c)) <= np.linalg.norm(result.grad) <= np.sqrt(n) * 1e-5
 
 
-def test_an_ill_conditioned_quadratic_gets_as_close_as_scipy_before_rounding_stops_both(rng):
+@pytest.mark.parametrize("history_size", [10, None], ids=["m=10 as SciPy", "default m"])
+def test_an_ill_conditioned_quadratic_gets_as_close_as_scipy(rng, history_size):
     """At condition 1e5 the objective's last digits cannot tell the last steps apart: SciPy's
-    L-BFGS-B ends ABNORMAL; ours must end no farther from the minimiser, and say why."""
+    L-BFGS-B (10 pairs) ends ABNORMAL; ours must end no farther from the minimiser, with the
+    same memory or with its default one."""
     A, c = spd_matrix(rng, 40, 1e5), rng.normal(size=40)
-    ours = minimize(quadratic(A, c), np.zeros(40), max_iter=5000, tol=1e-9)
+    ours = minimize(quadratic(A, c), np.zeros(40), max_iter=5000, tol=1e-9, history_size=history_size)
     theirs = optimize.minimize(quadratic(A, c), np.zeros(40), jac=True, method="L-BFGS-B",
                                options={"maxiter": 5000, "gtol": 1e-9, "ftol": 1e-16})
-    assert not ours.converged and "precision" in ours.message
+    assert ours.converged or "precision" in ours.message, ours.message
     x_star = np.linalg.solve(A, c)
     assert np.linalg.norm(ours.x - x_star) <= 2 * np.linalg.norm(theirs.x - x_star)
+
+
+def test_the_default_memory_is_100_pairs_within_32_mib():
+    assert default_history_size(7850) == 100  # MNIST's W and b
+    assert default_history_size(2**17) == 16  # 32 MiB / (16 bytes * 2**17)
+    assert default_history_size(10**8) == 10
 
 
 @pytest.mark.parametrize("n", [2, 10, 30])
