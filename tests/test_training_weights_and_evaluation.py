@@ -23,6 +23,7 @@ def _np_weighted_loss_and_grad(X, labels, W, b, w):
 def test_epoch_loss_weighs_each_batch_by_its_summed_sample_weights():
     # 10 rows in batches of 4, 4, 2; the last batch holds most of the weight, so "rows per
     # batch" and "summed weights per batch" give different epoch losses (asserted below).
+    # One pass exactly (the trainer's pass itself): an iteration's later passes reshuffle.
     rng = np.random.default_rng(3)
     X = rng.standard_normal((10, 5))
     labels = rng.integers(0, 3, 10)
@@ -32,7 +33,7 @@ def test_epoch_loss_weighs_each_batch_by_its_summed_sample_weights():
     lr = 2.0
     params = Parameters(5, 3, np.float64)
     settings = TrainingSettings(lr=lr, batch_size=4, optimizer="sgd", optimizer_options={"momentum": 0.0})
-    record = Trainer(params, settings, np.random.default_rng(7)).partial_fit(X, labels, weights)
+    total_loss, total_weight = Trainer(params, settings, np.random.default_rng(7))._epoch(X, labels, weights, 4, lr, 1)
 
     W, b = np.zeros((5, 3)), np.zeros(3)
     losses, batch_weights, batch_rows = [], [], []
@@ -46,7 +47,8 @@ def test_epoch_loss_weighs_each_batch_by_its_summed_sample_weights():
     expected = np.dot(losses, batch_weights) / weights.sum()
     assert abs(expected - np.dot(losses, batch_rows) / 10) > 1e-3  # the premise
     # float64, three SGD steps on 4-term sums: ~1e-15 relative
-    assert record["train_loss"] == pytest.approx(expected, rel=1e-12)
+    assert total_weight == pytest.approx(weights.sum(), rel=1e-15)
+    assert total_loss / total_weight == pytest.approx(expected, rel=1e-12)
     np.testing.assert_allclose(params.W, W, rtol=1e-12, atol=1e-14)
 
 
