@@ -150,7 +150,8 @@ def test_hyperparameters_are_keyword_only_and_design_names_exist():
 
 
 def test_set_params_refuses_an_unknown_name():
-    with pytest.raises(ValueError, match=r"^unknown hyperparameter 'learning_rate'; valid: C, solver, max_iter, tol, lr, "):
+    with pytest.raises(ValueError,
+                       match=r"^unknown hyperparameter 'learning_rate'; valid: C, solver, max_iter, tol, lr, "):
         LinearClassifier().set_params(learning_rate=0.1)
 
 
@@ -903,8 +904,9 @@ def test_the_adaptive_schedule_divides_the_rate_by_5_at_two_plateaus_then_conver
 
 def test_reaching_max_iter_first_warns_a_convergence_warning(rng):
     X, y = blobs(rng, n=60)
-    with pytest.warns(sl.ConvergenceWarning, match=r"^LinearClassifier with solver='sgd' did not converge in "
-                                                    r"max_iter=2 iterations \(tol=1e-09\); raise max_iter, or lower lr$"):
+    with pytest.warns(sl.ConvergenceWarning,
+                      match=r"^LinearClassifier with solver='sgd' did not converge in "
+                            r"max_iter=2 iterations \(tol=1e-09\); raise max_iter, or lower lr$"):
         model = LinearClassifier(max_iter=2, **dict(GD, tol=1e-9)).fit(X, y)
     assert model.n_iter_ == 2
     with pytest.warns(sl.ConvergenceWarning, match=r"^LinearClassifier with solver='lbfgs' did not converge in "

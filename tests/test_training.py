@@ -8,12 +8,10 @@ the code under test. Problems are small and synthetic: the whole module runs in 
 """
 import math
 import re
-import warnings
 
 import numpy as np
 import pytest
 
-import scratchlin as sl
 from scratchlin import LinearClassifier, NotFittedError, TrainingDivergedError
 from scratchlin.training import (
     MIN_STEPS_PER_ITERATION,
@@ -355,7 +353,8 @@ def test_verbose_prints_the_solver_then_one_line_per_iteration(rng, capsys):
     assert lines[0] == "solver: lbfgs (chosen by solver='auto' for 60 rows)"
     assert len(lines) == 1 + model.n_iter_
     for k, line in enumerate(lines[1:], start=1):
-        assert re.fullmatch(rf"iteration +{k}/100  loss \d+\.\d{{4}}  max\|grad\| \d\.\d\de[-+]\d+  \d+\.\ds", line), line
+        pattern = rf"iteration +{k}/100  loss \d+\.\d{{4}}  max\|grad\| \d\.\d\de[-+]\d+  \d+\.\ds"
+        assert re.fullmatch(pattern, line), line
     LinearClassifier(solver="adam", max_iter=2, seed=0, **STOCHASTIC).fit(X, labels)
     LinearClassifier().fit(X, labels)
     assert capsys.readouterr().out == ""
@@ -433,7 +432,8 @@ def test_early_stopping_stops_when_val_loss_stops_improving_and_restores_the_bes
 
 def test_early_stopping_without_validation_data_holds_out_a_fraction(rng):
     X, labels = blobs(rng, n=100)
-    model = LinearClassifier(max_iter=4, early_stopping=True, validation_fraction=0.2, seed=0, **STOCHASTIC).fit(X, labels)
+    model = LinearClassifier(max_iter=4, early_stopping=True, validation_fraction=0.2, seed=0,
+                             **STOCHASTIC).fit(X, labels)
     assert model.solver_ == "adam"  # solver="auto" picks Adam whenever early_stopping is set
     assert all({"val_loss", "val_accuracy"} <= set(r) for r in model.history_)
     # accuracy on the 20 held-out rows is a multiple of 1/20
@@ -522,7 +522,8 @@ def test_the_divergence_message_names_the_iteration_and_the_pass_it_happened_in(
     X = np.full((4, 20), 1e16, np.float32)
     model = LinearClassifier(solver="sgd", lr=1e6, momentum=0.0, lr_schedule="constant", batch_size=4,
                              max_iter=3, seed=0, **STOCHASTIC)
-    with pytest.raises(TrainingDivergedError, match=r"^training diverged at iteration 1\b.*\b(epoch|pass) 2\b.*batch 1:"):
+    with pytest.raises(TrainingDivergedError,
+                       match=r"^training diverged at iteration 1\b.*\b(epoch|pass) 2\b.*batch 1:"):
         model.fit(X, np.array([0, 0, 0, 1]))
 
 
@@ -570,7 +571,8 @@ def test_minibatch_iteration_equals_a_float64_replay_including_the_short_last_ba
 @pytest.mark.parametrize("bad_lr, error, match", [
     (-1.0, ValueError,
      r"^the learning rate lr_schedule gave for iteration 2 must be a finite number in \[0.0, inf\), got -1.0$"),
-    (float("nan"), ValueError, r"^the learning rate lr_schedule gave for iteration 2 must be a finite number .*got nan$"),
+    (float("nan"), ValueError,
+     r"^the learning rate lr_schedule gave for iteration 2 must be a finite number .*got nan$"),
     ("0.1", TypeError, r"^the learning rate lr_schedule gave for iteration 2 must be a real number, got str$"),
 ])
 def test_a_bad_rate_from_a_callable_schedule_is_refused_before_the_iteration(bad_lr, error, match, rng):

@@ -88,5 +88,6 @@ def test_a_diverging_fit_raises_without_runtime_warnings():
     model = _sgd(lr=1e6, batch_size=4, max_iter=3)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        with pytest.raises(sl.training.TrainingDivergedError, match=r"^training diverged at epoch 1, batch 1: the loss became nan"):
+        with pytest.raises(sl.training.TrainingDivergedError,
+                           match=r"^training diverged at epoch 1, batch 1: the loss became nan"):
             model.fit(X, np.array([0, 0, 0, 1]))
