@@ -963,6 +963,19 @@ def test_lbfgs_on_a_memmap_of_uint8_pixels_makes_no_float_copy_of_the_data(memma
     assert peak < X.nbytes * np.dtype(np.float32).itemsize
 
 
+def test_solver_auto_takes_lbfgs_up_to_20000_rows_and_adam_above_or_with_early_stopping(rng):
+    X = rng.normal(size=(20001, 2))
+    y = (X[:, 0] > 0).astype(int)
+    quick = dict(max_iter=1, tol=None, seed=0)  # one iteration: the choice is what is tested
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", sl.ConvergenceWarning)  # L-BFGS with max_iter=1
+        assert LinearClassifier(**quick).fit(X[:20000], y[:20000]).solver_ == "lbfgs"
+    assert LinearClassifier(**quick).fit(X, y).solver_ == "adam"
+    assert LinearClassifier(early_stopping=True, **quick).fit(X[:100], y[:100]).solver_ == "adam"
+    assert LinearClassifier(solver="SGD", **quick).fit(X[:100], y[:100]).solver_ == "sgd"  # any case
+    assert "solver_" not in LinearClassifier().__dict__
+
+
 def test_rows_of_weight_zero_are_left_out_so_no_minibatch_weighs_nothing(rng):
     X, y = blobs(rng, n=40)
     weights = np.where(np.arange(40) % 4 < 2, 0.0, rng.uniform(0.5, 2.0, 40))  # half are 0
