@@ -610,14 +610,6 @@ kernel("tr-average-eta-1",
        "def __init__(self, average: Parameters, eta: float = 3.0):",
        "def __init__(self, average: Parameters, eta: float = 1.0):",
        "polynomial-decay averaging with eta = 1 instead of 3", TR)
-kernel("tr-lbfgs-callback-sees-trial-point",
-       "params.vector[...] = x  # the callback sees the iterate, not the last trial point",
-       "pass",
-       "an L-BFGS callback sees the line search's last trial point, not the iterate", TR)
-kernel("tr-lbfgs-final-not-set",
-       "    params.vector[...] = result.x\n    return history, result",
-       "    return history, result",
-       "the model keeps L-BFGS's last evaluated point instead of its solution", TR)
 kernel("tr-early-stop-no-restore",
        "self.params.vector[...] = best_params",
        "pass",
