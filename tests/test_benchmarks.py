@@ -35,11 +35,11 @@ def test_bench_train_runs_small_and_reports_ratios(private_mnist_root, tmp_path)
     assert epoch["ratio_to_torch"] == pytest.approx(best / median["torch"])
     assert epoch["ratio_to_core_floor"] == pytest.approx(best / median["core floor"])
     assert epoch["core_floor_ratio_to_torch"] == pytest.approx(median["core floor"] / median["torch"])
-    assert set(results["accuracy"]) == {"scratchlin (default fit)", "torch (same recipe)",
-                                        "sklearn SGDClassifier"}
+    assert set(results["accuracy"]) == {"scratchlin (Adam, default fit)", "torch (same recipe)",
+                                        "scratchlin (L-BFGS)", "sklearn SGDClassifier"}
     # same recipe, same shuffles: scratchlin and torch end at nearly the same test accuracy
     ours, theirs = (results["accuracy"][k]["final_accuracy"]
-                    for k in ("scratchlin (default fit)", "torch (same recipe)"))
+                    for k in ("scratchlin (Adam, default fit)", "torch (same recipe)"))
     assert abs(ours - theirs) <= 0.005
     saved = json.loads((tmp_path / "bench_train.json").read_text())
     assert saved["environment"]["threads requested"] == 1

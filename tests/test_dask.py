@@ -28,7 +28,7 @@ def blobs(rng, n=600, n_features=5, n_classes=3):
 @pytest.mark.parametrize("scheduler", ["synchronous", "threads"])
 def test_incremental_calls_partial_fit_once_per_block_in_order(rng, scheduler):
     X, y = blobs(rng)
-    hyper = dict(seed=0, optimizer="sgd", lr=0.1, batch_size=32, epochs=4)
+    hyper = dict(seed=0, solver="sgd", lr=0.1, batch_size=32)
     with dask.config.set(scheduler=scheduler):
         incremental = wrappers.Incremental(LinearClassifier(**hyper), shuffle_blocks=False)
         incremental.fit(da.from_array(X, chunks=(150, 5)), da.from_array(y, chunks=150),
@@ -37,8 +37,9 @@ def test_incremental_calls_partial_fit_once_per_block_in_order(rng, scheduler):
         for start in range(0, 600, 150):
             by_hand.partial_fit(X[start:start + 150], y[start:start + 150], classes=[0, 1, 2])
         model = incremental.estimator_
-        # Same blocks, same order, same seed: the very same arithmetic.
+        # Same blocks, same order, same seed: the very same arithmetic (iterate and average).
         assert model.W.tobytes() == by_hand.W.tobytes()
+        assert model._trainer.params.vector.tobytes() == by_hand._trainer.params.vector.tobytes()
         assert model.n_iter_ == 4 and len(model.history_) == 4
         np.testing.assert_array_equal(incremental.classes_, [0, 1, 2])
         accuracy = incremental.score(da.from_array(X, chunks=(150, 5)), da.from_array(y, chunks=150))

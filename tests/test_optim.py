@@ -13,6 +13,7 @@ from scratchlin.optim import (
     SGD,
     Adam,
     AdamW,
+    AdaptiveLR,
     ConstantLR,
     CosineLR,
     StepLR,
@@ -316,9 +317,27 @@ def test_make_schedule_cosine_anneals_over_the_run_and_callables_pass_through():
         return base_lr
 
     assert make_schedule(custom, epochs=3) is custom
-    assert set(SCHEDULES) == {"constant", "step", "cosine"}
-    with pytest.raises(ValueError, match=r"^schedule must be one of 'cosine', 'step', 'constant' or a callable"):
+    assert set(SCHEDULES) == {"adaptive", "constant", "step", "cosine"}
+    with pytest.raises(ValueError, match=r"^schedule must be one of 'adaptive', 'cosine', 'step', 'constant' "
+                                         r"or a callable"):
         make_schedule("linear", epochs=3)
+
+
+def test_adaptive_schedule_divides_by_5_at_each_plateau_at_most_twice():
+    schedule = make_schedule("adaptive", epochs=10)
+    assert isinstance(schedule, AdaptiveLR) and (schedule.factor, schedule.max_cuts) == (5.0, 2)
+    # the rate does not depend on the epoch, only on the cuts so far
+    assert [schedule(0.5, e) for e in (0, 3, 1000)] == [0.5, 0.5, 0.5]
+    assert schedule.plateau() is True
+    assert [schedule(0.5, e) for e in (0, 1000)] == [0.1, 0.1]
+    assert schedule.plateau() is True
+    assert schedule(0.5, 7) == pytest.approx(0.02, rel=1e-15)
+    # the cuts are used up: the next plateau is convergence, and the rate stays where it is
+    assert schedule.plateau() is False and schedule.cuts == 2
+    assert schedule(0.5, 8) == pytest.approx(0.02, rel=1e-15)
+    assert make_schedule("adaptive", epochs=10).cuts == 0  # a fresh schedule per run
+    assert AdaptiveLR(factor=2.0, max_cuts=0).plateau() is False
+    assert repr(schedule) == "AdaptiveLR(factor=5.0, max_cuts=2, cuts=2)"
 
 
 # --- schedules -------------------------------------------------------------------------------
@@ -456,6 +475,9 @@ def test_step_lr_override_must_be_non_negative():
     (lambda: StepLR(2.5), TypeError, r"step_size must be an int, got float"),
     (lambda: StepLR(2, gamma=0.0), ValueError, r"gamma must be a finite number in \(0.0, inf[\])], got 0.0"),
     (lambda: CosineLR(0), ValueError, r"total_epochs must be >= 1, got 0"),
+    (lambda: AdaptiveLR(factor=1.0), ValueError, r"^factor must be a finite number in \(1\.0, inf\), got 1\.0$"),
+    (lambda: AdaptiveLR(max_cuts=-1), ValueError, r"^max_cuts must be >= 0, got -1$"),
+    (lambda: AdaptiveLR()(0.1, -1), ValueError, r"epoch must be >= 0, got -1"),
     (lambda: CosineLR(10, min_lr=-1e-3), ValueError, r"min_lr must be .*got -0.001"),
     (lambda: CosineLR(5, warmup_epochs=5), ValueError, r"warmup_epochs must be < total_epochs=5, got 5"),
     (lambda: CosineLR(5, min_lr=0.5)(0.1, 0), ValueError, r"base_lr must be >= min_lr=0.5, got 0.1"),
@@ -464,7 +486,7 @@ def test_step_lr_override_must_be_non_negative():
     (lambda: ConstantLR()(0.0, 1), ValueError,
      r"base_lr must be a finite number in \(0.0, inf[\])], got 0.0"),
     (lambda: get_schedule("linear"), ValueError,
-     r"schedule must be one of 'cosine', 'step', 'constant' or a callable "
+     r"schedule must be one of 'adaptive', 'cosine', 'step', 'constant' or a callable "
      r"\(base_lr, epoch\) -> lr, got 'linear'"),
     (lambda: get_schedule(0.1), TypeError, r"schedule must be a name or a callable .* got float"),
     (lambda: get_schedule(ConstantLR(), gamma=0.5), TypeError,

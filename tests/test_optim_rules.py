@@ -185,8 +185,8 @@ def test_step_schedule_hand_values_including_runs_shorter_than_three_epochs(rng,
     # step_size = max(1, epochs // 3): for 1 or 2 epochs a step of 0 would divide by zero.
     X = rng.random((30, 4)).astype(np.float32)
     y = np.arange(30) % 3
-    model = sl.LinearClassifier(epochs=epochs, lr=0.5, lr_schedule="step", optimizer="sgd",
-                                batch_size=16, seed=0).fit(X, y)
+    model = sl.LinearClassifier(max_iter=epochs, lr=0.5, lr_schedule="step", solver="sgd",
+                                batch_size=16, seed=0, tol=None).fit(X, y)
     np.testing.assert_allclose([r["lr"] for r in model.history_], expected, rtol=1e-12)
 
 

@@ -122,18 +122,23 @@ def _small_problem(rng):
     return X, y
 
 
-def test_fit_leaves_the_callers_thread_settings_unchanged(rng):
+SOLVERS = {"lbfgs": dict(solver="lbfgs"), "adam": dict(solver="adam", max_iter=2, tol=None)}
+
+
+@pytest.mark.parametrize("solver", list(SOLVERS))
+def test_fit_leaves_the_callers_thread_settings_unchanged(rng, solver):
     from scratchlin import LinearClassifier
 
     X, y = _small_problem(rng)
     # The caller allows 2 threads; the policy picks 1 for this tiny fit, then must put 2 back.
     with threadpool_limits(limits=2, user_api="blas"):
         before = threadpool_info()
-        LinearClassifier(epochs=2, seed=0).fit(X, y)
+        LinearClassifier(seed=0, **SOLVERS[solver]).fit(X, y)
         assert threadpool_info() == before
 
 
-def test_fit_restores_thread_settings_when_training_raises(rng):
+@pytest.mark.parametrize("solver", list(SOLVERS))
+def test_fit_restores_thread_settings_when_training_raises(rng, solver):
     from scratchlin import LinearClassifier
 
     X, y = _small_problem(rng)
@@ -144,7 +149,7 @@ def test_fit_restores_thread_settings_when_training_raises(rng):
     with threadpool_limits(limits=2, user_api="blas"):  # the policy's 1 differs from it
         before = threadpool_info()
         with pytest.raises(KeyboardInterrupt, match="stopped by the user"):
-            LinearClassifier(epochs=3, seed=0, callback=stop).fit(X, y)
+            LinearClassifier(seed=0, callback=stop, **SOLVERS[solver]).fit(X, y)
         assert threadpool_info() == before
 
 
@@ -165,7 +170,7 @@ def test_seeded_training_is_bit_identical_for_a_given_thread_count(n_threads):
     weights = []
     for _ in range(2):
         params = Parameters(784, 10, np.float32)
-        Trainer(params, settings, np.random.default_rng(0)).fit(X, labels, epochs=2)
+        Trainer(params, settings, np.random.default_rng(0)).fit(X, labels, max_iter=1, tol=None)
         weights.append(params.vector.copy())
     assert np.any(weights[0] != 0)
     np.testing.assert_array_equal(weights[0], weights[1])

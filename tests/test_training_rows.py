@@ -3,7 +3,8 @@
 With one-hot features (X the identity, one feature per row) a gradient step changes row ``i``
 of ``W`` exactly when row ``i`` of ``X`` was in the batch: the weights record which rows
 were trained on. From zero weights every class score is equal, so each trained row's update
-``-lr (p - onehot(y)) / B`` has no zero entry (p = 1/C, never 0 or 1 for C = 3).
+``-lr (p - onehot(y)) / B`` has no zero entry (p = 1/C, never 0 or 1 for C = 3); the L2
+penalty ``lambda W`` leaves a zero row at zero.
 """
 import warnings
 
@@ -20,7 +21,8 @@ def _one_hot_rows(n, dtype=np.float32):
 
 
 def _sgd(**options):
-    base = {"optimizer": "sgd", "momentum": 0.0, "lr": 1.0, "lr_schedule": "constant", "epochs": 1, "seed": 0}
+    base = {"solver": "sgd", "momentum": 0.0, "lr": 1.0, "lr_schedule": "constant", "max_iter": 1, "tol": None,
+            "seed": 0}
     return sl.LinearClassifier(**{**base, **options})
 
 
@@ -42,9 +44,19 @@ def test_early_stopping_trains_only_on_the_rows_it_does_not_validate_on(n, fract
 
 @pytest.mark.parametrize("n, batch_size", [(10, 4), (7, 3), (5, 2), (4, 4)])
 def test_one_epoch_visits_every_row_including_the_partial_last_batch(n, batch_size):
+    # One pass exactly (an iteration repeats passes, whose fresh shuffles would hide a dropped
+    # batch): the trainer's pass itself, from zero weights.
     X, y = _one_hot_rows(n)
-    model = _sgd(batch_size=batch_size).fit(X, y)
-    assert np.all(model.W != 0, axis=None), "rows of a dropped batch leave their W row at 0"
+    settings = sl.training.TrainingSettings(lr=1.0, batch_size=batch_size, optimizer="sgd")
+    params = sl.training.Parameters(n, N_CLASSES, np.float32)
+    trainer = sl.training.Trainer(params, settings, np.random.default_rng(0))
+    _, weight = trainer._epoch(X, y, None, batch_size, 1.0, 1)
+    assert weight == n  # every row counted once in the pass's loss
+    assert np.all(params.W != 0, axis=None), "rows of a dropped batch leave their W row at 0"
+    # and an iteration is made of such passes: -(-200 // ceil(n / batch_size)) of them
+    record = trainer.partial_fit(X, y)
+    steps_per_pass = -(-n // batch_size)
+    assert record["epochs"] == -(-200 // steps_per_pass) and record["steps"] == record["epochs"] * steps_per_pass
 
 
 def test_the_seed_changes_the_order_the_rows_are_visited_in():
@@ -60,9 +72,9 @@ def test_the_seed_changes_the_order_the_rows_are_visited_in():
 def test_a_raw_pixel_models_logits_are_the_float64_reference_with_the_1_over_255_scale(rng):
     X = rng.integers(0, 256, size=(40, 6), dtype=np.uint8)
     y = np.arange(40) % N_CLASSES
-    model = sl.LinearClassifier(raw_pixels=True, epochs=2, batch_size=16, seed=0).fit(X, y)
+    model = sl.LinearClassifier(raw_pixels=True).fit(X, y)  # dtype=None: raw pixels compute in float32
     expected = (X.astype(np.float64) / 255) @ model.W.astype(np.float64) + model.b.astype(np.float64)
-    # float32: a 6-term dot product of values <= 1 by |W| (tiny here): ~8 u32 |terms|
+    # float32: a 6-term dot product of values <= 1 by |W|: ~8 u32 |terms|
     scale = (X.astype(np.float64) / 255) @ np.abs(model.W.astype(np.float64)) + np.abs(model.b)
     got = model.decision_function(X)
     assert got.dtype == np.float32
@@ -73,8 +85,9 @@ def test_a_raw_pixel_models_logits_are_the_float64_reference_with_the_1_over_255
 def test_a_diverging_fit_raises_without_runtime_warnings():
     # The overflow of a diverging run is reported by TrainingDivergedError alone.
     X = np.full((4, 20), 1e16, np.float32)
-    model = _sgd(lr=1e6, batch_size=4, epochs=3)
+    model = _sgd(lr=1e6, batch_size=4, max_iter=3)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        with pytest.raises(sl.training.TrainingDivergedError, match="training diverged at epoch 2"):
+        with pytest.raises(sl.training.TrainingDivergedError,
+                           match=r"^training diverged at epoch 1, batch 1: the loss became nan"):
             model.fit(X, np.array([0, 0, 0, 1]))

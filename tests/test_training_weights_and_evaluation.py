@@ -23,6 +23,7 @@ def _np_weighted_loss_and_grad(X, labels, W, b, w):
 def test_epoch_loss_weighs_each_batch_by_its_summed_sample_weights():
     # 10 rows in batches of 4, 4, 2; the last batch holds most of the weight, so "rows per
     # batch" and "summed weights per batch" give different epoch losses (asserted below).
+    # One pass exactly (the trainer's pass itself): an iteration's later passes reshuffle.
     rng = np.random.default_rng(3)
     X = rng.standard_normal((10, 5))
     labels = rng.integers(0, 3, 10)
@@ -32,7 +33,7 @@ def test_epoch_loss_weighs_each_batch_by_its_summed_sample_weights():
     lr = 2.0
     params = Parameters(5, 3, np.float64)
     settings = TrainingSettings(lr=lr, batch_size=4, optimizer="sgd", optimizer_options={"momentum": 0.0})
-    record = Trainer(params, settings, np.random.default_rng(7)).partial_fit(X, labels, weights)
+    total_loss, total_weight = Trainer(params, settings, np.random.default_rng(7))._epoch(X, labels, weights, 4, lr, 1)
 
     W, b = np.zeros((5, 3)), np.zeros(3)
     losses, batch_weights, batch_rows = [], [], []
@@ -46,7 +47,8 @@ def test_epoch_loss_weighs_each_batch_by_its_summed_sample_weights():
     expected = np.dot(losses, batch_weights) / weights.sum()
     assert abs(expected - np.dot(losses, batch_rows) / 10) > 1e-3  # the premise
     # float64, three SGD steps on 4-term sums: ~1e-15 relative
-    assert record["train_loss"] == pytest.approx(expected, rel=1e-12)
+    assert total_weight == pytest.approx(weights.sum(), rel=1e-15)
+    assert total_loss / total_weight == pytest.approx(expected, rel=1e-12)
     np.testing.assert_allclose(params.W, W, rtol=1e-12, atol=1e-14)
 
 
@@ -102,3 +104,31 @@ def test_raw_pixels_are_cast_to_the_parameters_dtype_not_to_float64():
         tracemalloc.stop()
     assert grad_W.dtype == np.float32
     assert peak <= 6 * X.nbytes, f"peak {peak / X.nbytes:.1f} bytes per pixel"
+
+
+@pytest.mark.parametrize("weighted", [False, True], ids=["unweighted", "weighted"])
+@pytest.mark.parametrize("weight_decay", [0.0, 0.3])
+def test_the_data_set_objective_in_chunks_is_the_objective_on_all_rows(weighted, weight_decay):
+    # L-BFGS's J: 30 rows in chunks of 7 (7, 7, 7, 7 and a short chunk of 2), each chunk's
+    # weighted mean counting by its share of the weight, equals the float64 formula on all
+    # rows at once. The weights put most of the weight on the short last chunk, so a chunk
+    # weighed by rows, or as a full chunk, is off by far more than rounding.
+    rng = np.random.default_rng(4)
+    X = rng.standard_normal((30, 5))
+    labels = rng.integers(0, 3, 30)
+    W, b = rng.standard_normal((5, 3)), rng.standard_normal(3)
+    weights = np.where(np.arange(30) >= 28, 25.0, rng.uniform(0.5, 1.5, 30)) if weighted else None
+    loss, grad_W, grad_b = objective.dataset_loss_and_grad(W, b, X, labels, sample_weight=weights,
+                                                          weight_decay=weight_decay, chunk_rows=7)
+    w = np.ones(30) if weights is None else weights
+    expected, expected_W, expected_b = _np_weighted_loss_and_grad(X, labels, W, b, w)
+    expected += 0.5 * weight_decay * np.sum(W * W)
+    expected_W = expected_W + weight_decay * W
+    # float64, 30-term sums in 5 chunks: a few ulp
+    assert loss == pytest.approx(expected, rel=1e-13)
+    np.testing.assert_allclose(grad_W, expected_W, rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(grad_b, expected_b, rtol=1e-12, atol=1e-14)
+    # and one chunk holding every row gives the same numbers
+    whole = objective.dataset_loss_and_grad(W, b, X, labels, sample_weight=weights, weight_decay=weight_decay)
+    assert whole[0] == pytest.approx(loss, rel=1e-13)
+    np.testing.assert_allclose(whole[1], grad_W, rtol=1e-12, atol=1e-14)

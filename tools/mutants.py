@@ -514,17 +514,22 @@ kernel("obj-grad-W-unscaled",
        "if input_scale != 1.0:\n        grad_W_transposed *= input_scale",
        "if False:\n        grad_W_transposed *= input_scale",
        "raw pixels' 1/255 scale missing from grad_W")
+# The penalty appears twice, in the minibatch kernel (after grad_b's matmul) and in the
+# whole-data-set objective of L-BFGS (after the chunks' sum): each has its mutants.
+_BATCH_DECAY = ("grad_b = np.matmul(ws.ones_rows[:n_rows], grad_logits, out=ws.grad_b)\n"
+                "    if weight_decay:\n")
+_DATASET_DECAY = "grad_W = grad[: W.size].reshape(W.shape)\n    if weight_decay:\n"
 kernel("obj-decay-loss-factor",
-       "loss += 0.5 * weight_decay * float(np.vdot(W, W))",
-       "loss += weight_decay * float(np.vdot(W, W))",
+       _BATCH_DECAY + "        grad_W += weight_decay * W\n        loss += 0.5 * weight_decay",
+       _BATCH_DECAY + "        grad_W += weight_decay * W\n        loss += weight_decay",
        "weight-decay penalty lambda ||W||^2 instead of lambda/2 ||W||^2")
 kernel("obj-decay-grad-factor",
-       "grad_W += weight_decay * W",
-       "grad_W += 2 * weight_decay * W",
+       _BATCH_DECAY + "        grad_W += weight_decay * W",
+       _BATCH_DECAY + "        grad_W += 2 * weight_decay * W",
        "weight-decay gradient 2 lambda W")
 kernel("obj-bias-decayed",
-       "grad_W += weight_decay * W",
-       "grad_W += weight_decay * W\n        grad_b += weight_decay * b",
+       _BATCH_DECAY + "        grad_W += weight_decay * W",
+       _BATCH_DECAY + "        grad_W += weight_decay * W\n        grad_b += weight_decay * b",
        "the bias is decayed too")
 kernel("obj-flat-label-index-off",
        "self.row_offsets = np.arange(max_batch) * n_classes",
@@ -557,26 +562,62 @@ kernel("tr-loss-ignores-sample-weight",
        "batch_weight = rows.shape[0]",
        "epoch train_loss weighs batches by rows, not by their summed sample weights", TR)
 kernel("tr-schedule-one-based",
-       "settings.lr_schedule(settings.lr, self.epochs_done)",
-       "settings.lr_schedule(settings.lr, epoch)",
-       "schedule called with the 1-based epoch (first epoch already decayed)", TR)
+       "self.settings.lr_schedule(self.settings.lr, self.iterations_done)",
+       "self.settings.lr_schedule(self.settings.lr, iteration)",
+       "schedule called with the 1-based iteration (first iteration already decayed)", TR)
 kernel("tr-schedule-rate-unchecked",
-       'lr = v.check_real(settings.lr_schedule(settings.lr, self.epochs_done),\n'
-       '                          f"the learning rate lr_schedule gave for epoch {epoch}", low=0.0)',
-       "lr = settings.lr_schedule(settings.lr, self.epochs_done)",
+       'lr = v.check_real(self.settings.lr_schedule(self.settings.lr, self.iterations_done),\n'
+       '                          f"the learning rate lr_schedule gave for iteration {iteration}", low=0.0)',
+       "lr = self.settings.lr_schedule(self.settings.lr, self.iterations_done)",
        "a callable schedule's negative or NaN rate reaches the unchecked optimizer step", TR)
 kernel("tr-epoch-counter-stuck",
-       "self.epochs_done = epoch",
-       "self.epochs_done = 1",
-       "epochs_done stops at 1 (schedule and partial_fit numbering stall)", TR)
+       "self.iterations_done = iteration",
+       "self.iterations_done = 1",
+       "iterations_done stops at 1 (schedule and partial_fit numbering stall)", TR)
+kernel("tr-iteration-floor-steps",
+       "epochs = -(-MIN_STEPS_PER_ITERATION // steps_per_epoch)",
+       "epochs = MIN_STEPS_PER_ITERATION // steps_per_epoch",
+       "passes per iteration rounded down: fewer than 200 steps (none at all on MNIST)", TR)
+kernel("tr-iteration-one-pass",
+       "epochs = -(-MIN_STEPS_PER_ITERATION // steps_per_epoch)",
+       "epochs = 1",
+       "an iteration is one pass whatever its steps (the 200-step rule dropped)", TR)
+kernel("tr-min-steps-100",
+       "MIN_STEPS_PER_ITERATION = 200",
+       "MIN_STEPS_PER_ITERATION = 100",
+       "iterations of at least 100 steps instead of the documented 200", TR)
+kernel("tr-epochs-done-per-iteration",
+       "self.epochs_done += epochs",
+       "self.epochs_done += 1",
+       "epochs_done counts iterations instead of passes", TR)
+kernel("tr-plateau-never-converges",
+       "if plateau is None or not plateau():",
+       "if plateau is None:",
+       "an adaptive schedule whose cuts are used up never ends training", TR)
+kernel("tr-plateau-counter-kept",
+       "no_change = 0\n                        if plateau is None or not plateau():",
+       "if plateau is None or not plateau():",
+       "after a cut the plateau counter is not reset: the next iteration cuts again", TR)
+kernel("tr-average-plain-mean",
+       "weight = (self.eta + 1) / (self.updates + self.eta)",
+       "weight = 1 / self.updates",
+       "partial_fit's iterate average is the plain mean (remembers the first, poor iterates)", TR)
+kernel("tr-average-last-iterate",
+       "weight = (self.eta + 1) / (self.updates + self.eta)",
+       "weight = 1.0",
+       "partial_fit's model is the last iterate, not the average", TR)
+kernel("tr-average-eta-1",
+       "def __init__(self, average: Parameters, eta: float = 3.0):",
+       "def __init__(self, average: Parameters, eta: float = 1.0):",
+       "polynomial-decay averaging with eta = 1 instead of 3", TR)
 kernel("tr-early-stop-no-restore",
        "self.params.vector[...] = best_params",
        "pass",
        "early stopping keeps the last parameters instead of the best", TR)
 kernel("tr-patience-off-by-one",
-       'elif record["epoch"] - best_epoch >= patience:',
-       'elif record["epoch"] - best_epoch > patience:',
-       "early stopping waits patience + 1 epochs", TR)
+       'elif record["iteration"] - best_iteration >= patience:',
+       'elif record["iteration"] - best_iteration > patience:',
+       "early stopping waits patience + 1 iterations", TR)
 kernel("tr-tol-sign",
        'no_change = no_change + 1 if record["train_loss"] > best_train - tol else 0',
        'no_change = no_change + 1 if record["train_loss"] > best_train + tol else 0',
@@ -628,6 +669,127 @@ kernel("model-weighted-trains-on-validation-rows",
        "return (X[train_rows], labels[train_rows], weights[train_rows],",
        "return (X, labels, weights,",
        "with sample weights, early stopping trains on all rows, validation rows included", M)
+
+# The estimator's new rules: C's mapping to lambda, solver="auto", the weight seen by
+# partial_fit, dtype=None.
+kernel("model-C-binary-not-doubled",
+       "return (2.0 if n_classes == 2 else 1.0) / (C * total_weight)",
+       "return 1.0 / (C * total_weight)",
+       "with two classes lambda = 1 / (C sum w): half scikit-learn's penalty on the decision function", M)
+kernel("model-C-doubled-always",
+       "return (2.0 if n_classes == 2 else 1.0) / (C * total_weight)",
+       "return 2.0 / (C * total_weight)",
+       "lambda doubled for any number of classes", M)
+kernel("model-C-over-rows",
+       "total_weight = float(X.shape[0] if weights is None else weights.sum())\n        settings",
+       "total_weight = float(X.shape[0])\n        settings",
+       "lambda divides by the row count, not the summed sample weights", M)
+kernel("model-partial-fit-weight-not-accumulated",
+       "self._weight_seen += float(X.shape[0] if weights is None else weights.sum())",
+       "self._weight_seen = float(X.shape[0] if weights is None else weights.sum())",
+       "partial_fit's lambda divides by the last chunk's weight, not all the weight seen", M)
+kernel("model-auto-boundary",
+       "if n_rows is None or n_rows > AUTO_LBFGS_MAX_ROWS or",
+       "if n_rows is None or n_rows >= AUTO_LBFGS_MAX_ROWS or",
+       "solver='auto' takes Adam at exactly 20,000 rows", M)
+kernel("model-auto-ignores-early-stopping",
+       "if n_rows is None or n_rows > AUTO_LBFGS_MAX_ROWS or v.check_bool(self.early_stopping, \"early_stopping\"):",
+       "if n_rows is None or n_rows > AUTO_LBFGS_MAX_ROWS:",
+       "solver='auto' picks L-BFGS with early_stopping=True (which then refuses)", M)
+kernel("model-dtype-float32-not-kept",
+       "if kinds == {np.dtype(np.float32)}:\n            return np.dtype(np.float32)",
+       "if kinds == {np.dtype(np.float32)}:\n            return np.dtype(np.float64)",
+       "dtype=None turns float32 X into a float64 model", M)
+kernel("model-average-not-updated",
+       "record = self._trainer.partial_fit(*_without_zero_weights(X, labels, weights))\n"
+       "        self._average.update(self._trainer.params)",
+       "record = self._trainer.partial_fit(*_without_zero_weights(X, labels, weights))",
+       "after the first call, partial_fit no longer updates the model's average", M)
+
+# The whole-data-set objective of L-BFGS: chunks weighed by their share of the weight.
+DATASET = ("tests/test_training_weights_and_evaluation.py", "tests/test_model.py")
+mutant("obj-dataset-last-chunk-full-share",
+       OBJ, "share = float(min(size, n_rows - start) if weights is None else weights.sum()) / total_weight",
+       "share = float(size if weights is None else weights.sum()) / total_weight",
+       "the short last chunk counts as a full one in J and its gradient", DATASET)
+mutant("obj-dataset-share-ignores-weights",
+       OBJ, "share = float(min(size, n_rows - start) if weights is None else weights.sum()) / total_weight",
+       "share = float(min(size, n_rows - start)) / n_rows",
+       "chunks weighed by their rows, not their summed sample weights", DATASET)
+mutant("obj-dataset-no-penalty-gradient",
+       OBJ, _DATASET_DECAY + "        grad_W += weight_decay * W",
+       _DATASET_DECAY + "        pass",
+       "L-BFGS's gradient leaves out lambda W (the loss keeps it)", DATASET)
+mutant("obj-dataset-penalty-loss-factor",
+       OBJ, _DATASET_DECAY + "        grad_W += weight_decay * W\n        loss += 0.5 * weight_decay",
+       _DATASET_DECAY + "        grad_W += weight_decay * W\n        loss += weight_decay",
+       "L-BFGS's objective has lambda ||W||^2, its gradient lambda W", DATASET)
+
+# scratchlin/lbfgs.py: the Wolfe line search, the two-loop recursion, the curvature check.
+LB = "scratchlin/lbfgs.py"
+LBFGS_TESTS = ("tests/test_sklearn.py", "tests/test_model.py", "tests/test_training.py")
+
+
+def lbfgs(name, original, replacement, description):
+    mutant(name, LB, original, replacement, description, LBFGS_TESTS)
+
+
+lbfgs("lbfgs-wolfe-constants-swapped",
+      "C1, C2 = 1e-4, 0.9", "C1, C2 = 0.9, 1e-4",
+      "c1 and c2 swapped: sufficient decrease demands 90% of the linear decrease")
+lbfgs("lbfgs-sufficient-decrease-sign",
+      "return f <= self.f0 + C1 * t * self.dphi0",
+      "return f <= self.f0 - C1 * t * self.dphi0",
+      "the sufficient-decrease test accepts steps that raise f")
+lbfgs("lbfgs-curvature-sign",
+      "return abs(dphi) <= -C2 * self.dphi0",
+      "return abs(dphi) <= C2 * self.dphi0",
+      "the curvature condition can never hold (dphi0 < 0)")
+lbfgs("lbfgs-curvature-weak",
+      "return abs(dphi) <= -C2 * self.dphi0",
+      "return dphi >= C2 * self.dphi0",
+      "the weak Wolfe curvature condition instead of the strong one")
+lbfgs("lbfgs-two-loop-first-sign",
+      "q -= alpha * y",
+      "q += alpha * y",
+      "two-loop recursion: the first loop adds alpha y")
+lbfgs("lbfgs-two-loop-second-sign",
+      "q += (alpha - beta) * s",
+      "q += (beta - alpha) * s",
+      "two-loop recursion: the second loop's correction reversed")
+lbfgs("lbfgs-two-loop-alphas-order",
+      "for (s, y, rho), alpha in zip(pairs, reversed(alphas)):",
+      "for (s, y, rho), alpha in zip(pairs, alphas):",
+      "two-loop recursion: the second loop pairs each s with another pair's alpha")
+lbfgs("lbfgs-initial-scaling-inverted",
+      "q *= float(s @ y) / float(y @ y)",
+      "q *= float(y @ y) / float(s @ y)",
+      "initial inverse Hessian y.y / s.y (the Hessian's scale, not its inverse's)")
+lbfgs("lbfgs-curvature-check-inverted",
+      "if sy > 1e-10 * float(y @ y):",
+      "if sy < 1e-10 * float(y @ y):",
+      "pairs kept only when their curvature s.y is not positive: steepest descent")
+lbfgs("lbfgs-gradient-test-l1",
+      "if np.max(np.abs(g), initial=0.0) <= tol:",
+      "if np.abs(g).sum() / g.size <= tol:",
+      "converged on the mean gradient entry instead of the largest")
+lbfgs("lbfgs-no-descent-restart",
+      "if not float(g @ d) < 0:",
+      "if False:",
+      "an ascent direction is searched instead of restarting from the gradient")
+
+optim("adaptive-cut-factor",
+      "def __init__(self, factor: float = 5.0, max_cuts: int = 2):",
+      "def __init__(self, factor: float = 10.0, max_cuts: int = 2):",
+      "the adaptive rate divided by 10 at a plateau instead of 5", SCHEDULE_TESTS + ("tests/test_model.py",))
+optim("adaptive-one-cut-too-many",
+      "if self.cuts >= self.max_cuts:",
+      "if self.cuts > self.max_cuts:",
+      "the adaptive schedule cuts three times before convergence", SCHEDULE_TESTS + ("tests/test_model.py",))
+optim("adaptive-rate-ignores-cuts",
+      "return base_lr / self.factor ** self.cuts",
+      "return base_lr / self.factor",
+      "the adaptive rate is cut once from the start and never again", SCHEDULE_TESTS + ("tests/test_model.py",))
 
 # How the estimator's hyperparameters reach each optimizer (optim's estimator_options), and the
 # label encoding's fast path for classes 0..C-1 (_labels.py).
