@@ -566,7 +566,6 @@ class CosineLR:
                 f"warmup_epochs={self.warmup_epochs})")
 
 
-#: The schedules by name: a new schedule is a class with a ``for_epochs(epochs)`` classmethod
 class AdaptiveLR:
     r"""The base rate until the loss stops improving, then a fifth of it, and so on.
 
@@ -613,6 +612,7 @@ class AdaptiveLR:
         return f"AdaptiveLR(factor={self.factor}, max_cuts={self.max_cuts}, cuts={self.cuts})"
 
 
+#: The schedules by name: a new schedule is a class with a ``for_epochs(epochs)`` classmethod
 #: and one entry here.
 SCHEDULES: dict[str, Any] = {"adaptive": AdaptiveLR, "cosine": CosineLR, "step": StepLR,
                              "constant": ConstantLR}

@@ -236,6 +236,21 @@ def _saveable_names(names, n_features: int) -> np.ndarray:
 # loading
 
 
+#: Hyperparameters that scratchlin 0.1 called otherwise: ``optimizer`` became ``solver`` (the
+#: same values), ``epochs`` became ``max_iter`` (on MNIST an iteration is an epoch).
+#: ``weight_decay`` has no equivalent without the training set's size (``C`` is
+#: ``1 / (weight_decay * N)``), so it is dropped like any unknown name.
+_RENAMED = {"optimizer": "solver", "epochs": "max_iter"}
+
+
+def _renamed(hyperparameters: dict) -> dict:
+    """``hyperparameters`` with scratchlin 0.1's names replaced by today's (a name given under
+    both keeps today's)."""
+    renamed = {_RENAMED.get(key, key): value for key, value in hyperparameters.items()
+               if key not in _RENAMED or _RENAMED[key] not in hyperparameters}
+    return renamed
+
+
 def load_model(cls, path):
     """Read a model file written by :func:`save_model` (format version 1, 2 or 3).
 
@@ -514,6 +529,7 @@ def _build_model(cls, arrays: dict):
     if not (isinstance(history, list) and all(isinstance(record, dict) for record in history)):
         raise _Refused("holds a history that is not a JSON list of objects")
     names = cls().get_params()
+    hyperparameters = _renamed(hyperparameters)
     known = {key: value for key, value in hyperparameters.items() if key in names}
     try:
         model = cls.from_params(W, b, classes=classes, **known)

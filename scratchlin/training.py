@@ -94,7 +94,7 @@ class TrainingSettings:
     n_threads : int or None, default=None
         BLAS threads; None lets :func:`scratchlin._threads.choose_n_threads` decide.
     verbose : bool, default=False
-        Print :func:`format_epoch` after each epoch.
+        Print :func:`format_iteration` after each iteration.
     callback : callable or None, default=None
         Called with each epoch's record, while the parameters hold that epoch's values.
     """
@@ -122,10 +122,13 @@ def divergence_limit(n_classes: int) -> float:
     return 10 * float(np.log(n_classes))
 
 
-def _check_loss(loss: float, limit: float, iteration: int, batch: int, lr: float) -> None:
+def _check_loss(loss: float, limit: float, where: tuple[int, int], batch: int, lr: float) -> None:
+    """Raise :class:`TrainingDivergedError` unless ``loss <= limit``; ``where`` is
+    ``(iteration, pass within it)``, both from 1."""
     if not loss <= limit:  # also catches NaN
         raise TrainingDivergedError(
-            f"training diverged at iteration {iteration}, batch {batch}: the loss became {loss:.4g} "
+            f"training diverged at iteration {where[0]} (pass {where[1]}), batch {batch}: the loss "
+            f"became {loss:.4g} "
             f"(limit {limit:.4g}, ten times that of the starting zero model); the learning rate "
             f"lr={lr:g} is too large for this data, try a smaller one (e.g. lr={lr / 10:g})"
         )
@@ -295,8 +298,8 @@ class Trainer:
         steps_per_epoch = -(-X.shape[0] // batch_size)
         epochs = -(-MIN_STEPS_PER_ITERATION // steps_per_epoch)
         total_loss = total_weight = 0.0
-        for _ in range(epochs):
-            loss, weight = self._epoch(X, labels, sample_weight, batch_size, lr, iteration)
+        for pass_number in range(1, epochs + 1):
+            loss, weight = self._epoch(X, labels, sample_weight, batch_size, lr, (iteration, pass_number))
             total_loss += loss
             total_weight += weight
         self.iterations_done = iteration
@@ -306,8 +309,9 @@ class Trainer:
                 "train_loss": total_loss / total_weight, "lr": lr,
                 "seconds": time.perf_counter() - started}
 
-    def _epoch(self, X, labels, sample_weight, batch_size, lr, iteration) -> tuple[float, float]:
-        """One shuffled pass; returns the weighted sum of the minibatch losses and the weight."""
+    def _epoch(self, X, labels, sample_weight, batch_size, lr, where) -> tuple[float, float]:
+        """One shuffled pass (``where``: its iteration and its pass within it, for messages);
+        returns the weighted sum of the minibatch losses and the weight."""
         settings, params = self.settings, self.params
         ws = self._workspace_for(batch_size)
         grads = {"theta": ws.grad}
@@ -323,7 +327,7 @@ class Trainer:
                     params.W, params.b, ws.gather(X, rows), labels[rows], sample_weight=weights,
                     input_scale=settings.input_scale, weight_decay=self.weight_decay,
                     label_smoothing=settings.label_smoothing, out=ws)
-                _check_loss(loss, limit, iteration, batch_number, lr)
+                _check_loss(loss, limit, where, batch_number, lr)
                 self.optimizer.step_unchecked(grads, lr)
                 # The loss weighs each batch by its rows (or its summed weights), so a short
                 # last batch counts for what it holds.
@@ -331,7 +335,7 @@ class Trainer:
                 total_loss += loss * batch_weight
                 total_weight += batch_weight
             if not np.isfinite(params.vector).all():
-                _check_loss(float("nan"), limit, iteration, -(-order.shape[0] // batch_size), lr)
+                _check_loss(float("nan"), limit, where, -(-order.shape[0] // batch_size), lr)
         return total_loss, total_weight
 
 
@@ -368,6 +372,11 @@ class IterateAverage:
         self.average.vector += weight * (iterate.vector - self.average.vector)
 
 
+#: Rows per chunk of L-BFGS's evaluations on raw pixels: two float32 buffers of 2048 x 784
+#: take 13 MB, whatever the size of the data set.
+RAW_CHUNK_ROWS = 2048
+
+
 def fit_lbfgs(params: Parameters, X, labels, settings: TrainingSettings, *, max_iter: int, tol: float,
               sample_weight=None, validation=None) -> tuple[list, lbfgs.LBFGSResult]:
     r"""Minimise the objective on all of ``(X, labels)`` by L-BFGS (:mod:`scratchlin.lbfgs`).
@@ -402,7 +411,8 @@ def fit_lbfgs(params: Parameters, X, labels, settings: TrainingSettings, *, max_
         ``seconds``, and with validation ``val_loss``, ``val_accuracy``.
     result : scratchlin.lbfgs.LBFGSResult
     """
-    chunk = min(X.shape[0], objective.DATASET_CHUNK_ROWS)
+    # Raw pixels are cast chunk by chunk into two float buffers: small chunks keep them small.
+    chunk = min(X.shape[0], objective.DATASET_CHUNK_ROWS if X.dtype == params.W.dtype else RAW_CHUNK_ROWS)
     ws = objective.Workspace(*params.W.shape, chunk, params.W.dtype)
     history: list = []
     evaluations, clock = [0], [time.perf_counter()]

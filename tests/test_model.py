@@ -773,8 +773,6 @@ def test_C_sets_the_penalty_of_the_fitted_objective(rng, C, n_classes):
     np.testing.assert_allclose(model.b, b, **GD_TOLERANCE)
 
 
-@pytest.mark.xfail(strict=True, reason="C=np.inf is refused by check_real (finite numbers only), "
-                                       "though the class docstring documents it as no penalty")
 def test_C_inf_means_no_penalty(rng):
     X, y = blobs(rng, n=60)
     model = LinearClassifier(max_iter=1, C=np.inf, **GD).fit(X, y)
@@ -954,8 +952,6 @@ def test_fit_on_a_memmap_of_uint8_pixels_allocates_far_less_than_the_data(memmap
     assert peak < X.nbytes / 4
 
 
-@pytest.mark.xfail(strict=True, reason="L-BFGS casts 16384-row chunks (objective.DATASET_CHUNK_ROWS) "
-                                       "into two float32 buffers: 105 MB measured for 15.7 MB of pixels")
 def test_lbfgs_on_a_memmap_of_uint8_pixels_makes_no_float_copy_of_the_data(memmapped_pixels):
     # The class docstring: with raw_pixels "no float copy of the data set is ever made".
     X, y = memmapped_pixels

@@ -33,7 +33,7 @@ from hypothesis import strategies as st
 from scratchlin import LinearClassifier
 
 REPO = Path(__file__).resolve().parents[1]
-FAST = {"optimizer": "sgd", "lr": 0.1, "momentum": 0.9, "epochs": 4, "batch_size": 32, "seed": 0}
+FAST = {"solver": "sgd", "lr": 0.1, "momentum": 0.9, "max_iter": 4, "tol": None, "batch_size": 32, "seed": 0}
 MEMBERS = ("format", "format_version", "W", "b", "classes", "hyperparameters", "history")
 
 
@@ -53,8 +53,8 @@ def blobs(rng, n=120, n_features=6, labels=(0, 1, 2), dtype=np.float64):
 
 def _fit_for_saving(rng, **extra):
     X, y = blobs(rng, n=80, n_features=5, labels=(-3, 7, 42))
-    hyper = dict(lr=0.05, epochs=4, batch_size=16, momentum=0.5, weight_decay=1e-3, label_smoothing=0.1,
-                 lr_schedule="step", seed=3, dtype="float64", **extra)
+    hyper = dict(solver="sgd", lr=0.05, max_iter=4, tol=None, batch_size=16, momentum=0.5, C=10.0,
+                 label_smoothing=0.1, lr_schedule="step", seed=3, dtype="float64", **extra)
     model = LinearClassifier(**hyper).fit(X[:60], y[:60], X_val=X[60:], y_val=y[60:])
     return model, X, y, hyper
 
@@ -190,7 +190,7 @@ def test_round_trip_is_bit_identical_for_every_dtype_and_label_type(rng, tmp_pat
     W[0, 0], W[1, 0] = np.finfo(dtype).tiny / 4, -0.0  # a subnormal and a negative zero
     b = rng.normal(size=classes.shape[0]).astype(dtype)
     model = LinearClassifier.from_params(W, b, classes=classes)
-    model.history_ = [{"epoch": 1, "train_loss": 0.1 + 0.2, "lr": 1e-300, "stopped_early": True}]
+    model.history_ = [{"iteration": 1, "train_loss": 0.1 + 0.2, "lr": 1e-300, "stopped_early": True}]
     loaded = LinearClassifier.load(model.save(tmp_path / "m.npz"))
     assert_same_model(loaded, model)
     assert np.signbit(loaded.W[1]).sum() >= 1  # the -0.0 (columns follow the sorted classes)
@@ -240,11 +240,11 @@ def test_numpy_scalar_hyperparameters_survive_save_and_load(rng, tmp_path):
     # Hyperparameters taken from NumPy grids (np.arange, a float32 array) are accepted by fit;
     # save must not silently replace them by the defaults.
     X, y = blobs(rng, n=40)
-    model = LinearClassifier(epochs=np.int64(3), seed=np.int64(5), lr=np.float32(0.05),
-                             batch_size=np.int32(8)).fit(X, y)
+    model = LinearClassifier(solver="adam", max_iter=np.int64(3), seed=np.int64(5), lr=np.float32(0.05),
+                             batch_size=np.int32(8), tol=None).fit(X, y)
     loaded = LinearClassifier.load(model.save(tmp_path / "m.npz"))
     params = loaded.get_params()
-    assert (params["epochs"], params["seed"], params["batch_size"]) == (3, 5, 8)
+    assert (params["max_iter"], params["seed"], params["batch_size"]) == (3, 5, 8)
     assert params["lr"] == np.float32(0.05)  # the float32 value itself, as a Python float
 
 
@@ -265,7 +265,7 @@ def test_a_callable_schedule_returning_float32_saves_after_training(rng, tmp_pat
     assert type(model.history_[0]["lr"]) is float
     loaded = LinearClassifier.load(model.save(tmp_path / "m.npz"))
     assert [r["lr"] for r in loaded.history_] == [float(np.float32(0.1 / (1 + e))) for e in range(4)]
-    assert loaded.lr_schedule == "cosine"  # a callable is not saved: the default, as documented
+    assert loaded.lr_schedule == "adaptive"  # a callable is not saved: the default, as documented
 
 
 def test_callables_and_generators_load_as_their_defaults(rng, tmp_path):
@@ -320,7 +320,7 @@ def test_feature_names_survive_save_and_load_so_a_dataframe_predicts_without_war
     pandas = pytest.importorskip("pandas")
     X = pandas.DataFrame(rng.normal(size=(40, 3)), columns=["alcohol", "ash", "hue"])
     y = np.array(["red", "white"] * 20)
-    model = LinearClassifier(epochs=2, seed=0).fit(X, y)
+    model = LinearClassifier(max_iter=2, seed=0).fit(X, y)
     loaded = LinearClassifier.load(model.save(tmp_path / "m.npz"))
     assert loaded.feature_names_in_.tolist() == ["alcohol", "ash", "hue"]
     assert loaded.feature_names_in_.dtype == object
@@ -342,7 +342,7 @@ def test_a_model_without_feature_names_is_saved_without_the_member(rng, tmp_path
 def test_save_refuses_what_load_would_refuse_and_writes_nothing(rng, tmp_path, what):
     if what == "history":
         model = LinearClassifier.from_params(rng.normal(size=(3, 2)), np.zeros(2))
-        model.history_ = [{"epoch": e, "train_loss": 0.123456789} for e in range(200_000)]
+        model.history_ = [{"iteration": e, "train_loss": 0.123456789} for e in range(200_000)]
         message = r"history is \d+ characters as JSON; a model file holds at most 2097152"
     else:
         model = LinearClassifier.from_params(rng.normal(size=(3, 2)), np.zeros(2), classes=["a", "b" * 1025])
@@ -367,6 +367,18 @@ def test_a_version_1_file_written_by_scratchlin_0_1_still_loads(model, tmp_path)
              format_version=np.array(1), W=model.W, b=model.b, classes=model.classes_,
              hyperparameters=np.array(json.dumps(hyper)), history=np.array(json.dumps(model.history_)))
     assert_same_model(LinearClassifier.load(tmp_path / "v1.npz"), model)
+
+
+def test_a_file_with_scratchlin_0_1_names_loads_under_todays(model, tmp_path):
+    # 0.1 called solver "optimizer" and max_iter "epochs"; weight_decay has no equivalent
+    # without the training set's size, so C keeps its default.
+    hyper = {"optimizer": "sgd", "epochs": 7, "weight_decay": 0.01, "lr": 0.05, "dtype": "float64"}
+    np.savez(tmp_path / "v1.npz", format=np.array("scratchlin.LinearClassifier"),
+             format_version=np.array(1), W=model.W, b=model.b, classes=model.classes_,
+             hyperparameters=np.array(json.dumps(hyper)), history=np.array("[]"))
+    loaded = LinearClassifier.load(tmp_path / "v1.npz")
+    assert (loaded.solver, loaded.max_iter, loaded.lr, loaded.C) == ("sgd", 7, 0.05, 1.0)
+    np.testing.assert_array_equal(loaded.W, model.W)
 
 
 def test_the_tamper_template_is_a_loadable_model(model, tmp_path):
@@ -918,8 +930,8 @@ def _saved_model():
     if not _SAVED:
         rng = np.random.default_rng(0)
         model = LinearClassifier.from_params(rng.normal(size=(4, 3)), rng.normal(size=3), classes=["a", "b", "c"],
-                                             momentum={0: 2.0}, epochs=3)
-        model.history_ = [{"epoch": 1, "train_loss": 0.5}]
+                                             momentum={0: 2.0}, max_iter=3)
+        model.history_ = [{"iteration": 1, "train_loss": 0.5}]
         with tempfile.TemporaryDirectory() as folder, zipfile.ZipFile(model.save(Path(folder) / "m.npz")) as archive:
             members = {name: archive.read(f"{name}.npy") for name in MEMBERS}
         _SAVED["model"], _SAVED["members"] = model, members

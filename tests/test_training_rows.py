@@ -89,5 +89,5 @@ def test_a_diverging_fit_raises_without_runtime_warnings():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         with pytest.raises(sl.training.TrainingDivergedError,
-                           match=r"^training diverged at epoch 1, batch 1: the loss became nan"):
+                           match=r"^training diverged at iteration 1 \(pass 2\), batch 1: the loss became nan"):
             model.fit(X, np.array([0, 0, 0, 1]))

@@ -727,7 +727,8 @@ mutant("obj-dataset-penalty-loss-factor",
 
 # scratchlin/lbfgs.py: the Wolfe line search, the two-loop recursion, the curvature check.
 LB = "scratchlin/lbfgs.py"
-LBFGS_TESTS = ("tests/test_sklearn.py", "tests/test_model.py", "tests/test_training.py")
+LBFGS_TESTS = ("tests/test_lbfgs.py", "tests/test_convergence.py", "tests/test_sklearn.py", "tests/test_model.py",
+               "tests/test_training.py")
 
 
 def lbfgs(name, original, replacement, description):

@@ -98,6 +98,10 @@ def _subparser(parser: argparse.ArgumentParser, command: str) -> argparse.Argume
                 if isinstance(action, argparse._SubParsersAction)).choices[command]
 
 
+#: Flags of scratchlin 0.1 that have a new name.
+_RENAMED_FLAGS = {"--epochs": "--max-iter", "--optimizer": "--solver", "--weight-decay": "--C"}
+
+
 def _reject_unknown(parser: argparse.ArgumentParser, command: str, unknown: list) -> None:
     """A usage error from the command's own parser, suggesting the closest known flag."""
     subparser = _subparser(parser, command)
@@ -105,7 +109,9 @@ def _reject_unknown(parser: argparse.ArgumentParser, command: str, unknown: list
     flag = unknown[0].split("=")[0]
     known = [option for action in subparser._actions for option in action.option_strings]
     close = difflib.get_close_matches(flag, known, n=1, cutoff=0.6)
-    if flag.startswith("-") and close:
+    if flag in _RENAMED_FLAGS and _RENAMED_FLAGS[flag] in known:
+        message += f" ({flag} is now {_RENAMED_FLAGS[flag]}; see the changelog)"
+    elif flag.startswith("-") and close:
         message += f" (did you mean {close[0]}?)"
     subparser.error(message)
 
