@@ -1,6 +1,6 @@
 """The default fit on a shared machine: idle, and beside one busy process, per thread setting.
 
-Issue 12: on a 2-core machine, the default ``LinearClassifier(seed=0).fit`` on MNIST took 3x
+Measured before the thread policy: on a 2-core machine, the default ``LinearClassifier(seed=0).fit`` on MNIST took 3x
 its idle time when one other process kept a core busy, because OpenBLAS's two threads spin
 waiting for each other on products far too small to need them. This script measures, in one
 run, the fit idle and beside ``--busy`` processes running ``while True: pass`` (started and

@@ -10,8 +10,9 @@ in float64 on the same formula, so the comparison does not rest on either librar
 
 Each dtype (float64, float32 features) is run ``--repeat`` times, the contenders alternating
 (sklearn, scratchlin, sklearn, ...), and the medians are compared as a ratio. Thread settings
-are printed: both libraries use the BLAS pool (and scikit-learn its OpenMP loss loops) as a
-user gets them, unless ``--threads`` pins both.
+are printed: both libraries use threads as a user gets them (scikit-learn the BLAS pool and its
+OpenMP loss loops, scratchlin its thread policy, one BLAS thread on MNIST), unless
+``--threads`` pins both or ``--scratchlin-threads`` sets scratchlin's ``n_threads``.
 
 Run: ``python benchmarks/bench_lbfgs.py [--repeat 3] [--threads N] [--train-size N]``.
 """
@@ -56,7 +57,7 @@ def run_sklearn(X, y, C):
     return time.perf_counter() - started, int(model.n_iter_[0]), model.coef_.T, model.intercept_
 
 
-def run_scratchlin(X, y, C, target):
+def run_scratchlin(X, y, C, target, n_threads=None):
     """Seconds and iterations until J <= target * (1 + RELATIVE_GAP), and the weights then."""
     state = {}
 
@@ -67,7 +68,7 @@ def run_scratchlin(X, y, C, target):
             state["W"], state["b"] = model.W.copy(), model.b.copy()
             raise _Reached
 
-    model = LinearClassifier(C=C, solver="lbfgs", tol=0.0, max_iter=2000, callback=watch)
+    model = LinearClassifier(C=C, solver="lbfgs", tol=0.0, max_iter=2000, callback=watch, n_threads=n_threads)
     started = time.perf_counter()
     with contextlib.suppress(_Reached), warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -82,6 +83,8 @@ def main(argv=None) -> int:
     parser.add_argument("--repeat", type=int, default=3, help="runs of each contender (default: 3)")
     parser.add_argument("--threads", type=int, default=None,
                         help="pin BLAS (and torch) threads for both (default: as a user gets them)")
+    parser.add_argument("--scratchlin-threads", type=int, default=None,
+                        help="scratchlin's n_threads (default: its thread policy, one thread on MNIST)")
     parser.add_argument("--train-size", type=int, default=60000, help="training rows (default: all)")
     parser.add_argument("--data", default=None, help="MNIST folder (default: $SCRATCHLIN_DATA or the cache)")
     args = parser.parse_args(argv)
@@ -101,7 +104,7 @@ def main(argv=None) -> int:
                 seconds, iterations, W, b = run_sklearn(X, labels, C)
                 target = objective_float64(W, b, X64, labels, C)
                 runs["sklearn"].append((seconds, iterations, target))
-                seconds, iterations, W, b = run_scratchlin(X, labels, C, target)
+                seconds, iterations, W, b = run_scratchlin(X, labels, C, target, args.scratchlin_threads)
                 runs["scratchlin"].append((seconds, iterations, objective_float64(W, b, X64, labels, C)))
                 print(f"{np.dtype(dtype).name} round {repeat + 1}: sklearn {runs['sklearn'][-1][0]:.2f}s "
                       f"({runs['sklearn'][-1][1]} it, J={target:.9f}), scratchlin "
@@ -110,7 +113,8 @@ def main(argv=None) -> int:
             rows.append((np.dtype(dtype).name, med["sklearn"], runs["sklearn"][0][1], med["scratchlin"],
                          runs["scratchlin"][0][1], med["sklearn"] / med["scratchlin"]))
     print(f"\nL-BFGS on MNIST ({args.train_size} rows, C={C}), medians of {args.repeat}; scratchlin stops "
-          f"within a relative {RELATIVE_GAP:g} of scikit-learn's final objective")
+          f"within a relative {RELATIVE_GAP:g} of scikit-learn's final objective; scratchlin's n_threads="
+          f"{args.scratchlin_threads} (None: its policy)")
     print("| dtype | scikit-learn s | its iterations | scratchlin s | its iterations | speed-up |")
     print("|---|---|---|---|---|---|")
     for name, t_sk, it_sk, t_ours, it_ours, ratio in rows:

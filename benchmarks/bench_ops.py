@@ -11,7 +11,7 @@ float32 and float64, one run times:
   public ``LinearClassifier.loss_and_grad`` vs plain NumPy (softmax, one-hot, two matmuls) vs
   torch (``cross_entropy`` + autograd).
 
-Then the targets of issue 9, at B=256, float32, F=784, C=10, timed round-robin (median of 15
+Then the speed targets, at B=256, float32, F=784, C=10, timed round-robin (median of 15
 rounds), each as a ratio to the textbook NumPy written below (``textbook_loss_and_grad``):
 ``LinearClassifier.from_params(W, b).loss_and_grad(X, y)`` and, logits given,
 ``scratchlin.cross_entropy_and_grad``.

@@ -443,7 +443,7 @@ def parse_args(argv):
     parser.add_argument("--n-train", type=int, default=None, help="use only the first N rows")
     parser.add_argument("--skip-accuracy", action="store_true", help="only the epoch timings")
     parser.add_argument("--momentum", type=float, default=MOMENTUM,
-                        help="SGD momentum of the epoch timings (0: plain SGD, issue 12's yardstick)")
+                        help="SGD momentum of the epoch timings (0: plain SGD, the yardstick of the torch comparison)")
     parser.add_argument("--accuracy-repeat", type=int, default=3,
                         help="runs of each time-to-accuracy contender, round-robin (median)")
     parser.add_argument("--out", default="bench-results", help="folder for JSON and markdown")

@@ -51,12 +51,16 @@ import numpy as np
 
 __all__ = ["DATASET_CHUNK_ROWS", "Workspace", "dataset_loss_and_grad", "loss_and_grad"]
 
-#: Rows per chunk when the objective is evaluated on a whole data set: the fewest for which the
-#: thread policy gives MNIST's products two threads (8,560 rows, rounded up to a multiple of
-#: 256). A chunk of 784 float64 features (53 MB) then mostly stays in cache between the two
-#: products: one evaluation on MNIST took 80 ms against 87 ms with chunks of 16,384 rows and
-#: 91 ms in one piece (float64, 2 threads; float32 38, 42 and 46 ms).
-DATASET_CHUNK_ROWS = 8704
+#: Rows per chunk when the objective is evaluated on a whole data set: 8,192, so that on MNIST
+#: (784 features, 10 classes) each product stays under the thread policy's threshold for a
+#: second thread (8,560 rows) and the evaluation runs on one BLAS thread. Beside one busy
+#: process, two threads made an L-BFGS fit on 20,000 rows 3.0x slower than idle (1.20 -> 3.65 s;
+#: on 60,000 rows 3.98 -> 13.78 s, even with the whole data set as one product), and one thread
+#: 1.1x (1.92 -> 2.12 s). Idle, one thread is 1.6x slower than two; ``n_threads=2`` buys that
+#: back on a machine of one's own. A chunk this size (51 MB of float64 features) also mostly
+#: stays in cache between the two products: 64 ms an evaluation on one thread in float32,
+#: against 70 ms with chunks of 16,384 rows.
+DATASET_CHUNK_ROWS = 8192
 
 
 class Workspace:
@@ -249,7 +253,7 @@ def dataset_loss_and_grad(W, b, X, labels, *, sample_weight=None, input_scale=1.
     W, b, X, labels, sample_weight, input_scale, weight_decay, label_smoothing
         As in :func:`loss_and_grad`; ``X`` may have any number of rows N >= 1.
     workspace : Workspace or None, default=None
-        Buffers for chunks of ``min(N, chunk_rows)`` rows, reused across calls.
+        Buffers reused across calls; chunks are then at most its ``max_batch`` rows.
     chunk_rows : int, default=DATASET_CHUNK_ROWS
 
     Returns
@@ -259,7 +263,7 @@ def dataset_loss_and_grad(W, b, X, labels, *, sample_weight=None, input_scale=1.
     grad_b : ndarray of shape (C,), W's dtype (a new array)
     """
     n_rows = X.shape[0]
-    size = min(n_rows, chunk_rows)
+    size = min(n_rows, chunk_rows if workspace is None else min(chunk_rows, workspace.max_batch))
     ws = workspace if workspace is not None else Workspace(W.shape[0], W.shape[1], size, W.dtype)
     total_weight = float(n_rows if sample_weight is None else sample_weight.sum()) or 1.0
     loss, grad = 0.0, np.zeros_like(ws.grad)

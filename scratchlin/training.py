@@ -423,7 +423,7 @@ def fit_lbfgs(params: Parameters, X, labels, settings: TrainingSettings, *, max_
         loss, grad_W, grad_b = objective.dataset_loss_and_grad(
             params.W, params.b, X, labels, sample_weight=sample_weight,
             input_scale=settings.input_scale, weight_decay=settings.weight_decay,
-            label_smoothing=settings.label_smoothing, workspace=ws)
+            label_smoothing=settings.label_smoothing, workspace=ws, chunk_rows=chunk)
         return loss, np.concatenate([grad_W.ravel(), grad_b]).astype(np.float64)
 
     def after_iteration(n_iter, x, loss, grad):
