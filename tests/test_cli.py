@@ -12,8 +12,8 @@ import io
 import json
 import re
 import subprocess
-import warnings
 import sys
+import warnings
 from pathlib import Path
 
 import numpy as np

@@ -65,7 +65,7 @@ def test_defaults_reach_the_linear_ceiling_on_mnist(float_model, test_split):
     # 60,000 rows: solver="auto" is Adam; an iteration is one epoch (469 steps of 128 rows),
     # and the tol rule (not max_iter) ended the fit
     assert float_model.solver_ == "adam"
-    assert len(float_model.history_) == float_model.n_iter_ < float_model.get_params()["max_iter"]
+    assert len(float_model.history_) == float_model.n_iter_ < 100  # max_iter=None: 100 stochastic iterations
     assert float_model.history_[-1]["converged"] is True
     assert {(r["epochs"], r["steps"]) for r in float_model.history_} == {(1, 469)}
     print(f"converged after {float_model.n_iter_} iterations")

@@ -185,7 +185,8 @@ BAD_FIT_INPUT = {
     "1-D X": (lambda X, y: (X[:, 0], y), ValueError,
               r"^X must be 2-D, got 1-D array of shape \(40,\); Reshape your data either using"),
     "3-D X": (lambda X, y: (X.reshape(40, 3, 2), y), ValueError,
-              r"^X must be 2-D, got 3-D array of shape \(40, 3, 2\)$"),
+              r"^X must be 2-D, one row of features per sample, got 3-D array of shape \(40, 3, 2\); "
+              r"flatten images into rows first: scratchlin\.datasets\.flatten\(X\) or X\.reshape\(len\(X\), -1\)$"),
     "mismatched lengths": (lambda X, y: (X, y[:-1]), ValueError, r"^y has 39 labels but X has 40 rows$"),
     "single class": (lambda X, y: (X, np.full_like(y, 7)), ValueError,
                      r"^y must hold at least 2 classes to train a classifier, got 1 class: \[7\]$"),
