@@ -149,3 +149,22 @@ def test_the_first_step_changes_no_entry_by_more_than_one():
 
     minimize(fun, np.full(4, 3.0), max_iter=1)
     assert np.abs(trials[1] - trials[0]).max() <= 1.0 + 1e-12
+
+
+def _search_from(f0, dphi0):
+    """A line search whose phi(0) = f0 and phi'(0) = g0 . d = dphi0 (1-D, d = 1)."""
+    return _LineSearch(lambda x: (0.0, np.zeros(1)), np.zeros(1), f0, np.array([dphi0]), np.array([1.0]))
+
+
+def test_sufficient_decrease_demands_c1_of_the_linear_decrease():
+    search = _search_from(f0=1.0, dphi0=-1.0)  # the linear model predicts f0 - t at step t
+    assert search._sufficient(1.0, 1.0 - 2e-4)       # more than c1 * t = 1e-4 below f0
+    assert not search._sufficient(1.0, 1.0 - 0.5e-4)  # less than that
+    assert not search._sufficient(1.0, 1.0 + 0.5e-4)  # a step that raises f is never accepted
+
+
+def test_the_curvature_condition_is_the_strong_one():
+    search = _search_from(f0=1.0, dphi0=-1.0)
+    assert search._curvature(-0.5) and search._curvature(0.5)  # |phi'(t)| <= c2 |phi'(0)|
+    assert not search._curvature(-0.95)  # still falling steeply: step further
+    assert not search._curvature(0.95)   # rising steeply: the weak condition would accept this
