@@ -61,7 +61,7 @@ results = {name: [run(settings, seed) for seed in args.seeds] for name, settings
 
 # %%
 # Iterations run, weights kept and test accuracy
-# ------------------------------------------
+# ----------------------------------------------
 print(f"seeds {args.seeds}")
 print(f"{'setting':<44}{'iterations run (kept)':<28}{'test accuracy, %':<24}mean")
 for name, runs in results.items():
