@@ -145,14 +145,16 @@ def test_the_readme_is_a_front_page():
 def product_docs():
     pages = [REPOSITORY / "README.md", *DOCS.glob("*.md"), *(DOCS / "user_guide").glob("*.md"),
              *(REPOSITORY / "examples").glob("*.py"), REPOSITORY / "examples" / "GALLERY_HEADER.rst"]
-    return [page for page in pages if page.name != "solvers.md"]
+    return pages
 
 
 @pytest.mark.parametrize("page", product_docs(), ids=lambda p: p.name)
 def test_the_docs_speak_to_users_not_about_the_projects_history(page):
     text = page.read_text()
+    # A machine path is any of these folders at the start of a path, as a reader's would not be.
+    machine_path = r"/(?:work|home|Users|root|tmp)/"
     for pattern in (r"\bissues? \d+", r"\d\d:\d\d UTC", r"\bhelpers?\b(?! thread)", r"\bsessions?\b",
-                    r"another helper", r"/work/", r"/tmp/"):
+                    machine_path):
         assert not re.search(pattern, text, re.I), f"{page.name}: {pattern!r}"
 
 
