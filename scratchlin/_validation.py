@@ -78,11 +78,15 @@ def check_choice(value, name: str, choices: tuple[str, ...]) -> str:
     return value
 
 
-def check_real(value, name: str, *, low=None, high=None, low_open=False, high_open=False) -> float:
-    """Return ``value`` as a float after checking it is a finite real in the given interval."""
+def check_real(value, name: str, *, low=None, high=None, low_open=False, high_open=False,
+               allow_inf=False) -> float:
+    """Return ``value`` as a float after checking it is a finite real in the given interval
+    (or ``+inf``, with ``allow_inf`` and no upper bound)."""
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise TypeError(f"{name} must be a real number, got {type(value).__name__}")
     value = float(value)
+    if allow_inf and high is None and value == np.inf:
+        return value
     below = low is not None and (value <= low if low_open else value < low)
     above = high is not None and (value >= high if high_open else value > high)
     if not np.isfinite(value) or below or above:

@@ -18,7 +18,6 @@ to columns (:mod:`scratchlin._labels`), speaks scikit-learn's protocol
 from __future__ import annotations
 
 import contextlib
-import numbers
 from pathlib import Path
 
 import numpy as np
@@ -71,6 +70,11 @@ _FITTED_STATE = ("_params", "_trainer", "_trainer_class_weights", "_weight_seen"
 # leaving threadpoolctl's limits took 2.9-3.7 ms (OpenBLAS, 2 cores, shared machine), more than
 # X @ W itself up to a few hundred rows (8 us at 32 rows), against ~18 ms for 2048 rows.
 _SMALL_PREDICT_ROWS = 2048
+
+
+def _summed_weight(n_rows: int, weights) -> float:
+    r""":math:`\sum_i w_i` of ``n_rows`` rows (``n_rows`` without weights): what ``C`` scales."""
+    return float(n_rows if weights is None else weights.sum())
 
 
 def _without_zero_weights(X, labels, weights):
@@ -316,9 +320,7 @@ class LinearClassifier(EstimatorParams):
     def _penalty(self, total_weight: float, n_classes: int) -> float:
         r""":math:`\lambda = k / (C \sum_i w_i)`, :math:`k` 2 for two classes, else 1; 0 for
         ``C = inf``."""
-        C = self.C
-        if not (isinstance(C, numbers.Real) and not isinstance(C, bool) and C == np.inf):
-            C = v.check_real(C, "C", low=0.0, low_open=True)
+        C = v.check_real(self.C, "C", low=0.0, low_open=True, allow_inf=True)
         if C == np.inf or total_weight == 0:
             return 0.0
         return (2.0 if n_classes == 2 else 1.0) / (C * total_weight)
@@ -336,7 +338,8 @@ class LinearClassifier(EstimatorParams):
             raise ValueError("nesterov=True needs momentum > 0, got momentum=0")
         if not callable(self.lr_schedule):
             v.check_choice(self.lr_schedule, "lr_schedule", LR_SCHEDULES)
-        optimizer = "adam" if solver == "lbfgs" else solver  # L-BFGS uses no optimizer state
+        # L-BFGS uses no optimizer, and Adam's options keep the penalty in the objective.
+        optimizer = "adam" if solver == "lbfgs" else solver
         lr = (optim.DEFAULT_LR[optimizer] if self.lr is None
               else v.check_real(self.lr, "lr", low=0.0, low_open=True))
         options, weight_decay = optim.OPTIMIZERS[optimizer].estimator_options(
@@ -346,7 +349,7 @@ class LinearClassifier(EstimatorParams):
             batch_size=v.check_int(self.batch_size, "batch_size", low=1),
             optimizer=optimizer,
             optimizer_options=options,
-            weight_decay=weight_decay if solver != "lbfgs" else penalty,
+            weight_decay=weight_decay,
             label_smoothing=v.check_real(self.label_smoothing, "label_smoothing", low=0.0, high=1.0),
             lr_schedule=optim.make_schedule(self.lr_schedule, epochs=self._max_iter(solver)),
             input_scale=self._input_scale(),
@@ -437,7 +440,7 @@ class LinearClassifier(EstimatorParams):
         if solver == "lbfgs" and early_stopping:
             raise ValueError("early_stopping=True needs a stochastic solver ('adam', 'adamw' or "
                              "'sgd'); L-BFGS solves the objective exactly instead")
-        total_weight = float(X.shape[0] if weights is None else weights.sum())
+        total_weight = _summed_weight(X.shape[0], weights)
         settings = self._settings(solver, self._penalty(total_weight, classes.shape[0]))
         if settings.verbose:
             print(f"solver: {solver}" + (" (chosen by solver='auto' for "
@@ -562,7 +565,7 @@ class LinearClassifier(EstimatorParams):
             return self._first_partial_fit(X, y, classes, sample_weight)
         self._check_classes_unchanged(classes)
         X, labels, weights = self._check_more_data(X, y, sample_weight, class_weights=self._trainer_class_weights)
-        self._weight_seen += float(X.shape[0] if weights is None else weights.sum())
+        self._weight_seen += _summed_weight(X.shape[0], weights)
         self._trainer.set_penalty(self._penalty(self._weight_seen, self.classes_.shape[0]))
         record = self._trainer.partial_fit(*_without_zero_weights(X, labels, weights))
         self._average.update(self._trainer.params)
@@ -595,7 +598,7 @@ class LinearClassifier(EstimatorParams):
             params = Parameters(X.shape[1], classes.shape[0], dtype)
         class_weights = class_weights_of(self.class_weight, classes, None, params.W.dtype)
         weights = row_weights(weights_in, class_weights, labels)
-        weight_seen += float(X.shape[0] if weights is None else weights.sum())
+        weight_seen += _summed_weight(X.shape[0], weights)
         trainer = Trainer(params.copy(), self._settings(solver, self._penalty(weight_seen, classes.shape[0])),
                           v.as_generator(self.seed))
         with self._previous_fit_kept_on_error():
@@ -727,19 +730,14 @@ class LinearClassifier(EstimatorParams):
         X = self._check_predict_X(X)
         labels = encode(check_targets(y, X.shape[0]), self.classes_)
         weights = check_sample_weight(sample_weight, X.shape[0], self._params.W.dtype)
+        n = (_summed_weight(X.shape[0], weights) if total_weight is None
+             else v.check_real(total_weight, "total_weight", low=0.0, low_open=True))
         loss, grad_W, grad_b = objective.loss_and_grad(
             self._params.W, self._params.b, X, labels, sample_weight=weights,
             input_scale=self._input_scale(),
-            weight_decay=self._penalty(self._total_weight(total_weight, X.shape[0], weights),
-                                       self.classes_.shape[0]),
+            weight_decay=self._penalty(n, self.classes_.shape[0]),
             label_smoothing=v.check_real(self.label_smoothing, "label_smoothing", low=0.0, high=1.0))
         return float(loss), {"W": grad_W, "b": grad_b}
-
-    @staticmethod
-    def _total_weight(total_weight, n_rows: int, weights) -> float:
-        if total_weight is None:
-            return float(n_rows if weights is None else weights.sum())
-        return v.check_real(total_weight, "total_weight", low=0.0, low_open=True)
 
     # -- construction from parameters, persistence --------------------------------------------
 

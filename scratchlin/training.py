@@ -112,6 +112,31 @@ class TrainingSettings:
     callback: Callable[[dict], None] | None = None
 
 
+def _blas_threads(params: Parameters, settings: TrainingSettings, batch_size: int):
+    """The BLAS thread limit for products of ``batch_size`` rows (``settings.n_threads``, or
+    the thread policy's count)."""
+    n_features, n_classes = params.W.shape
+    return _threads.blas_threads(_threads.choose_n_threads(
+        settings.n_threads, batch_size=batch_size, n_features=n_features, n_classes=n_classes))
+
+
+def _add_validation(record: dict, validation, params: Parameters, input_scale: float) -> None:
+    """Add ``val_loss`` and ``val_accuracy`` of ``params`` to ``record`` (nothing without
+    ``validation``, a tuple ``(X_val, labels_val[, sample_weight_val])``)."""
+    if validation is not None:
+        record["val_loss"], record["val_accuracy"] = evaluate(
+            validation[0], validation[1], params, input_scale=input_scale,
+            sample_weight=validation[2] if len(validation) > 2 else None)
+
+
+def _report(settings: TrainingSettings, record: dict, max_iter: int | None) -> None:
+    """Print ``record`` (with ``verbose``) and hand it to the callback, if any."""
+    if settings.verbose:
+        print(format_iteration(record, max_iter), flush=True)
+    if settings.callback is not None:
+        settings.callback(record)
+
+
 def divergence_limit(n_classes: int) -> float:
     """The minibatch loss beyond which training is declared diverged: ten times ``log C``.
 
@@ -172,11 +197,6 @@ class Trainer:
         else:
             self.weight_decay = strength
 
-    def _threads(self, batch_size: int):
-        n_features, n_classes = self.params.W.shape
-        return _threads.blas_threads(_threads.choose_n_threads(
-            self.settings.n_threads, batch_size=batch_size, n_features=n_features, n_classes=n_classes))
-
     def _workspace_for(self, batch_size: int) -> objective.Workspace:
         ws = self._workspace
         if ws is None or ws.max_batch < batch_size:
@@ -207,9 +227,9 @@ class Trainer:
         TrainingDivergedError
         """
         batch_size = min(self.settings.batch_size, X.shape[0])
-        with self._threads(batch_size):
+        with _blas_threads(self.params, self.settings, batch_size):
             record = self._iteration(X, labels, sample_weight, batch_size)
-        self._report(record, record["iteration"])
+        _report(self.settings, record, record["iteration"])
         return record
 
     def fit(self, X, labels, *, max_iter: int, sample_weight=None, validation=None,
@@ -252,15 +272,12 @@ class Trainer:
         best_val = best_params = None
         best_iteration, best_train, no_change, converged = 0, np.inf, 0, False
         plateau = getattr(self.settings.lr_schedule, "plateau", None)
-        with self._threads(batch_size):
+        with _blas_threads(self.params, self.settings, batch_size):
             for iteration_in_run in range(1, max_iter + 1):
                 record = self._iteration(X, labels, sample_weight, batch_size)
-                if validation is not None:
-                    record["val_loss"], record["val_accuracy"] = evaluate(
-                        validation[0], validation[1], self.params, input_scale=self.settings.input_scale,
-                        sample_weight=validation[2] if len(validation) > 2 else None)
+                _add_validation(record, validation, self.params, self.settings.input_scale)
                 history.append(record)
-                self._report(record, self.iterations_done - iteration_in_run + max_iter)
+                _report(self.settings, record, self.iterations_done - iteration_in_run + max_iter)
                 if early_stopping:
                     if best_val is None or record["val_loss"] < best_val:
                         best_val, best_iteration = record["val_loss"], record["iteration"]
@@ -281,12 +298,6 @@ class Trainer:
             self.params.vector[...] = best_params
             history[-1].setdefault("best_iteration", best_iteration)
         return history, converged
-
-    def _report(self, record: dict, max_iter: int) -> None:
-        if self.settings.verbose:
-            print(format_iteration(record, max_iter), flush=True)
-        if self.settings.callback is not None:
-            self.settings.callback(record)
 
     def _iteration(self, X, labels, sample_weight, batch_size) -> dict:
         """Shuffled passes until :data:`MIN_STEPS_PER_ITERATION` steps; the record without
@@ -430,20 +441,12 @@ def fit_lbfgs(params: Parameters, X, labels, settings: TrainingSettings, *, max_
         params.vector[...] = x  # the callback sees the iterate, not the last trial point
         record = {"iteration": n_iter, "train_loss": loss, "grad_max": float(np.abs(grad).max()),
                   "evaluations": evaluations[0], "seconds": time.perf_counter() - clock[0]}
-        if validation is not None:
-            record["val_loss"], record["val_accuracy"] = evaluate(
-                validation[0], validation[1], params, input_scale=settings.input_scale,
-                sample_weight=validation[2] if len(validation) > 2 else None)
+        _add_validation(record, validation, params, settings.input_scale)
         history.append(record)
-        if settings.verbose:
-            print(format_iteration(record, max_iter), flush=True)
-        if settings.callback is not None:
-            settings.callback(record)
+        _report(settings, record, max_iter)
         clock[0] = time.perf_counter()
 
-    n_threads = _threads.choose_n_threads(settings.n_threads, batch_size=chunk,
-                                          n_features=params.W.shape[0], n_classes=params.W.shape[1])
-    with _threads.blas_threads(n_threads), np.errstate(over="ignore", invalid="ignore"):
+    with _blas_threads(params, settings, chunk), np.errstate(over="ignore", invalid="ignore"):
         result = lbfgs.minimize(loss_and_grad, params.vector, max_iter=max_iter, tol=tol,
                                 callback=after_iteration)
     params.vector[...] = result.x
