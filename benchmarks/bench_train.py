@@ -76,8 +76,8 @@ class ScratchlinEpoch:
     def run(self, order):
         self.trainer.rng = _GivenOrder(order)
         batch_size = min(self.settings.batch_size, self.X.shape[0])
-        with self.trainer._threads(batch_size):
-            self.trainer._epoch(self.X, self.labels, None, batch_size, LR, 1)
+        with self.trainer.blas_threads(batch_size):
+            self.trainer._epoch(self.X, self.labels, None, batch_size, LR, (1, 1))
 
     def weights(self):
         return self.params.W, self.params.b

@@ -197,6 +197,10 @@ class Trainer:
         else:
             self.weight_decay = strength
 
+    def blas_threads(self, batch_size: int):
+        """The BLAS thread limit for this trainer's products on batches of ``batch_size`` rows."""
+        return _blas_threads(self.params, self.settings, batch_size)
+
     def _workspace_for(self, batch_size: int) -> objective.Workspace:
         ws = self._workspace
         if ws is None or ws.max_batch < batch_size:
@@ -227,7 +231,7 @@ class Trainer:
         TrainingDivergedError
         """
         batch_size = min(self.settings.batch_size, X.shape[0])
-        with _blas_threads(self.params, self.settings, batch_size):
+        with self.blas_threads(batch_size):
             record = self._iteration(X, labels, sample_weight, batch_size)
         _report(self.settings, record, record["iteration"])
         return record
@@ -272,7 +276,7 @@ class Trainer:
         best_val = best_params = None
         best_iteration, best_train, no_change, converged = 0, np.inf, 0, False
         plateau = getattr(self.settings.lr_schedule, "plateau", None)
-        with _blas_threads(self.params, self.settings, batch_size):
+        with self.blas_threads(batch_size):
             for iteration_in_run in range(1, max_iter + 1):
                 record = self._iteration(X, labels, sample_weight, batch_size)
                 _add_validation(record, validation, self.params, self.settings.input_scale)
