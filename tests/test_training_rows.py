@@ -50,7 +50,7 @@ def test_one_epoch_visits_every_row_including_the_partial_last_batch(n, batch_si
     settings = sl.training.TrainingSettings(lr=1.0, batch_size=batch_size, optimizer="sgd")
     params = sl.training.Parameters(n, N_CLASSES, np.float32)
     trainer = sl.training.Trainer(params, settings, np.random.default_rng(0))
-    _, weight = trainer._epoch(X, y, None, batch_size, 1.0, 1)
+    _, weight = trainer._epoch(X, y, None, batch_size, 1.0, (1, 1))
     assert weight == n  # every row counted once in the pass's loss
     assert np.all(params.W != 0, axis=None), "rows of a dropped batch leave their W row at 0"
     # and an iteration is made of such passes: -(-200 // ceil(n / batch_size)) of them

@@ -33,7 +33,8 @@ def test_epoch_loss_weighs_each_batch_by_its_summed_sample_weights():
     lr = 2.0
     params = Parameters(5, 3, np.float64)
     settings = TrainingSettings(lr=lr, batch_size=4, optimizer="sgd", optimizer_options={"momentum": 0.0})
-    total_loss, total_weight = Trainer(params, settings, np.random.default_rng(7))._epoch(X, labels, weights, 4, lr, 1)
+    trainer = Trainer(params, settings, np.random.default_rng(7))
+    total_loss, total_weight = trainer._epoch(X, labels, weights, 4, lr, (1, 1))
 
     W, b = np.zeros((5, 3)), np.zeros(3)
     losses, batch_weights, batch_rows = [], [], []
