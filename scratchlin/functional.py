@@ -1044,7 +1044,7 @@ def softmax_cross_entropy(logits, labels, *, sample_weight=None, label_smoothing
     >>> round(loss, 4)  # the mean of log(e^2 + 2) - 2 and log(3)
     0.6691
     >>> grad.round(3)  # (softmax(z_i) - onehot(y_i)) / 2
-    array([[-0.106,  0.053,  0.053],
+    array([[-0.107,  0.053,  0.053],
            [ 0.167,  0.167, -0.333]])
     """
     forward = _row_losses(logits, labels, label_smoothing, out=out)
