@@ -81,6 +81,8 @@ __all__ = [
 #: The values of cross_entropy's ``reduction`` (torch's).
 REDUCTIONS = ("mean", "sum", "none")
 _FAST_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
+#: Below this sum of exponentials a row's probabilities lose precision (:func:`softmax_cross_entropy`).
+_SMALLEST_SAFE_SUM = {dtype: np.sqrt(np.finfo(dtype).tiny) for dtype in _FAST_DTYPES}
 
 
 # --------------------------------------------------------------------------------------------
@@ -119,7 +121,7 @@ def _shift(x: np.ndarray, axis, *, per_slice: bool = True, guard: bool = False, 
     finite shifts by 0, so a slice of all ``-inf`` keeps its ``-inf`` and one holding ``+inf``
     its ``+inf``; without it such a slice becomes NaN (no probabilities exist there).
     """
-    m = np.max(x, axis=axis, keepdims=True) if per_slice else np.max(x)
+    m = x.max(axis=axis, keepdims=True) if per_slice else x.max()
     if guard:
         m = np.where(np.isfinite(m), m, 0)
     return np.subtract(x, m, out=out), m
@@ -924,8 +926,8 @@ class _RowLosses(NamedTuple):
 
     exps: np.ndarray  # (N, C) exp(logits - shift), turned into the gradient in place
     row_sum: np.ndarray  # (N,) sum_c exp(logits_ic - shift_i)
-    row_loss: np.ndarray  # (N,) l_i
     label_index: np.ndarray  # (N,) flat index i*C + y_i
+    loss_sum: float  # sum_i w_i l_i
 
 
 def _flat_label_index(labels: np.ndarray, n_classes: int) -> np.ndarray:
@@ -946,15 +948,16 @@ def _shifted_exp_rows(logits, label_index, eps, per_row: bool, out):
     return exps, row_sum, label_logit, logit_sum
 
 
-def _row_losses(logits, labels, eps, out=None) -> _RowLosses:
-    r"""Each row's :math:`\ell_i = \log \sum_c e^{z_{ic}} - (1-\varepsilon) z_{iy_i}
-    - \tfrac{\varepsilon}{C} \sum_c z_{ic}` (on shifted logits, where it is the same number)."""
+def _row_losses(logits, labels, eps, sample_weight=None, out=None) -> _RowLosses:
+    r"""The exponentials and :math:`\sum_i w_i \ell_i`, with
+    :math:`\ell_i = \log \sum_c e^{z_{ic}} - (1-arepsilon) z_{iy_i} - 	frac{arepsilon}{C}
+    \sum_c z_{ic}` taken on the shifted logits (where it is the same number)."""
     n_classes = logits.shape[1]
     label_index = _flat_label_index(labels, n_classes)
     if out is None:
         out = np.empty_like(logits)
     parts = _shifted_exp_rows(logits, label_index, eps, False, out)
-    if not parts[1].min() >= np.sqrt(np.finfo(logits.dtype).tiny):  # a row far below the max (or NaN)
+    if not parts[1].min() >= _SMALLEST_SAFE_SUM[logits.dtype]:  # a row far below the max (or NaN)
         parts = _shifted_exp_rows(logits, label_index, eps, True, out)
     exps, row_sum, label_logit, logit_sum = parts
     row_loss = np.log(row_sum)
@@ -963,24 +966,24 @@ def _row_losses(logits, labels, eps, out=None) -> _RowLosses:
     if logit_sum is not None:
         logit_sum *= eps / n_classes
         row_loss -= logit_sum
-    return _RowLosses(exps, row_sum, row_loss, label_index)
+    loss_sum = float(row_loss.sum() if sample_weight is None else np.dot(sample_weight, row_loss))
+    return _RowLosses(exps, row_sum, label_index, loss_sum)
 
 
-def _weighted_mean(row_loss, sample_weight):
-    """The weighted mean of the row losses and each row's factor ``w_i / sum w`` (a float when
-    every weight is 1). Weights all 0 give 0 and factors 0: no data, no gradient."""
-    n_rows = row_loss.shape[0]
+def _row_factor(n_rows: int, sample_weight):
+    """``w_i / sum w``, each row's share of the weighted mean (a float when every weight is 1),
+    and ``sum w``; weights all 0 count as a sum of 1: no data, loss 0 and no gradient."""
     if sample_weight is None:
-        return float(row_loss.sum()) / n_rows, 1.0 / n_rows
+        return 1.0 / n_rows, float(n_rows)
     total_weight = float(sample_weight.sum()) or 1.0
-    return float(np.dot(sample_weight, row_loss)) / total_weight, sample_weight * (1.0 / total_weight)
+    return sample_weight * (1.0 / total_weight), total_weight
 
 
 def _row_grad(forward: _RowLosses, row_factor, eps) -> np.ndarray:
     """``row_factor_i (P - (1-eps) onehot - eps/C)``, in place in ``forward.exps``."""
-    grad = forward.exps
+    grad, row_sum = forward.exps, forward.row_sum
     factor = np.asarray(row_factor, grad.dtype)
-    grad *= (row_factor / forward.row_sum)[:, None]  # P times the row factor, one pass
+    grad *= np.divide(row_factor, row_sum, out=row_sum)[:, None]  # P times the row factor, one pass
     grad.reshape(-1)[forward.label_index] -= (1 - eps) * factor
     if eps > 0:
         grad -= ((eps / grad.shape[1]) * factor).reshape(-1, 1)
@@ -1047,9 +1050,9 @@ def softmax_cross_entropy(logits, labels, *, sample_weight=None, label_smoothing
     array([[-0.107,  0.053,  0.053],
            [ 0.167,  0.167, -0.333]])
     """
-    forward = _row_losses(logits, labels, label_smoothing, out=out)
-    loss, row_factor = _weighted_mean(forward.row_loss, sample_weight)
-    return loss, _row_grad(forward, row_factor, label_smoothing)
+    forward = _row_losses(logits, labels, label_smoothing, sample_weight, out=out)
+    row_factor, total_weight = _row_factor(logits.shape[0], sample_weight)
+    return forward.loss_sum / total_weight, _row_grad(forward, row_factor, label_smoothing)
 
 
 def _kernel_case(logits, target, weight, ignore_index, reduction, label_smoothing):
@@ -1080,12 +1083,11 @@ def _kernel_loss(logits, target, eps, reduction, need_grad: bool):
     finite (then the general path reports the NaN, or computes the infinities)."""
     with np.errstate(all="ignore"):  # non-finite logits are left to the general path
         forward = _row_losses(logits, target, eps)
-        loss, row_factor = _weighted_mean(forward.row_loss, None)
-    if not np.isfinite(loss):
+    if not np.isfinite(forward.loss_sum):
         return None
-    if reduction == "sum":
-        loss, row_factor = float(forward.row_loss.sum()), 1.0
-    grad = _row_grad(forward, row_factor, eps) if need_grad else None
+    n_rows = 1.0 if reduction == "sum" else float(logits.shape[0])
+    loss = forward.loss_sum / n_rows
+    grad = _row_grad(forward, 1.0 / n_rows, eps) if need_grad else None
     return logits.dtype.type(loss), grad
 
 

@@ -49,6 +49,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from . import functional as F
+
 __all__ = ["DATASET_CHUNK_ROWS", "Workspace", "dataset_loss_and_grad", "loss_and_grad"]
 
 #: Rows per chunk when the objective is evaluated on a whole data set: 8,192, so that on MNIST
@@ -90,13 +92,8 @@ class Workspace:
         self.dtype = np.dtype(dtype)
         self.max_batch = max_batch
         self.logits = np.empty((max_batch, n_classes), self.dtype)
-        self.row_sum = np.empty(max_batch, self.dtype)
-        self.label_index = np.empty(max_batch, np.intp)
-        self.row_offsets = np.arange(max_batch) * n_classes
+        self.grad_logits = np.empty((max_batch, n_classes), self.dtype)
         self.ones_rows = np.ones(max_batch, self.dtype)
-        self.ones_classes = np.ones(n_classes, self.dtype)
-        # Below this row sum of exp(Z - global max), a row's probabilities lose precision.
-        self.smallest_safe_sum = np.sqrt(np.finfo(self.dtype).tiny)
         self.grad = np.empty(n_features * n_classes + n_classes, self.dtype)
         self.grad_W = self.grad[: n_features * n_classes].reshape(n_features, n_classes)
         self.grad_b = self.grad[n_features * n_classes:]
@@ -136,26 +133,52 @@ class Workspace:
         return batch
 
 
-def _exp_shifted_logits(ws: Workspace, X, W, b, label_index, input_scale, label_smoothing,
-                        per_row: bool):
-    """Fill ``ws.logits`` with ``exp(Z - shift)``; return it, its row sums, and the shifted
-    ``Z_iy`` and ``sum_c Z_ic`` (the latter only with label smoothing) needed by the loss."""
-    n_rows = X.shape[0]
-    logits = np.matmul(X, W, out=ws.logits[:n_rows])
+def _linear(X, W, b, input_scale, ws: Workspace) -> np.ndarray:
+    """:func:`scratchlin.functional.linear` with the raw-pixel scale, :math:`Z = s X W + b`,
+    in ``ws.logits`` (the scale multiplies the (B, C) product, not the (B, F) batch)."""
+    Z = np.matmul(X, W, out=ws.logits[: X.shape[0]])
     if input_scale != 1.0:
-        logits *= input_scale  # on (B, C) instead of the (B, F) batch
-    logits += b
-    logits -= logits.max(axis=1, keepdims=True) if per_row else logits.max()
-    label_logit = logits.reshape(-1)[label_index]
-    logit_sum = logits @ ws.ones_classes if label_smoothing > 0 else None
-    np.exp(logits, out=logits)
-    row_sum = np.matmul(logits, ws.ones_classes, out=ws.row_sum[:n_rows])
-    return logits, row_sum, label_logit, logit_sum
+        Z *= input_scale
+    Z += b
+    return Z
+
+
+def _linear_backward(G, X, input_scale, ws: Workspace):
+    r"""The parameters' half of :func:`scratchlin.functional.linear_backward` with the scale:
+    :math:`s X^\top G` and :math:`\sum_i G_i`, in ``ws.grad_W`` and ``ws.grad_b`` (no
+    gradient for ``X``, a constant here).
+
+    :math:`X^\top G` is computed as :math:`(G^\top X)^\top`: the product then reads ``X`` in
+    its natural row order, and one transposing copy writes the (F, C) gradient.
+    """
+    grad_W_transposed = np.matmul(G.T, X, out=ws.grad_W_transposed)
+    if input_scale != 1.0:
+        grad_W_transposed *= input_scale
+    np.copyto(ws.grad_W, grad_W_transposed.T)  # (np.multiply would buffer the strided read)
+    np.matmul(ws.ones_rows[: G.shape[0]], G, out=ws.grad_b)
+    return ws.grad_W, ws.grad_b
+
+
+def _add_l2(loss, grad_W, W, weight_decay):
+    r"""The penalty :math:`\tfrac{\lambda}{2} \lVert W \rVert_F^2` and its gradient
+    :math:`\lambda W` (in place in ``grad_W``); the bias is not penalised."""
+    if weight_decay:
+        grad_W += weight_decay * W
+        loss += 0.5 * weight_decay * float(np.vdot(W, W))
+    return loss
 
 
 def loss_and_grad(W, b, X, labels, *, sample_weight=None, input_scale=1.0, weight_decay=0.0,
                   label_smoothing=0.0, out=None):
-    r"""The objective :math:`J(W, b)` on one batch and its gradient (formulas in the module).
+    r"""The objective :math:`J(W, b)` on one batch and its gradient, by the chain rule.
+
+    Linear, then cross-entropy, then linear backward, then the L2 term:
+    :math:`Z = sXW + b`; :math:`L` and :math:`G = \partial L / \partial Z` from
+    :func:`scratchlin.functional.softmax_cross_entropy`; :math:`
+abla_W = s X^	op G`,
+    :math:`
+abla_b = \sum_i G_i`; then :math:`	frac{\lambda}{2}\lVert W Vert_F^2` and
+    :math:`\lambda W` (formulas in the module).
 
     Parameters
     ----------
@@ -173,7 +196,7 @@ def loss_and_grad(W, b, X, labels, *, sample_weight=None, input_scale=1.0, weigh
     weight_decay : float, default=0.0
         :math:`\lambda \ge 0`.
     label_smoothing : float, default=0.0
-        :math:`\varepsilon \in [0, 1]`.
+        :math:`arepsilon \in [0, 1]`.
     out : Workspace, default=None
         Preallocated buffers (``max_batch >= B``, W's dtype). The returned gradients are then
         views into it, overwritten by the next call. Without it, fresh arrays are returned.
@@ -189,51 +212,28 @@ def loss_and_grad(W, b, X, labels, *, sample_weight=None, input_scale=1.0, weigh
     Nothing is checked (see the module notes). The loss is finite for any finite logits,
     however large: a float32 ``W = 10 * N(0, 1)`` on pixels in [0, 1] (logits in the
     hundreds, where ``exp`` overflows) gives the exact loss.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from scratchlin.objective import loss_and_grad
+    >>> X = np.array([[1.0, 0.0], [0.0, 1.0]])
+    >>> W, b = np.zeros((2, 3)), np.zeros(3)
+    >>> loss, grad_W, grad_b = loss_and_grad(W, b, X, np.array([0, 2]))
+    >>> round(loss, 4)  # log(3): every class equally likely
+    1.0986
+    >>> grad_W.round(3)  # X^T (P - onehot) / 2, P = 1/3 everywhere
+    array([[-0.333,  0.167,  0.167],
+           [ 0.167,  0.167, -0.333]])
     """
-    n_rows, n_classes = X.shape[0], W.shape[1]
-    ws = out if out is not None else Workspace(W.shape[0], n_classes, n_rows, W.dtype)
+    ws = out if out is not None else Workspace(W.shape[0], W.shape[1], X.shape[0], W.dtype)
     if X.dtype != W.dtype:  # raw pixels
         X = ws.cast(X) if out is not None else X.astype(W.dtype)
-    label_index = np.add(ws.row_offsets[:n_rows], labels, out=ws.label_index[:n_rows])
-    exps, row_sum, label_logit, logit_sum = _exp_shifted_logits(
-        ws, X, W, b, label_index, input_scale, label_smoothing, per_row=False)
-    if not row_sum.min() >= ws.smallest_safe_sum:  # a row far below the batch's max (or NaN)
-        exps, row_sum, label_logit, logit_sum = _exp_shifted_logits(
-            ws, X, W, b, label_index, input_scale, label_smoothing, per_row=True)
-
-    # The loss, from the shifted logits (l_i does not change with a per-row shift).
-    eps, smooth = label_smoothing, label_smoothing / n_classes
-    row_loss = np.log(row_sum)
-    row_loss -= (1 - eps) * label_logit
-    if logit_sum is not None:
-        row_loss -= smooth * logit_sum
-    if sample_weight is None:
-        loss = float(row_loss.sum()) / n_rows
-        row_factor = 1.0 / n_rows  # w_i / sum w, the same for every row
-    else:
-        # A batch whose weights are all 0 carries no data: loss 0 and no gradient from it.
-        total_weight = float(sample_weight.sum()) or 1.0
-        loss = float(np.dot(sample_weight, row_loss)) / total_weight
-        row_factor = sample_weight * (1.0 / total_weight)
-
-    # G = row_factor * (P - (1 - eps) onehot - eps / C), in place in the exps buffer.
-    grad_logits = exps
-    grad_logits *= (row_factor / row_sum)[:, None]  # P times the row factor, one pass
-    grad_logits.reshape(-1)[label_index] -= (1 - eps) * np.asarray(row_factor, exps.dtype)
-    if eps > 0:
-        grad_logits -= (smooth * np.asarray(row_factor, exps.dtype)).reshape(-1, 1)
-
-    # X^T G computed as (G^T X)^T: the product then reads X in its natural row order.
-    grad_W_transposed = np.matmul(grad_logits.T, X, out=ws.grad_W_transposed)
-    if input_scale != 1.0:
-        grad_W_transposed *= input_scale
-    grad_W = ws.grad_W
-    np.copyto(grad_W, grad_W_transposed.T)  # (np.multiply would buffer the strided read)
-    grad_b = np.matmul(ws.ones_rows[:n_rows], grad_logits, out=ws.grad_b)
-    if weight_decay:
-        grad_W += weight_decay * W
-        loss += 0.5 * weight_decay * float(np.vdot(W, W))
-    return loss, grad_W, grad_b
+    Z = _linear(X, W, b, input_scale, ws)
+    loss, G = F.softmax_cross_entropy(Z, labels, sample_weight=sample_weight,
+                                      label_smoothing=label_smoothing, out=ws.grad_logits[: X.shape[0]])
+    grad_W, grad_b = _linear_backward(G, X, input_scale, ws)
+    return _add_l2(loss, grad_W, W, weight_decay), grad_W, grad_b
 
 
 def dataset_loss_and_grad(W, b, X, labels, *, sample_weight=None, input_scale=1.0, weight_decay=0.0,
@@ -277,7 +277,4 @@ def dataset_loss_and_grad(W, b, X, labels, *, sample_weight=None, input_scale=1.
         loss += share * chunk_loss
         grad += share * ws.grad
     grad_W = grad[: W.size].reshape(W.shape)
-    if weight_decay:
-        grad_W += weight_decay * W
-        loss += 0.5 * weight_decay * float(np.vdot(W, W))
-    return loss, grad_W, grad[W.size:]
+    return _add_l2(loss, grad_W, W, weight_decay), grad_W, grad[W.size:]

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from . import _threads, lbfgs, objective, optim
+from . import functional as F
 from . import _validation as v
 
 __all__ = [
@@ -529,10 +530,13 @@ def decision_function(X, params, *, input_scale: float = 1.0, chunk_size: int = 
 
 
 def evaluate(X, labels, params, *, input_scale: float = 1.0, sample_weight=None, chunk_size: int = 8192):
-    """Mean cross-entropy (no smoothing, no decay) and accuracy of ``params`` on ``X``.
+    r"""Mean cross-entropy (no smoothing, no decay) and accuracy of ``params`` on ``X``.
 
-    .. math:: L = \\frac{\\sum_i w_i (\\operatorname{logsumexp}(z_i) - z_{iy_i})}{\\sum_i w_i},
-              \\quad \\text{accuracy} = \\frac{\\sum_i w_i [\\arg\\max_c z_{ic} = y_i]}{\\sum_i w_i}
+    .. math:: L = \frac{\sum_i w_i (\operatorname{logsumexp}(z_i) - z_{iy_i})}{\sum_i w_i},
+              \quad \text{accuracy} = \frac{\sum_i w_i [\arg\max_c z_{ic} = y_i]}{\sum_i w_i}
+
+    with :math:`z_i` the logits of :func:`decision_function` and :math:`L` computed by
+    :func:`scratchlin.functional.softmax_cross_entropy`, chunk by chunk.
 
     Parameters
     ----------
@@ -547,23 +551,29 @@ def evaluate(X, labels, params, *, input_scale: float = 1.0, sample_weight=None,
     Returns
     -------
     (loss, accuracy) : tuple of float
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from scratchlin.training import Parameters, evaluate
+    >>> params = Parameters(2, 3, np.float64)
+    >>> params.b[...] = [1.0, 0.0, 0.0]  # class 0 is predicted everywhere
+    >>> loss, accuracy = evaluate(np.eye(2), np.array([0, 2]), params)
+    >>> round(loss, 4), accuracy  # mean of log(e + 2) - 1 and log(e + 2); one row right
+    (1.0514, 0.5)
     """
     total_loss = total_correct = 0.0
     for start in range(0, X.shape[0], chunk_size):
         logits = _logits_chunk(X[start:start + chunk_size], params, input_scale)
         chunk_labels = labels[start:start + chunk_size]
-        rows = np.arange(logits.shape[0])
-        label_logit = logits[rows, chunk_labels]
         correct = logits.argmax(axis=1) == chunk_labels
-        row_max = logits.max(axis=1, keepdims=True)
-        logits -= row_max
-        row_loss = np.log(np.exp(logits).sum(axis=1)) - (label_logit - row_max[:, 0])
-        if sample_weight is None:
-            total_loss += float(row_loss.sum())
+        weights = None if sample_weight is None else sample_weight[start:start + chunk_size]
+        chunk_loss, _ = F.softmax_cross_entropy(logits, chunk_labels, sample_weight=weights)
+        if weights is None:
+            total_loss += chunk_loss * logits.shape[0]
             total_correct += int(np.count_nonzero(correct))
         else:
-            weights = sample_weight[start:start + chunk_size]
-            total_loss += float(np.dot(weights, row_loss))
+            total_loss += chunk_loss * float(weights.sum())
             total_correct += float(weights[correct].sum())
     total_weight = X.shape[0] if sample_weight is None else float(sample_weight.sum())
     return total_loss / total_weight, total_correct / total_weight
