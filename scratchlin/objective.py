@@ -173,12 +173,13 @@ def loss_and_grad(W, b, X, labels, *, sample_weight=None, input_scale=1.0, weigh
     r"""The objective :math:`J(W, b)` on one batch and its gradient, by the chain rule.
 
     Linear, then cross-entropy, then linear backward, then the L2 term:
-    :math:`Z = sXW + b`; :math:`L` and :math:`G = \partial L / \partial Z` from
-    :func:`scratchlin.functional.softmax_cross_entropy`; :math:`
-abla_W = s X^	op G`,
-    :math:`
-abla_b = \sum_i G_i`; then :math:`	frac{\lambda}{2}\lVert W Vert_F^2` and
-    :math:`\lambda W` (formulas in the module).
+
+    1. :math:`Z = s X W + b` (:func:`scratchlin.functional.linear`, with the raw-pixel scale);
+    2. :math:`L` and :math:`G = \partial L / \partial Z` by
+       :func:`scratchlin.functional.softmax_cross_entropy`;
+    3. :math:`\nabla_W L = s X^\top G` and :math:`\nabla_b L = \sum_i G_i`
+       (:func:`scratchlin.functional.linear_backward`, without the gradient for ``X``);
+    4. :math:`J = L + \tfrac{\lambda}{2} \lVert W \rVert_F^2`, :math:`\nabla_W J = \nabla_W L + \lambda W`.
 
     Parameters
     ----------

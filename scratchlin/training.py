@@ -18,8 +18,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from . import _threads, lbfgs, objective, optim
-from . import functional as F
 from . import _validation as v
+from . import functional as F
 
 __all__ = [
     "Parameters", "TrainingSettings", "Trainer", "TrainingDivergedError",
