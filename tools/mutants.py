@@ -41,37 +41,42 @@ functional("to-compute-keeps-float16",
            "return x.astype(v.compute_dtype(x.dtype), copy=False)",
            "return x",
            "float16 computed in float16 instead of float32")
+_NO_SHIFT = "shifted, m = x.copy(), np.zeros_like(x.max(axis=axis, keepdims=True))"
+functional("shift-sign",
+           "return np.subtract(x, m, out=out), m",
+           "return np.add(x, m, out=out), m",
+           "the shared max-shift adds the max instead of subtracting it (overflow)")
 functional("lse-no-max-shift",
-           "return np.log(np.sum(np.exp(x - shift), axis=axis, keepdims=True)) + shift",
-           "return np.log(np.sum(np.exp(x), axis=axis, keepdims=True))",
+           "shifted, m = _shift(x, axis, guard=True)",
+           _NO_SHIFT,
            "logsumexp without the max-shift (overflows for large logits)")
 functional("lse-shift-not-guarded",
-           "shift = np.where(np.isfinite(row_max), row_max, 0)",
-           "shift = row_max",
+           "shifted, m = _shift(x, axis, guard=True)",
+           "shifted, m = _shift(x, axis)",
            "logsumexp shift by a -inf/+inf max (NaN for an all -inf or a +inf row)")
 functional("lse-sum-wrong-axis",
-           "return np.log(np.sum(np.exp(x - shift), axis=axis, keepdims=True)) + shift",
-           "return np.log(np.sum(np.exp(x - shift), axis=-1, keepdims=True)) + shift",
+           "_, sums = _exp_sum(shifted, axis, out=shifted)",
+           "_, sums = _exp_sum(shifted, -1, out=shifted)",
            "logsumexp sums over the last axis whatever axis is")
 functional("logsumexp-keepdims-inverted",
            "elif not keepdims:\n        result = np.squeeze(result, axis=axes)",
            "elif keepdims:\n        result = np.squeeze(result, axis=axes)",
            "logsumexp keepdims inverted")
 functional("softmax-no-max-shift",
-           "exps = np.exp(work - np.max(work, axis=axis, keepdims=True))",
-           "exps = np.exp(work)",
+           "shifted, m = _shift(x, axis)\n    exps, sums",
+           _NO_SHIFT + "\n    exps, sums",
            "softmax without the max-shift")
 functional("softmax-shift-by-global-max",
-           "exps = np.exp(work - np.max(work, axis=axis, keepdims=True))",
-           "exps = np.exp(work - np.max(work))",
+           "shifted, m = _shift(x, axis)\n    exps, sums",
+           "shifted, m = _shift(x, axis, per_slice=False)[0], x.max(axis=axis, keepdims=True)\n    exps, sums",
            "softmax shifted by the global max instead of the row max (underflows rows)")
 functional("softmax-normalise-wrong-axis",
-           "exps /= np.sum(exps, axis=axis, keepdims=True)",
-           "exps /= np.sum(exps, axis=-1, keepdims=True)",
+           "exps, sums = _exp_sum(shifted, axis, out=shifted)",
+           "exps, sums = _exp_sum(shifted, -1, out=shifted)",
            "softmax normalised over the last axis whatever axis is")
 functional("softmax-float64-work",
-           "exps = np.exp(work - np.max(work, axis=axis, keepdims=True))",
-           "exps = np.exp(work.astype(np.float64) - np.max(work, axis=axis, keepdims=True))",
+           "probs = _softmax(work, axis)",
+           "probs = _softmax(work.astype(np.float64), axis)",
            "softmax computes float32 input in float64 and casts back (2x memory, half speed)")
 functional("softmax-backward-sign",
            "grad = p * (g - np.sum(g * p, axis=axis, keepdims=True))",
@@ -94,12 +99,12 @@ functional("log-softmax-float64-work",
            "return _log_softmax(work.astype(np.float64), axis).reshape(x.shape).astype(x.dtype, copy=False)",
            "log_softmax computes float32 input in float64 and casts back")
 functional("log-softmax-shift-guarded",
-           "shifted = x - np.max(x, axis=axis, keepdims=True)",
-           "shifted = x - np.nan_to_num(np.max(x, axis=axis, keepdims=True), posinf=0, neginf=0)",
+           "shifted, m = _shift(x, axis)\n    _, sums = _exp_sum(shifted, axis)\n",
+           "shifted, m = _shift(x, axis, guard=True)\n    _, sums = _exp_sum(shifted, axis)\n",
            "log_softmax shifts by 0 when the max is not finite ([nan, -inf] for [inf, 0], not NaN)")
 functional("log-softmax-no-max-shift",
-           "shifted = x - np.max(x, axis=axis, keepdims=True)",
-           "shifted = x",
+           "shifted, m = _shift(x, axis)\n    _, sums = _exp_sum(shifted, axis)\n",
+           _NO_SHIFT + "\n    _, sums = _exp_sum(shifted, axis)\n",
            "log_softmax without the max-shift (overflow for large logits)")
 functional("log-softmax-backward-sign",
            "grad = g - np.exp(log_p) * np.sum(g, axis=axis, keepdims=True)",
@@ -221,33 +226,99 @@ functional("ce-grad-probs-copied",
            "grad = np.exp(log_p)\n    if not inputs.is_index_target:",
            "probs = np.exp(log_p)\n    grad = probs * 1\n    if not inputs.is_index_target:",
            "the gradient is built beside the probabilities instead of in place (one more (N, C))")
-# the common-case fast path of the three cross-entropy functions (_index_forward, _index_grad)
-functional("ce-fast-no-per-row-fallback",
-           "if not row_sum.min() >= np.sqrt(np.finfo(logits.dtype).tiny):",
-           "if False:",
-           "fast path without the per-row shift fallback (a row far below the batch max: 0/0)")
+# THE kernel (softmax_cross_entropy, under cross_entropy's common case, the objective and
+# evaluate): run against the functional tests and the objective's, which alone pass weights.
+KERNEL_FN_TESTS = ("tests/test_functional.py", "tests/test_objective.py",
+                   "tests/test_training_weights_and_evaluation.py", "tests/test_gradients.py",
+                   "tests/test_torch_parity.py", "tests/test_properties.py")
+
+
+def ce_kernel(name, original, replacement, description):
+    mutant(name, F, original, replacement, description, KERNEL_FN_TESTS)
+
+
+ce_kernel("kernel-no-shift",
+          "shifted, _ = _shift(logits, 1, per_slice=per_row, out=out)",
+          "shifted = np.subtract(logits, 0, out=out)",
+          "the kernel takes exp of the raw logits (overflow for large logits)")
+ce_kernel("kernel-no-per-row-fallback",
+          "if not parts[1].min() >= _SMALLEST_SAFE_SUM[logits.dtype]:",
+          "if False:",
+          "no per-row fallback: rows far below the batch max underflow to 0/0")
+ce_kernel("kernel-fallback-global-again",
+          "parts = _shifted_exp_rows(logits, label_index, eps, True, out)",
+          "parts = _shifted_exp_rows(logits, label_index, eps, False, out)",
+          "the fallback shifts by the batch max again (the underflowing row stays 0/0)")
+ce_kernel("kernel-fallback-threshold-tiny",
+          "_SMALLEST_SAFE_SUM = {dtype: np.sqrt(np.finfo(dtype).tiny) for",
+          "_SMALLEST_SAFE_SUM = {dtype: np.finfo(dtype).tiny for",
+          "fallback only below tiny: a row's smaller exponentials may be subnormal (precision lost)")
+ce_kernel("kernel-gather-after-exp",
+          ("    label_logit = shifted.reshape(-1)[label_index]\n"
+           "    logit_sum = shifted @ np.ones(shifted.shape[1], shifted.dtype) if eps > 0 else None\n"
+           "    exps, row_sum = _exp_sum(shifted, 1, out=shifted)\n"),
+          ("    exps, row_sum = _exp_sum(shifted, 1, out=shifted)\n"
+           "    label_logit = shifted.reshape(-1)[label_index]\n"
+           "    logit_sum = shifted @ np.ones(shifted.shape[1], shifted.dtype) if eps > 0 else None\n"),
+          "the label logits are read after the in-place exponential (exp(z_y) for z_y)")
+ce_kernel("kernel-flat-index-stride",
+          "np.arange(0, labels.shape[0] * n_classes, n_classes, dtype=np.intp)",
+          "np.arange(0, labels.shape[0] * (n_classes - 1), n_classes - 1, dtype=np.intp)",
+          "flat label index with the wrong row stride")
+ce_kernel("kernel-label-term-unsmoothed",
+          "label_logit *= 1 - eps",
+          "label_logit *= 1",
+          "loss's label term forgets (1 - eps)")
+ce_kernel("kernel-smoothing-not-divided-by-c",
+          "logit_sum *= eps / n_classes",
+          "logit_sum *= eps",
+          "loss's smoothing mass eps per class instead of eps / C")
+ce_kernel("kernel-weights-ignored-in-loss",
+          "loss_sum = float(row_loss.sum() if sample_weight is None else np.dot(sample_weight, row_loss))",
+          "loss_sum = float(row_loss.sum())",
+          "sample weights ignored in the loss (the gradient keeps them)")
+ce_kernel("kernel-weighted-loss-over-n",
+          "return forward.loss_sum / total_weight, _row_grad(forward, row_factor, label_smoothing)",
+          "return forward.loss_sum / logits.shape[0], _row_grad(forward, row_factor, label_smoothing)",
+          "weighted loss divided by the row count instead of the summed weights")
+ce_kernel("kernel-weighted-grad-over-n",
+          "return sample_weight * (1.0 / total_weight), total_weight",
+          "return sample_weight * (1.0 / n_rows), total_weight",
+          "weighted gradient normalised by the row count instead of the summed weights")
+ce_kernel("kernel-weighted-grad-unweighted",
+          "return sample_weight * (1.0 / total_weight), total_weight",
+          "return 1.0 / n_rows, total_weight",
+          "sample weights ignored in the gradient")
+ce_kernel("kernel-sum-not-mean-grad",
+          "return 1.0 / n_rows, float(n_rows)",
+          "return 1.0, float(n_rows)",
+          "gradient of the sum instead of the mean")
+ce_kernel("kernel-zero-weights-nan",
+          "total_weight = float(sample_weight.sum()) or 1.0\n    return sample_weight",
+          "total_weight = float(sample_weight.sum())\n    return sample_weight",
+          "a batch whose weights are all 0 gives 0/0 instead of no data")
+ce_kernel("kernel-grad-label-unsmoothed",
+          "grad.reshape(-1)[forward.label_index] -= (1 - eps) * factor",
+          "grad.reshape(-1)[forward.label_index] -= factor",
+          "gradient's label term forgets (1 - eps)")
+ce_kernel("kernel-grad-smoothing-sign",
+          "grad -= ((eps / grad.shape[1]) * factor).reshape(-1, 1)",
+          "grad += ((eps / grad.shape[1]) * factor).reshape(-1, 1)",
+          "gradient's smoothing term with the wrong sign")
+ce_kernel("kernel-grad-smoothing-not-divided-by-c",
+          "grad -= ((eps / grad.shape[1]) * factor).reshape(-1, 1)",
+          "grad -= (eps * factor).reshape(-1, 1)",
+          "gradient's smoothing term eps instead of eps / C")
 functional("ce-fast-negative-labels-accepted",
-           "if unsigned.max() >= n_classes or (unsigned is target and target.min() < 0):",
-           "if unsigned.max() >= n_classes:",
+           "if unsigned.max() >= logits.shape[1] or (unsigned is target and target.min() < 0):",
+           "if unsigned.max() >= logits.shape[1]:",
            "fast path takes negative int32 labels (they index the previous row's logits)")
 functional("ce-fast-sum-divided-by-n",
-           'scale = 1.0 / n_rows if reduction == "mean" else 1.0',
-           "scale = 1.0 / n_rows",
+           'n_rows = 1.0 if reduction == "sum" else float(logits.shape[0])',
+           "n_rows = float(logits.shape[0])",
            "fast path divides reduction='sum' by N too")
-functional("ce-fast-loss-smoothing-not-divided-by-c",
-           "- (eps / n_classes) * logit_sum",
-           "- eps * logit_sum",
-           "fast path loss: smoothing term eps instead of eps / C")
-functional("ce-fast-grad-label-unsmoothed",
-           "grad.reshape(-1)[forward.label_index] -= (1 - eps) * scale",
-           "grad.reshape(-1)[forward.label_index] -= scale",
-           "fast path gradient: label term forgets (1 - eps)")
-functional("ce-fast-grad-smoothing-unscaled",
-           "grad -= (eps / grad.shape[1]) * scale",
-           "grad -= eps / grad.shape[1]",
-           "fast path gradient: smoothing term not divided by N for the mean")
 functional("ce-fast-nonfinite-kept",
-           "if not np.isfinite(total):\n        return None",
+           "if not np.isfinite(forward.loss_sum):\n        return None",
            "if False:\n        return None",
            "fast path keeps a non-finite total (+inf logits give NaN/inf silently, -inf labels...)")
 functional("ce-backward-fast-ignores-grad-output",
@@ -470,71 +541,35 @@ def kernel(name, original, replacement, description, file=OBJ):
     mutant(name, file, original, replacement, description, KERNEL_TESTS)
 
 
-kernel("obj-fast-path-no-max-shift",
-       "logits -= logits.max(axis=1, keepdims=True) if per_row else logits.max()",
-       "logits -= logits.max(axis=1, keepdims=True) if per_row else 0",
-       "the kernel's fast path without its max-shift (overflow for large logits)")
-kernel("obj-no-per-row-fallback",
-       "if not row_sum.min() >= ws.smallest_safe_sum:",
-       "if False:",
-       "no per-row fallback: rows far below the batch max underflow to 0/0")
-kernel("obj-label-term-unsmoothed",
-       "row_loss -= (1 - eps) * label_logit",
-       "row_loss -= label_logit",
-       "loss's label term forgets (1 - eps)")
-kernel("obj-smoothing-not-divided-by-c",
-       "eps, smooth = label_smoothing, label_smoothing / n_classes",
-       "eps, smooth = label_smoothing, label_smoothing",
-       "smoothing mass eps per class instead of eps / C")
-kernel("obj-weighted-loss-over-n",
-       "loss = float(np.dot(sample_weight, row_loss)) / total_weight",
-       "loss = float(np.dot(sample_weight, row_loss)) / n_rows",
-       "weighted loss divided by the row count instead of the summed weights")
-kernel("obj-weighted-grad-unweighted",
-       "row_factor = sample_weight * (1.0 / total_weight)",
-       "row_factor = 1.0 / n_rows",
-       "sample weights ignored in the gradient")
-kernel("obj-sum-not-mean-grad",
-       "row_factor = 1.0 / n_rows  # w_i / sum w",
-       "row_factor = 1.0  # w_i / sum w",
-       "gradient of the sum instead of the mean")
-kernel("obj-grad-label-unsmoothed",
-       "grad_logits.reshape(-1)[label_index] -= (1 - eps) * np.asarray(row_factor, exps.dtype)",
-       "grad_logits.reshape(-1)[label_index] -= np.asarray(row_factor, exps.dtype)",
-       "gradient's label term forgets (1 - eps)")
-kernel("obj-grad-smoothing-sign",
-       "grad_logits -= (smooth * np.asarray(row_factor, exps.dtype)).reshape(-1, 1)",
-       "grad_logits += (smooth * np.asarray(row_factor, exps.dtype)).reshape(-1, 1)",
-       "gradient's smoothing term with the wrong sign")
 kernel("obj-logits-unscaled",
-       "if input_scale != 1.0:\n        logits *= input_scale  # on (B, C)",
-       "if False:\n        logits *= input_scale  # on (B, C)",
+       "if input_scale != 1.0:\n        Z *= input_scale",
+       "if False:\n        Z *= input_scale",
        "raw pixels' 1/255 scale missing from the logits")
+kernel("obj-logits-without-bias",
+       "    Z += b\n",
+       "    Z += 0 * b\n",
+       "the objective's logits leave out the bias")
 kernel("obj-grad-W-unscaled",
        "if input_scale != 1.0:\n        grad_W_transposed *= input_scale",
        "if False:\n        grad_W_transposed *= input_scale",
        "raw pixels' 1/255 scale missing from grad_W")
-# The penalty appears twice, in the minibatch kernel (after grad_b's matmul) and in the
-# whole-data-set objective of L-BFGS (after the chunks' sum): each has its mutants.
-_BATCH_DECAY = ("grad_b = np.matmul(ws.ones_rows[:n_rows], grad_logits, out=ws.grad_b)\n"
-                "    if weight_decay:\n")
-_DATASET_DECAY = "grad_W = grad[: W.size].reshape(W.shape)\n    if weight_decay:\n"
+kernel("obj-grad-b-mean",
+       "np.matmul(ws.ones_rows[: G.shape[0]], G, out=ws.grad_b)",
+       "np.matmul(ws.ones_rows[: G.shape[0]], G, out=ws.grad_b)\n    ws.grad_b /= G.shape[0]",
+       "grad_b divided by the batch size again (G already carries 1/B)")
+# The penalty is written once (_add_l2), for the minibatch and the whole-data-set objective.
 kernel("obj-decay-loss-factor",
-       _BATCH_DECAY + "        grad_W += weight_decay * W\n        loss += 0.5 * weight_decay",
-       _BATCH_DECAY + "        grad_W += weight_decay * W\n        loss += weight_decay",
+       "loss += 0.5 * weight_decay * float(np.vdot(W, W))",
+       "loss += weight_decay * float(np.vdot(W, W))",
        "weight-decay penalty lambda ||W||^2 instead of lambda/2 ||W||^2")
 kernel("obj-decay-grad-factor",
-       _BATCH_DECAY + "        grad_W += weight_decay * W",
-       _BATCH_DECAY + "        grad_W += 2 * weight_decay * W",
+       "grad_W += weight_decay * W\n        loss",
+       "grad_W += 2 * weight_decay * W\n        loss",
        "weight-decay gradient 2 lambda W")
 kernel("obj-bias-decayed",
-       _BATCH_DECAY + "        grad_W += weight_decay * W",
-       _BATCH_DECAY + "        grad_W += weight_decay * W\n        grad_b += weight_decay * b",
+       "    grad_W, grad_b = _linear_backward(G, X, input_scale, ws)\n",
+       "    grad_W, grad_b = _linear_backward(G, X, input_scale, ws)\n    grad_b += weight_decay * b\n",
        "the bias is decayed too")
-kernel("obj-flat-label-index-off",
-       "self.row_offsets = np.arange(max_batch) * n_classes",
-       "self.row_offsets = np.arange(max_batch) * (n_classes - 1)",
-       "flat label index with the wrong row stride")
 kernel("obj-raw-cast-float64",
        "X = ws.cast(X) if out is not None else X.astype(W.dtype)",
        "X = ws.cast(X) if out is not None else X.astype(np.float64)",
@@ -638,10 +673,18 @@ kernel("tr-decision-unscaled",
        "if input_scale != 1.0:\n        logits *= input_scale\n    logits += params.b",
        "if False:\n        logits *= input_scale\n    logits += params.b",
        "decision_function/evaluate without the raw-pixel 1/255 scale", TR)
-kernel("tr-evaluate-no-shift",
-       "row_max = logits.max(axis=1, keepdims=True)",
-       "row_max = np.zeros((logits.shape[0], 1), logits.dtype)",
-       "evaluate's loss without the max-shift (overflow for large logits)", TR)
+kernel("tr-evaluate-loss-unweighted",
+       "F.softmax_cross_entropy(logits, chunk_labels, sample_weight=weights)",
+       "F.softmax_cross_entropy(logits, chunk_labels, sample_weight=None)",
+       "evaluate's loss ignores the sample weights within a chunk", TR)
+kernel("tr-evaluate-short-chunk-full",
+       "total_loss += chunk_loss * logits.shape[0]",
+       "total_loss += chunk_loss * chunk_size",
+       "evaluate counts the short last chunk's mean loss as a full chunk's", TR)
+kernel("tr-evaluate-chunks-by-rows",
+       "total_loss += chunk_loss * float(weights.sum())",
+       "total_loss += chunk_loss * logits.shape[0]",
+       "weighted evaluation weighs each chunk's mean by its rows, not its summed weight", TR)
 kernel("tr-evaluate-unweighted-accuracy",
        "total_correct += float(weights[correct].sum())",
        "total_correct += int(np.count_nonzero(correct))",
@@ -681,12 +724,12 @@ kernel("model-C-doubled-always",
        "return 2.0 / (C * total_weight)",
        "lambda doubled for any number of classes", M)
 kernel("model-C-over-rows",
-       "total_weight = float(X.shape[0] if weights is None else weights.sum())\n        settings",
+       "total_weight = _summed_weight(X.shape[0], weights)\n        settings",
        "total_weight = float(X.shape[0])\n        settings",
        "lambda divides by the row count, not the summed sample weights", M)
 kernel("model-partial-fit-weight-not-accumulated",
-       "self._weight_seen += float(X.shape[0] if weights is None else weights.sum())",
-       "self._weight_seen = float(X.shape[0] if weights is None else weights.sum())",
+       "self._weight_seen += _summed_weight(X.shape[0], weights)",
+       "self._weight_seen = _summed_weight(X.shape[0], weights)",
        "partial_fit's lambda divides by the last chunk's weight, not all the weight seen", M)
 kernel("model-auto-boundary",
        "if n_rows is None or n_rows > AUTO_LBFGS_MAX_ROWS or",
@@ -717,13 +760,9 @@ mutant("obj-dataset-share-ignores-weights",
        "share = float(min(size, n_rows - start)) / n_rows",
        "chunks weighed by their rows, not their summed sample weights", DATASET)
 mutant("obj-dataset-no-penalty-gradient",
-       OBJ, _DATASET_DECAY + "        grad_W += weight_decay * W",
-       _DATASET_DECAY + "        pass",
+       OBJ, "return _add_l2(loss, grad_W, W, weight_decay), grad_W, grad[W.size:]",
+       "return loss + 0.5 * weight_decay * float(np.vdot(W, W)), grad_W, grad[W.size:]",
        "L-BFGS's gradient leaves out lambda W (the loss keeps it)", DATASET)
-mutant("obj-dataset-penalty-loss-factor",
-       OBJ, _DATASET_DECAY + "        grad_W += weight_decay * W\n        loss += 0.5 * weight_decay",
-       _DATASET_DECAY + "        grad_W += weight_decay * W\n        loss += weight_decay",
-       "L-BFGS's objective has lambda ||W||^2, its gradient lambda W", DATASET)
 
 # scratchlin/lbfgs.py: the Wolfe line search, the two-loop recursion, the curvature check.
 LB = "scratchlin/lbfgs.py"
