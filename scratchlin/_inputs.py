@@ -30,7 +30,7 @@ def _is_sparse(X) -> bool:
 
 
 def check_features(X, dtype: np.dtype, *, raw_pixels: bool, name: str = "X",
-                   min_rows: int = 0) -> np.ndarray:
+                   min_rows: int = 0, finite: bool = True) -> np.ndarray:
     """Return ``X`` as a 2-D array of finite features in ``dtype`` (uint8 with ``raw_pixels``).
 
     No copy is made when ``X`` already has the right dtype (e.g. an ``np.memmap`` of uint8
@@ -46,6 +46,9 @@ def check_features(X, dtype: np.dtype, *, raw_pixels: bool, name: str = "X",
     name : str, default="X"
     min_rows : int, default=0
         Fewer rows raise ``ValueError`` (``fit`` needs 1).
+    finite : bool, default=True
+        Check that every feature is finite; a caller whose result shows a non-finite ``X``
+        (a non-finite loss) may pass False and check only then.
 
     Returns
     -------
@@ -85,7 +88,8 @@ def check_features(X, dtype: np.dtype, *, raw_pixels: bool, name: str = "X",
     if X.dtype.kind in "biu":
         return X.astype(dtype)
     X = v.as_float_array(X, name).astype(dtype, copy=False)
-    v.check_finite(X, name)
+    if finite:
+        v.check_finite(X, name)
     return X
 
 

@@ -627,10 +627,10 @@ class LinearClassifier(EstimatorParams):
 
     # -- prediction ---------------------------------------------------------------------------
 
-    def _check_predict_X(self, X) -> np.ndarray:
+    def _check_predict_X(self, X, *, finite: bool = True) -> np.ndarray:
         self._check_fitted()
         check_feature_names(self, X, reset=False)
-        X = check_features(X, self._params.W.dtype, raw_pixels=self.raw_pixels)
+        X = check_features(X, self._params.W.dtype, raw_pixels=self.raw_pixels, finite=finite)
         self._check_n_features(X.shape[1])
         return X
 
@@ -727,16 +727,19 @@ class LinearClassifier(EstimatorParams):
         grads : dict
             ``{"W": (F, C) array, "b": (C,) array}`` in the model's dtype.
         """
-        X = self._check_predict_X(X)
+        X = self._check_predict_X(X, finite=False)  # a NaN or inf in X makes the loss non-finite
         labels = encode(check_targets(y, X.shape[0]), self.classes_)
         weights = check_sample_weight(sample_weight, X.shape[0], self._params.W.dtype)
         n = (_summed_weight(X.shape[0], weights) if total_weight is None
              else v.check_real(total_weight, "total_weight", low=0.0, low_open=True))
-        loss, grad_W, grad_b = objective.loss_and_grad(
-            self._params.W, self._params.b, X, labels, sample_weight=weights,
-            input_scale=self._input_scale(),
-            weight_decay=self._penalty(n, self.classes_.shape[0]),
-            label_smoothing=v.check_real(self.label_smoothing, "label_smoothing", low=0.0, high=1.0))
+        smoothing = v.check_real(self.label_smoothing, "label_smoothing", low=0.0, high=1.0)
+        with np.errstate(invalid="ignore", over="ignore"):  # a non-finite X is reported below
+            loss, grad_W, grad_b = objective.loss_and_grad(
+                self._params.W, self._params.b, X, labels, sample_weight=weights,
+                input_scale=self._input_scale(), weight_decay=self._penalty(n, self.classes_.shape[0]),
+                label_smoothing=smoothing)
+        if not np.isfinite(loss):  # finite parameters: only a non-finite X gives this
+            v.check_finite(X, "X")
         return float(loss), {"W": grad_W, "b": grad_b}
 
     # -- construction from parameters, persistence --------------------------------------------
