@@ -13,6 +13,7 @@ import warnings
 
 import numpy as np
 import pytest
+import reference
 
 import scratchlin as sl
 from scratchlin import LinearClassifier, NotFittedError
@@ -42,13 +43,11 @@ def blobs(rng, n=120, n_features=6, labels=(0, 1, 2), spread=0.5, dtype=np.float
     return X.astype(dtype), labels[which]
 
 
-def np_logits(X, W, b):
-    return X.astype(np.float64) @ W.astype(np.float64) + b.astype(np.float64)
+np_logits = reference.logits
 
 
 def np_log_softmax(Z):
-    Z = Z - Z.max(axis=1, keepdims=True)
-    return Z - np.log(np.exp(Z).sum(axis=1, keepdims=True))
+    return reference.log_softmax(Z, axis=1)
 
 
 def rounding_bound(dtype, n_terms):
@@ -724,11 +723,8 @@ STEPS = MIN_STEPS_PER_ITERATION
 
 def np_objective_grad(X, labels, W, b, weights=None, weight_decay=0.0):
     """Gradient of sum_i w_i CE_i / sum_i w_i + wd/2 |W|^2, written out in float64."""
-    weights = np.ones(X.shape[0]) if weights is None else np.asarray(weights, np.float64)
-    P = np.exp(np_log_softmax(np_logits(X, W, b)))
-    P[np.arange(X.shape[0]), labels] -= 1.0
-    G = P * (weights / weights.sum())[:, None]
-    return X.T @ G + weight_decay * W, G.sum(axis=0)
+    _, grad_W, grad_b = reference.objective(X, labels, W, b, sample_weight=weights, weight_decay=weight_decay)
+    return grad_W, grad_b
 
 
 def np_gradient_descent(X, labels, n_classes, steps, lr, W=None, b=None, weights=None, C=1.0,

@@ -1,12 +1,13 @@
 """Tests of scratchlin.objective, the one minibatch loss and gradient.
 
-Every expected value comes from the float64 NumPy formula written out in this file (or from
+Every expected value comes from the float64 formula of ``tests/reference.py`` (or from
 repeating rows, the definition of integer sample weights), never from scratchlin.
 """
 import tracemalloc
 
 import numpy as np
 import pytest
+import reference
 
 from scratchlin.objective import Workspace, loss_and_grad
 
@@ -18,19 +19,6 @@ def rounding_bound(dtype, n_terms):
     (u = eps / 2), times 4 for the handful of extra roundings (exp, log, divide, scale)."""
     return 2 * n_terms * float(np.finfo(dtype).eps)
 
-
-def reference(X, labels, W, b, *, sample_weight=None, weight_decay=0.0, label_smoothing=0.0):
-    """The objective and its gradient, written out in float64 NumPy (per-row max shift)."""
-    X, W, b = (np.asarray(a, np.float64) for a in (X, W, b))
-    n_classes = W.shape[1]
-    w = np.ones(X.shape[0]) if sample_weight is None else np.asarray(sample_weight, np.float64)
-    Z = X @ W + b
-    Z = Z - Z.max(axis=1, keepdims=True)
-    log_p = Z - np.log(np.exp(Z).sum(axis=1, keepdims=True))
-    T = (1 - label_smoothing) * np.eye(n_classes)[labels] + label_smoothing / n_classes
-    loss = -np.sum(w * np.sum(T * log_p, axis=1)) / w.sum() + 0.5 * weight_decay * np.sum(W * W)
-    G = (np.exp(log_p) - T) * (w / w.sum())[:, None]
-    return loss, X.T @ G + weight_decay * W, G.sum(axis=0)
 
 
 def problem(rng, n, n_features, n_classes, dtype, raw=False):
@@ -64,7 +52,7 @@ def test_loss_and_grad_equal_the_float64_formula(rng, dtype, weight_decay, label
         assert isinstance(loss, float)
         assert grad_W.dtype == dtype and grad_b.dtype == dtype
         assert grad_W.shape == (n_features, n_classes) and grad_b.shape == (n_classes,)
-        exact_loss, exact_W, exact_b = reference(X[rows] / (255.0 if raw else 1.0), labels[rows], W, b,
+        exact_loss, exact_W, exact_b = reference.objective(X[rows] / (255.0 if raw else 1.0), labels[rows], W, b,
                                                  weight_decay=weight_decay, label_smoothing=label_smoothing)
         # The longest sums are the F=50-term logits and the B<=64-term gradient reductions:
         # within gamma_64 of the exact value each. Absolute error of a gradient entry is relative
@@ -93,7 +81,7 @@ def test_a_row_far_below_the_others_stays_accurate(rng, dtype, gap):
     W[-1] = -1
     b = np.zeros(n_classes, dtype)
     loss, grad_W, grad_b = loss_and_grad(W, b, X, labels, label_smoothing=0.1)
-    exact_loss, exact_W, exact_b = reference(X, labels, W, b, label_smoothing=0.1)
+    exact_loss, exact_W, exact_b = reference.objective(X, labels, W, b, label_smoothing=0.1)
     # As above, plus the row-0 logits' own rounding: |z| ~ gap, so their absolute error (and the
     # relative error of the shifted exponentials) is ~ gap u; rounding_bound(64) = 128 eps
     # covers gap <= 200 (the 1e4 case must take the per-row shift to be accurate).
@@ -116,7 +104,7 @@ def test_huge_float32_logits_give_the_exact_finite_loss(rng, with_workspace):
     assert Z.max() > 200  # the premise: exp would overflow in float32
     out = Workspace(784, 10, 256, np.float32) if with_workspace else None
     loss, grad_W, grad_b = loss_and_grad(W, b, X, labels, out=out)
-    exact_loss, exact_W, exact_b = reference(X, labels, W, b)
+    exact_loss, exact_W, exact_b = reference.objective(X, labels, W, b)
     assert np.isfinite(loss) and exact_loss > 30  # hundreds of nats per row, yet finite
     # Logits are 784-term float32 sums of terms up to ~10: absolute error <= 784 u 10 ~ 5e-4
     # nats per row, on a loss of hundreds: relative 1e-5 is already loose.
@@ -145,7 +133,7 @@ def test_integer_sample_weights_equal_repeated_rows(rng, dtype):
     repeated = np.repeat(np.arange(20), counts)
     loss, grad_W, grad_b = loss_and_grad(W, b, X, labels, sample_weight=counts.astype(dtype),
                                          weight_decay=0.01, label_smoothing=0.1)
-    exact_loss, exact_W, exact_b = reference(X[repeated], labels[repeated], W, b,
+    exact_loss, exact_W, exact_b = reference.objective(X[repeated], labels[repeated], W, b,
                                              weight_decay=0.01, label_smoothing=0.1)
     tol = rounding_bound(dtype, 64)  # <= 60 repeated rows, 6-term logits
     assert loss == pytest.approx(exact_loss, rel=tol)
@@ -157,7 +145,7 @@ def test_fractional_sample_weights_follow_the_weighted_mean(rng):
     X, labels, W, b = problem(rng, 30, 6, 4, np.float64)
     weights = rng.random(30)
     loss, grad_W, grad_b = loss_and_grad(W, b, X, labels, sample_weight=weights)
-    exact_loss, exact_W, exact_b = reference(X, labels, W, b, sample_weight=weights)
+    exact_loss, exact_W, exact_b = reference.objective(X, labels, W, b, sample_weight=weights)
     assert loss == pytest.approx(exact_loss, rel=1e-13)
     np.testing.assert_allclose(grad_W, exact_W, rtol=1e-12, atol=1e-14)
     np.testing.assert_allclose(grad_b, exact_b, rtol=1e-12, atol=1e-14)

@@ -21,6 +21,7 @@ import warnings
 
 import numpy as np
 import pytest
+import reference
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
@@ -75,26 +76,7 @@ def assert_within(got, expected, tol, what=""):
 # float64 references, written from the formulas (torch's conventions for infinities)
 
 
-def ref_logsumexp(x, axis):
-    """log sum exp along axis (keepdims); -inf for an all -inf slice, +inf if one is +inf."""
-    x = x.astype(np.float64)
-    m = np.max(x, axis=axis, keepdims=True)
-    m = np.where(np.isfinite(m), m, 0.0)
-    with np.errstate(divide="ignore"):
-        return np.log(np.sum(np.exp(x - m), axis=axis, keepdims=True)) + m
-
-
-def ref_log_softmax(x, axis):
-    with np.errstate(invalid="ignore"):  # -inf - (-inf): NaN for an all -inf slice, as torch
-        return x.astype(np.float64) - ref_logsumexp(x, axis)
-
-
-def ref_softmax(x, axis):
-    """exp(x - m) / sum exp(x - m), m the slice max; NaN for an all -inf slice (as torch)."""
-    x = x.astype(np.float64)
-    with np.errstate(invalid="ignore"):
-        exps = np.exp(x - np.max(x, axis=axis, keepdims=True))
-        return exps / np.sum(exps, axis=axis, keepdims=True)
+ref_logsumexp, ref_log_softmax, ref_softmax = reference.logsumexp, reference.log_softmax, reference.softmax
 
 
 def log_softmax_abs_bound(x, axis):

@@ -4,20 +4,15 @@ import tracemalloc
 
 import numpy as np
 import pytest
+import reference
 
 from scratchlin import objective
 from scratchlin.training import Parameters, Trainer, TrainingSettings, evaluate
 
 
 def _np_weighted_loss_and_grad(X, labels, W, b, w):
-    """float64: sum_i w_i (lse(z_i) - z_iy) / sum w and its gradient."""
-    z = X @ W + b
-    z = z - z.max(axis=1, keepdims=True)
-    p = np.exp(z)
-    p /= p.sum(axis=1, keepdims=True)
-    row_loss = np.log(np.exp(z).sum(axis=1)) - z[np.arange(len(labels)), labels]
-    G = (p - np.eye(W.shape[1])[labels]) * (w / w.sum())[:, None]
-    return float(w @ row_loss / w.sum()), X.T @ G, G.sum(axis=0)
+    """float64: sum_i w_i (lse(z_i) - z_iy) / sum w and its gradient (``tests/reference.py``)."""
+    return reference.objective(X, labels, W, b, sample_weight=w)
 
 
 def test_epoch_loss_weighs_each_batch_by_its_summed_sample_weights():
