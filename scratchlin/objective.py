@@ -15,32 +15,21 @@ C classes and weight decay :math:`\lambda`:
 
 ``\ell_i`` is :func:`scratchlin.functional.cross_entropy` with ``label_smoothing`` for one row;
 the bias is not decayed. Integer weights are the same as repeating rows: ``w_i = 2`` equals
-row ``i`` twice. One forward pass (``Z`` and its exponentials) serves the loss and the gradient.
+row ``i`` twice.
 
-The code is that formula, plus speed choices each measured with ``benchmarks/bench_ops.py``
-(B=256, F=784, C=10, float32) and each kept only because it paid:
+:func:`loss_and_grad` is that formula by the chain rule, in four steps a reader of
+:mod:`scratchlin.functional` already knows: ``linear`` gives ``Z``;
+:func:`~scratchlin.functional.softmax_cross_entropy`, the one stable kernel, gives the loss and
+``G`` in one pass over ``Z``; ``linear_backward`` gives ``s X^T G`` and ``sum_i G_i``; the L2
+term adds ``lambda W``. :func:`dataset_loss_and_grad` sums it over chunks of a whole data set.
 
-* **one global max shift**: softmax is unchanged by a per-row constant, so every row may be
-  shifted by the batch's largest logit, one fast reduction over a contiguous (B, C) buffer,
-  instead of a max per row of 10 (a slow strided reduction). A row whose logits all lie far
-  below the batch's then underflows, so when any row sum of ``exp`` falls below
-  ``sqrt(tiny)`` the batch is redone with per-row shifts (correct for any finite logits).
-* **flat label index**: entry ``(i, y_i)`` of a (B, C) buffer is element ``i*C + y_i`` of its
-  flat view, 2-3x faster to index than ``Z[rows, y]``.
-* **row sums as matrix-vector products** (``Z @ ones``, ``ones @ G``): several times faster than
-  ``sum(axis=...)`` on rows of 10.
-* **the weight gradient as** ``(G^T X)^T``: a (C, F) product that reads the batch row by row,
-  then one transposing copy into the (F, C) gradient: that product 25-30% faster than
-  ``X^T G`` at B=256 and 1024 (float32, one thread); a whole epoch gained 0-10%, within the
-  noise of the shared machine it was measured on.
-* **one pass for the gradient's row scale**: ``P`` and the ``w_i / sum w`` factor are one
-  multiplication by a (B,) vector, not a divide then a scale.
-* **no temporaries** when ``out=`` is given: a :class:`Workspace` holds every buffer, and the
-  training loop gathers each batch into it (:meth:`Workspace.gather`): raw pixels are gathered
-  as uint8 (a quarter of the memory traffic) and cast into a float buffer that stays in cache
-  for both products; two batch buffers used in turn measured 14% faster for gather + both
-  products than rewriting one (the core that writes must otherwise first take back the cache
-  lines the other BLAS thread read).
+What is here is only what pays in the training loop (each choice is measured in the design
+notes, "One objective" and "The softmax cross-entropy kernel"): a :class:`Workspace` holds every
+buffer, so a call with ``out=`` allocates no (B, F) or (B, C) array; the training loop
+gathers each batch into it (:meth:`Workspace.gather`), raw pixels as uint8 cast into one of two
+float batch buffers used in turn; the raw-pixel scale multiplies the (B, C) logits, not the
+(B, F) batch; and the weight gradient is computed as ``(G^T X)^T``, a product that reads the
+batch in its row order.
 
 No argument is checked here: callers check once at their public boundary
 (:meth:`scratchlin.LinearClassifier.loss_and_grad`, :class:`scratchlin.training.Trainer`).
@@ -53,15 +42,10 @@ from . import functional as F
 
 __all__ = ["DATASET_CHUNK_ROWS", "Workspace", "dataset_loss_and_grad", "loss_and_grad"]
 
-#: Rows per chunk when the objective is evaluated on a whole data set: 8,192, so that on MNIST
-#: (784 features, 10 classes) each product stays under the thread policy's threshold for a
-#: second thread (8,560 rows) and the evaluation runs on one BLAS thread. Beside one busy
-#: process, two threads made an L-BFGS fit on 20,000 rows 3.0x slower than idle (1.20 -> 3.65 s;
-#: on 60,000 rows 3.98 -> 13.78 s, even with the whole data set as one product), and one thread
-#: 1.1x (1.92 -> 2.12 s). Idle, one thread is 1.6x slower than two; ``n_threads=2`` buys that
-#: back on a machine of one's own. A chunk this size (51 MB of float64 features) also mostly
-#: stays in cache between the two products: 64 ms an evaluation on one thread in float32,
-#: against 70 ms with chunks of 16,384 rows.
+#: Rows per chunk when the objective is evaluated on a whole data set: on MNIST (784 features,
+#: 10 classes) each product stays under the thread policy's size for a second BLAS thread, and
+#: the chunk mostly stays in cache between the two products (design notes, "L-BFGS evaluates
+#: on one BLAS thread").
 DATASET_CHUNK_ROWS = 8192
 
 
@@ -262,6 +246,20 @@ def dataset_loss_and_grad(W, b, X, labels, *, sample_weight=None, input_scale=1.
     loss : float
     grad_W : ndarray of shape (F, C), W's dtype (a new array)
     grad_b : ndarray of shape (C,), W's dtype (a new array)
+
+    Examples
+    --------
+    Chunks of 2 rows give the objective of all 5 rows at once:
+
+    >>> import numpy as np
+    >>> from scratchlin.objective import dataset_loss_and_grad, loss_and_grad
+    >>> rng = np.random.default_rng(0)
+    >>> X, y = rng.normal(size=(5, 3)), np.array([0, 1, 2, 1, 0])
+    >>> W, b = rng.normal(size=(3, 3)), np.zeros(3)
+    >>> chunked, _, _ = dataset_loss_and_grad(W, b, X, y, chunk_rows=2)
+    >>> at_once, _, _ = loss_and_grad(W, b, X, y)
+    >>> bool(np.isclose(chunked, at_once, rtol=1e-14))
+    True
     """
     n_rows = X.shape[0]
     size = min(n_rows, chunk_rows if workspace is None else min(chunk_rows, workspace.max_batch))
