@@ -10,6 +10,7 @@ import warnings
 
 import numpy as np
 import pytest
+import reference
 
 import scratchlin as sl
 from scratchlin import functional as slf
@@ -944,3 +945,46 @@ def test_cross_entropy_and_grad_makes_one_logits_sized_buffer_in_its_dtype():
     # the logits alone would be 2x
     assert grad.dtype == np.float32
     assert peak < 1.6 * logits.nbytes, peak / logits.nbytes
+
+
+# --------------------------------------------------------------------------------------------
+# softmax_cross_entropy, the kernel
+
+
+def test_softmax_cross_entropy_of_a_small_batch_equals_hand_computed_values():
+    logits = np.array([[2.0, 0.0, 0.0], [0.0, 0.0, 0.0]])
+    loss, grad = slf.softmax_cross_entropy(logits, np.array([0, 2]), sample_weight=np.array([3.0, 1.0]))
+    e = math.e ** 2
+    # (3 (log(e^2 + 2) - 2) + log 3) / 4, and rows (w_i / 4)(softmax - onehot)
+    assert loss == pytest.approx((3 * (math.log(e + 2) - 2) + math.log(3)) / 4, rel=1e-15)
+    expected = np.array([[0.75 * (e / (e + 2) - 1), 0.75 / (e + 2), 0.75 / (e + 2)],
+                         [0.25 / 3, 0.25 / 3, 0.25 * (1 / 3 - 1)]])
+    np.testing.assert_allclose(grad, expected, rtol=1e-15, atol=1e-17)
+
+
+def test_softmax_cross_entropy_keeps_relative_precision_in_a_row_far_below_the_batch_max():
+    # Row 1 lies 400 below row 0. Shifted by the batch's max, its exponentials are ~e^-400:
+    # above float64's tiny (e^-708) but below sqrt(tiny) (e^-354), and its smallest, e^-730,
+    # would be subnormal (a few digits left). Shifted by its own max, every probability keeps
+    # float64's relative precision: a handful of roundings (exp, sum, divide), 1e-13 is ample.
+    logits = np.array([[0.0, 1.0, 2.0], [-400.0, -730.0, -401.0]])
+    labels = np.array([2, 0])
+    loss, grad = slf.softmax_cross_entropy(logits, labels)
+    expected = (reference.softmax(logits, axis=1) - np.eye(3)[labels]) / 2
+    np.testing.assert_allclose(grad, expected, rtol=1e-13, atol=0)
+    expected_loss = -np.mean(reference.log_softmax(logits, axis=1)[[0, 1], labels])
+    assert loss == pytest.approx(expected_loss, rel=1e-13)
+
+
+def test_softmax_cross_entropy_with_all_zero_weights_is_zero_with_no_gradient():
+    loss, grad = slf.softmax_cross_entropy(np.ones((3, 4)), np.array([0, 1, 2]), sample_weight=np.zeros(3))
+    assert loss == 0.0
+    np.testing.assert_array_equal(grad, 0.0)
+
+
+def test_softmax_cross_entropy_writes_into_out_and_leaves_the_logits_alone():
+    logits = np.array([[1.0, 2.0], [3.0, -1.0]], np.float32)
+    before, out = logits.copy(), np.empty_like(logits)
+    _, grad = slf.softmax_cross_entropy(logits, np.array([1, 0]), out=out)
+    assert grad is out and grad.dtype == np.float32
+    np.testing.assert_array_equal(logits, before)

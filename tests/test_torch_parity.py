@@ -497,3 +497,35 @@ def test_softmax_and_log_softmax_of_0d_and_empty_inputs_match_torch(rng, name, d
         {"x": np.asarray(_logits(rng, dtype, shape))}, wrt=("x",),
         sl_backward=lambda g, x: {"x": backward(g, forward(x, axis=axis), axis=axis)},
         rng=rng, label=f"{name}-{shape}", **TOL[dtype])
+
+
+# --------------------------------------------------------------------------------------------
+# softmax_cross_entropy, the kernel under cross_entropy, the objective and evaluate
+
+
+def _torch_weighted_mean_ce(logits, target, weight, label_smoothing):
+    """torch's per-row cross-entropy, weighted mean over the rows (torch has no sample weight)."""
+    rows = F.cross_entropy(logits, target, reduction="none", label_smoothing=label_smoothing)
+    return rows.mean() if weight is None else (weight * rows).sum() / weight.sum()
+
+
+@pytest.mark.parametrize("dtype", FLOATS)
+@pytest.mark.parametrize("label_smoothing", [0.0, 0.1])
+@pytest.mark.parametrize("weighted", [False, True], ids=["no-weight", "sample-weight"])
+@pytest.mark.parametrize("spread", [3.0, 300.0], ids=["one-shift", "per-row-fallback"])
+def test_softmax_cross_entropy_matches_torch(rng, dtype, label_smoothing, weighted, spread):
+    # spread 300: rows hundreds apart, so some row lies far below the batch's max and the
+    # kernel redoes the batch with per-row shifts. Logits of size ~|spread| lose u * spread
+    # absolute in log p (see the 1e4 test above), hence atol scaled by spread.
+    options = dict(label_smoothing=label_smoothing)
+    u = float(np.finfo(dtype).eps) / 2
+    check_against_torch(
+        lambda logits, target, weight: np.asarray(slf.softmax_cross_entropy(
+            logits, target, sample_weight=weight, **options)[0], dtype),
+        lambda logits, target, weight: _torch_weighted_mean_ce(logits, target, weight, label_smoothing),
+        {"logits": (spread / 3 * _logits(rng, dtype)).astype(dtype), "target": rng.integers(0, C, N),
+         "weight": rng.uniform(0.0, 2.0, N).astype(dtype) if weighted else None},
+        wrt=("logits",), sl_backward=lambda g, logits, target, weight: {"logits": g * slf.softmax_cross_entropy(
+            logits, target, sample_weight=weight, **options)[1]},
+        rng=rng, label="softmax_cross_entropy", atol=max(TOL[dtype]["atol"], 24 * u * spread),
+        rtol=TOL[dtype]["rtol"])
