@@ -12,6 +12,11 @@ Conventions shared by every function here:
   to convert them, since silently promoting raw pixels is the classic bug.
 * Numerical stability comes from working on logits: every exponential is taken of
   ``x - max(x)``, and ``log_softmax`` is ``x - logsumexp(x)``, never ``log(softmax(x))``.
+  One private shift (``_shift``) and one exponential-and-sum (``_exp_sum``) do this for
+  every function here.
+* :func:`softmax_cross_entropy` is the kernel under :func:`cross_entropy` (in its common
+  case), the training objective (:mod:`scratchlin.objective`) and evaluation: the weighted
+  mean cross-entropy of class-index rows and its gradient in one pass, unchecked.
 * The semantics are PyTorch's (``torch.softmax``, ``torch.log_softmax``, ``torch.logsumexp``,
   ``torch.nn.functional.cross_entropy``, ``one_hot`` and ``linear``), on the inputs PyTorch
   takes: a 0-d array is a slice of one element (axis 0 or -1); an empty array gives an empty
