@@ -723,14 +723,17 @@ kernel("model-C-doubled-always",
        "return (2.0 if n_classes == 2 else 1.0) / (C * total_weight)",
        "return 2.0 / (C * total_weight)",
        "lambda doubled for any number of classes", M)
-kernel("model-C-over-rows",
+# The estimator's weighted penalty: test_model (weights against repeated rows) catches these
+# in a minute, so it runs before the training loop's long file.
+mutant("model-C-over-rows", M,
        "total_weight = _summed_weight(X.shape[0], weights)\n        settings",
        "total_weight = float(X.shape[0])\n        settings",
-       "lambda divides by the row count, not the summed sample weights", M)
-kernel("model-partial-fit-weight-not-accumulated",
+       "lambda divides by the row count, not the summed sample weights", ("tests/test_model.py",))
+mutant("model-partial-fit-weight-not-accumulated", M,
        "self._weight_seen += _summed_weight(X.shape[0], weights)",
        "self._weight_seen = _summed_weight(X.shape[0], weights)",
-       "partial_fit's lambda divides by the last chunk's weight, not all the weight seen", M)
+       "partial_fit's lambda divides by the last chunk's weight, not all the weight seen",
+       ("tests/test_model.py", "tests/test_training.py"))
 kernel("model-auto-boundary",
        "if n_rows is None or n_rows > AUTO_LBFGS_MAX_ROWS or",
        "if n_rows is None or n_rows >= AUTO_LBFGS_MAX_ROWS or",
