@@ -16,7 +16,7 @@ from ._errors import CLIError
 from ._input_rows import load_input_rows
 from ._tables import TABLE_SUFFIXES, labels_like, read_table
 
-__all__ = ["input_rows", "reads_pixels", "table_rows", "without_feature_names"]
+__all__ = ["in_dtype", "input_rows", "reads_pixels", "table_rows", "without_feature_names"]
 
 
 def reads_pixels(model) -> bool:
@@ -47,23 +47,54 @@ def table_rows(model, path, target, *, flag: str, notes=None):
     y : ndarray of shape (N,) in the dtype of the model's classes, or None
     """
     names = getattr(model, "feature_names_in_", None)
-    table = read_table(path, target, features=None if names is None else list(names), flag=flag)
+    table = read_table(path, target, features=None if names is None else list(names), flag=flag,
+                       parse_labels=model.classes_.dtype.kind not in "USO")
     n_features = model.n_features_in_
     if table.X.shape[1] != n_features:
         raise CLIError(f"{flag}: {path} has {table.X.shape[1]} feature column"
                        f"{'s' if table.X.shape[1] != 1 else ''}; the model was trained on "
                        f"{n_features}")
+    notes = sys.stderr if notes is None else notes
     _name_unread_columns(path, table, target, notes)
     y = None if table.y is None else labels_like(table.y, model.classes_)
-    return table.X.astype(model.W.dtype), y
+    X = _as_pixels(table.X, path, flag, notes) if reads_pixels(model) else table.X
+    return in_dtype(X, model.W.dtype, path, flag, "the model computes in float32"), y
+
+
+def _as_pixels(X: np.ndarray, path, flag: str, notes) -> np.ndarray:
+    """A table's values as a pixel model takes them: floats in [0, 1] as they are, whole
+    numbers 0..255 divided by 255 (as ``.npy`` images are); anything else is refused."""
+    low, high = (X.min(), X.max()) if X.size else (0.0, 0.0)
+    if 0 <= low and high <= 1:
+        return X
+    if 0 <= low and high <= 255 and (X == np.round(X)).all():
+        print(f"note: the model reads images: the values 0..{high:g} of {path} are read as "
+              "pixels 0..255 and divided by 255, as .npy and IDX images are", file=notes)
+        return X / 255
+    raise CLIError(f"{flag}: the model reads images, and {path} holds values from {low:g} to "
+                   f"{high:g}; expected pixels: whole numbers 0..255, or floats in [0, 1]")
+
+
+def in_dtype(X: np.ndarray, dtype, path, flag: str, why: str) -> np.ndarray:
+    """``X`` in ``dtype`` (float32 or float64); a value float32 cannot hold is refused, naming
+    the cast (``why``), instead of becoming infinite."""
+    dtype = np.dtype(dtype)
+    if dtype == np.float32 and X.size:
+        at = np.unravel_index(np.argmax(np.abs(X)), X.shape)
+        if abs(X[at]) > np.finfo(np.float32).max:
+            raise CLIError(f"{flag}: {path} holds {X[at]:g} (row {at[0] + 1}, feature column "
+                           f"{at[1] + 1}), beyond float32's range (about ±3.4e38), and {why}; "
+                           "rescale that column")
+    return X.astype(dtype, copy=False)
 
 
 def _name_unread_columns(path, table, target, notes) -> None:
-    unread = [name for name in table.columns if name not in table.feature_names and name != target]
+    used = {*(table.feature_names or ()), target}
+    unread = [name for name in table.columns if name not in used]
     if unread:
         print(f"note: the model does not use the column{'s' if len(unread) > 1 else ''} "
               f"{', '.join(unread[:5])}{', ...' if len(unread) > 5 else ''} of {path}; "
-              "left unread", file=sys.stderr if notes is None else notes)
+              "left unread", file=notes)
 
 
 def input_rows(model, path, *, invert: bool, flag: str = "INPUT") -> np.ndarray:
@@ -90,9 +121,13 @@ def input_rows(model, path, *, invert: bool, flag: str = "INPUT") -> np.ndarray:
 def _check_npy_shape(path: Path, n_features: int, flag: str) -> None:
     """A ``.npy`` INPUT of a feature model is (N, n_features): said in features, not pixels."""
     try:
-        shape = np.load(path, mmap_mode="r", allow_pickle=False).shape  # the header only
+        array = np.load(path, mmap_mode="r", allow_pickle=False)  # the header only
     except (ValueError, OSError, EOFError):
         return  # read_table says what is wrong with the file
+    if not isinstance(array, np.ndarray):  # a zip archive; read_table says so
+        array.close()
+        return
+    shape = array.shape
     if len(shape) != 2 or shape[1] != n_features:
         raise CLIError(f"{flag}: {path} holds an array of shape {shape}; the model takes "
                        f"{n_features} features per row: expected shape (N, {n_features})")
