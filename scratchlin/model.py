@@ -705,11 +705,15 @@ class LinearClassifier(EstimatorParams):
         Finite even where the logits overflow (huge features or weights): those rows are
         computed from logits scaled down and shifted, which softmax does not see.
         """
-        return F.softmax(self._ranking_logits(X), axis=1).astype(self._params.W.dtype, copy=False)
+        logits = self._ranking_logits(X)
+        with np.errstate(over="ignore"):  # a shift past -max is -inf, whose probability is 0
+            return F.softmax(logits, axis=1).astype(self._params.W.dtype, copy=False)
 
     def predict_log_proba(self, X) -> np.ndarray:
         """Log-probabilities ``log_softmax(X @ W + b)``, shape (N, n_classes)."""
-        return F.log_softmax(self._ranking_logits(X), axis=1).astype(self._params.W.dtype, copy=False)
+        logits = self._ranking_logits(X)
+        with np.errstate(over="ignore"):
+            return F.log_softmax(logits, axis=1).astype(self._params.W.dtype, copy=False)
 
     def predict(self, X) -> np.ndarray:
         """Most probable label of each row, shape (N,), from ``classes_`` (their dtype)."""

@@ -69,7 +69,8 @@ def _top_k(model, X: np.ndarray, k: int):
     probabilities, which can round to equal values for different logits.
     """
     scores = model._ranking_logits(X)  # finite ranks even where the logits overflow
-    probabilities = functional.softmax(scores, axis=1)
+    with np.errstate(over="ignore"):  # a shift past -max is -inf, whose probability is 0
+        probabilities = functional.softmax(scores, axis=1)
     order = np.argsort(-scores, axis=1, kind="stable")[:, :k]
     return model.classes_[order], np.take_along_axis(probabilities, order, axis=1)
 
