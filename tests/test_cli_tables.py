@@ -537,7 +537,7 @@ def test_a_name_or_label_a_model_file_cannot_hold_is_refused_before_training(tmp
     path = write_csv(tmp_path / "t.csv", header, rows)
     result = run_cli("train", "--table", path, "--target", "label", "--out", tmp_path / "m.npz")
     assert result.returncode == 1
-    expected = (f"has a column name of 1025 characters (column 2); a name has at most 1024, as "
+    expected = ("has a column name of 1025 characters (column 2); a name has at most 1024, as "
                 "a model file holds" if where == "column name" else
                 "line 5: the label in column 'label' has 1025 characters; a label has at most "
                 "1024, as a model file holds")
@@ -564,7 +564,7 @@ def test_npz_members_that_are_not_npy_and_zips_named_npy_are_one_line(tmp_path, 
     np.savez(tmp_path / "zip.npz", X=np.zeros((3, 13)), y=np.arange(3))
     zip_named_npy = tmp_path / "zip.npy"
     zip_named_npy.write_bytes((tmp_path / "zip.npz").read_bytes())
-    member_message = (f"holds X as a member that is not a .npy array; expected X.npy, as "
+    member_message = ("holds X as a member that is not a .npy array; expected X.npy, as "
                       "numpy.savez writes")
     zip_message = ("is a zip archive (.npz), not one array saved with numpy.save; name it .npz "
                    "if it holds arrays X and y")

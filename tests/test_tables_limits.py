@@ -15,7 +15,7 @@ import pytest
 from scratchlin import LinearClassifier
 from scratchlin.cli import _model_inputs, _tables
 from scratchlin.cli._errors import CLIError
-from scratchlin.cli._tables import MAX_TABLE_COLUMNS, MAX_TABLE_CLASSES, read_table
+from scratchlin.cli._tables import MAX_TABLE_CLASSES, MAX_TABLE_COLUMNS, read_table
 
 #: What reading a CSV may hold at its peak, per byte of the file (docs: security page).
 CSV_BYTES_PER_FILE_BYTE = 8

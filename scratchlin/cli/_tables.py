@@ -27,6 +27,7 @@ import zipfile
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 
@@ -387,11 +388,9 @@ def _csv_rows(rows, lines: _Lines, names: list, feature_at: list, target_at):
     numbers = array.array("d")
     labels: dict = {}
     codes = array.array("q")
-    if len(feature_at) > 1:
-        cells_of = operator.itemgetter(*feature_at)
-    else:
-        def cells_of(row, at=feature_at[0]):
-            return (row[at],)
+    # itemgetter gives a tuple of the cells, or for one column the cell itself
+    cells_of: Callable = (operator.itemgetter(*feature_at) if len(feature_at) > 1
+                          else lambda row, at=feature_at[0]: (row[at],))
     n_columns, counts = len(names), lines.counts
     for row in rows:
         counts[0] = 0
