@@ -717,7 +717,8 @@ class LinearClassifier(EstimatorParams):
 
     def predict(self, X) -> np.ndarray:
         """Most probable label of each row, shape (N,), from ``classes_`` (their dtype)."""
-        return self.classes_[np.argmax(self._ranking_logits(X), axis=1)]  # checks fitted first
+        logits = self._ranking_logits(X)  # checks fitted first
+        return self.classes_[np.argmax(logits, axis=1)]
 
     def score(self, X, y, sample_weight=None) -> float:
         """Accuracy: the (weighted) fraction of rows whose predicted label equals ``y``."""

@@ -195,3 +195,17 @@ def test_a_stochastic_fit_gathers_minibatches_from_one_c_ordered_copy(layout, mo
     # At most one copy of X (its own size), plus what the solver uses from C order too.
     assert peak <= c_order_peak + 1.1 * X.nbytes, (peak, c_order_peak)
     np.testing.assert_array_equal(model.W, LinearClassifier(**params).fit(X, y).W)
+
+
+def test_predict_converts_a_large_npy_of_images_a_block_at_a_time(tmp_path, capsys):
+    # A float copy of every image was 4x a uint8 file (float32), and more on the way.
+    from scratchlin.cli import main
+    rng = np.random.default_rng(0)
+    LinearClassifier.from_params(rng.normal(size=(784, 10)).astype(np.float32),
+                                 np.zeros(10, np.float32)).save(tmp_path / "m.npz")
+    path = tmp_path / "images.npy"
+    np.save(path, rng.integers(0, 256, (60_000, 784), dtype=np.uint8))  # 47 MB
+    status, peak = peak_bytes(main, ["predict", str(tmp_path / "m.npz"), str(path)])
+    assert status == 0
+    assert len(capsys.readouterr().out.splitlines()) == 60_000
+    assert peak < path.stat().st_size, peak

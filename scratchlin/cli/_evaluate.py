@@ -94,10 +94,11 @@ def _evaluation_data(args, model):
         X, y, source = _image_data(args, model)
     unknown = np.setdiff1d(np.unique(y), model.classes_)
     if unknown.size:
-        where = (f"--target: {args.table}" if args.table is not None
-                 else f"--labels: {args.labels}" if args.labels is not None else source)
-        raise CLIError(f"{where} holds the label {_shown_label(unknown[0])}, which is not one of "
-                       f"the model's classes {_shown_labels(model.classes_)}")
+        flag, where = (("--target", args.table) if args.table is not None
+                       else ("--labels", args.labels) if args.labels is not None
+                       else ("MODEL", source))
+        raise CLIError(f"{flag}: label {_shown_label(unknown[0])} in {where} is not one of the "
+                       f"model's classes {_shown_labels(model.classes_)}")
     return X, y, source
 
 

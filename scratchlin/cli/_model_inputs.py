@@ -13,10 +13,11 @@ from pathlib import Path
 import numpy as np
 
 from ._errors import CLIError
+from ._input_rows import input_row_blocks as image_row_blocks
 from ._input_rows import load_input_rows
 from ._tables import TABLE_SUFFIXES, labels_like, read_table
 
-__all__ = ["in_dtype", "input_rows", "reads_pixels", "table_rows", "without_feature_names"]
+__all__ = ["in_dtype", "input_row_blocks", "input_rows", "reads_pixels", "table_rows", "without_feature_names"]
 
 
 def reads_pixels(model) -> bool:
@@ -100,9 +101,23 @@ def _name_unread_columns(path, table, target, notes) -> None:
 def input_rows(model, path, *, invert: bool, flag: str = "INPUT") -> np.ndarray:
     """``predict``'s INPUT as rows for ``model``: images for a pixel model, else a table."""
     path = Path(path)
-    suffix = path.suffix.lower()
-    if reads_pixels(model) and suffix not in (".csv", ".npz"):
+    if reads_pixels(model) and path.suffix.lower() not in (".csv", ".npz"):
         return load_input_rows(path, model.n_features_in_, model.W.dtype, invert=invert, flag=flag)
+    return _table_input(model, path, invert, flag)
+
+
+def input_row_blocks(model, path, *, invert: bool, flag: str = "INPUT"):
+    """:func:`input_rows` in blocks of rows: images are converted a block at a time (see
+    :func:`~scratchlin.cli._input_rows.input_row_blocks`); a table is one block."""
+    path = Path(path)
+    if reads_pixels(model) and path.suffix.lower() not in (".csv", ".npz"):
+        yield from image_row_blocks(path, model.n_features_in_, model.W.dtype, invert=invert, flag=flag)
+    else:
+        yield _table_input(model, path, invert, flag)
+
+
+def _table_input(model, path: Path, invert: bool, flag: str) -> np.ndarray:
+    suffix = path.suffix.lower()
     n_features = model.n_features_in_
     if path.is_dir():
         raise CLIError(f"{flag}: {path} is a folder; expected a file")

@@ -11,7 +11,7 @@ import numpy as np
 
 from .. import functional
 from ._errors import UsageError
-from ._model_inputs import input_rows, without_feature_names
+from ._model_inputs import input_row_blocks, without_feature_names
 from ._models import load_model
 from ._options import add_command, add_common_options, add_threads_option, positive_int
 from ._outputs import check_file_target, open_output_file
@@ -112,9 +112,11 @@ def run(args) -> int:
     if args.top_k > n_classes:
         raise UsageError(f"--top-k {args.top_k}: the model has {n_classes} classes; expected "
                          f"1..{n_classes}")
-    X = input_rows(model, args.input, invert=args.invert)
     model = without_feature_names(model)
-    labels, probabilities = _top_k(model, X, args.top_k)
+    blocks = [_top_k(model, X, args.top_k)
+              for X in input_row_blocks(model, args.input, invert=args.invert)]
+    labels = np.concatenate([block[0] for block in blocks])
+    probabilities = np.concatenate([block[1] for block in blocks])
     if args.json:
         rows = [json.dumps(row, allow_nan=False) for row in _json_rows(labels, probabilities)]
         sys.stdout.write("[\n" + ",\n".join(rows) + "\n]\n")  # valid JSON, one image a line
