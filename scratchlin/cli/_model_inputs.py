@@ -58,22 +58,21 @@ def table_rows(model, path, target, *, flag: str, notes=None):
     notes = sys.stderr if notes is None else notes
     _name_unread_columns(path, table, target, notes)
     y = None if table.y is None else labels_like(table.y, model.classes_)
-    X = _as_pixels(table.X, path, flag, notes) if reads_pixels(model) else table.X
+    X = _as_pixels(table.X, path, notes) if reads_pixels(model) else table.X
     return in_dtype(X, model.W.dtype, path, flag, "the model computes in float32"), y
 
 
-def _as_pixels(X: np.ndarray, path, flag: str, notes) -> np.ndarray:
-    """A table's values as a pixel model takes them: floats in [0, 1] as they are, whole
-    numbers 0..255 divided by 255 (as ``.npy`` images are); anything else is refused."""
+def _as_pixels(X: np.ndarray, path, notes) -> np.ndarray:
+    """A table's values as a model of images takes them: whole numbers 0..255 (not all 0 or
+    1) are pixels, divided by 255 as ``.npy`` and IDX images are, and said so on ``notes``;
+    anything else is read as it is (floats in [0, 1], or the features of a table model whose
+    number of columns happens to be a square)."""
     low, high = (X.min(), X.max()) if X.size else (0.0, 0.0)
-    if 0 <= low and high <= 1:
-        return X
-    if 0 <= low and high <= 255 and (X == np.round(X)).all():
+    if 0 <= low and 1 < high <= 255 and (X == np.round(X)).all():
         print(f"note: the model reads images: the values 0..{high:g} of {path} are read as "
               "pixels 0..255 and divided by 255, as .npy and IDX images are", file=notes)
         return X / 255
-    raise CLIError(f"{flag}: the model reads images, and {path} holds values from {low:g} to "
-                   f"{high:g}; expected pixels: whole numbers 0..255, or floats in [0, 1]")
+    return X
 
 
 def in_dtype(X: np.ndarray, dtype, path, flag: str, why: str) -> np.ndarray:
@@ -107,13 +106,13 @@ def input_rows(model, path, *, invert: bool, flag: str = "INPUT") -> np.ndarray:
 
 
 def input_row_blocks(model, path, *, invert: bool, flag: str = "INPUT"):
-    """:func:`input_rows` in blocks of rows: images are converted a block at a time (see
-    :func:`~scratchlin.cli._input_rows.input_row_blocks`); a table is one block."""
+    """:func:`input_rows` as an iterator of blocks of rows: images are converted a block at a
+    time, as they are used (see :func:`~scratchlin.cli._input_rows.input_row_blocks`); a table
+    is read now, by the model's column names, as one block."""
     path = Path(path)
     if reads_pixels(model) and path.suffix.lower() not in (".csv", ".npz"):
-        yield from image_row_blocks(path, model.n_features_in_, model.W.dtype, invert=invert, flag=flag)
-    else:
-        yield _table_input(model, path, invert, flag)
+        return image_row_blocks(path, model.n_features_in_, model.W.dtype, invert=invert, flag=flag)
+    return iter([_table_input(model, path, invert, flag)])
 
 
 def _table_input(model, path: Path, invert: bool, flag: str) -> np.ndarray:

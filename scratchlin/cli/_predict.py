@@ -112,9 +112,9 @@ def run(args) -> int:
     if args.top_k > n_classes:
         raise UsageError(f"--top-k {args.top_k}: the model has {n_classes} classes; expected "
                          f"1..{n_classes}")
+    rows = input_row_blocks(model, args.input, invert=args.invert)  # a table is read by name now
     model = without_feature_names(model)
-    blocks = [_top_k(model, X, args.top_k)
-              for X in input_row_blocks(model, args.input, invert=args.invert)]
+    blocks = [_top_k(model, X, args.top_k) for X in rows]
     labels = np.concatenate([block[0] for block in blocks])
     probabilities = np.concatenate([block[1] for block in blocks])
     if args.json:
