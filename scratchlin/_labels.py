@@ -182,8 +182,16 @@ def class_weights_of(class_weight, classes: np.ndarray, labels: np.ndarray | Non
 def row_weights(sample_weight: np.ndarray | None, class_weights: np.ndarray | None,
                 labels: np.ndarray) -> np.ndarray | None:
     """Each row's weight in the objective: ``sample_weight[i] * class_weights[labels[i]]``
-    (either factor may be absent); ``None`` when both are."""
+    (either factor may be absent); ``None`` when both are.
+
+    Raises ``ValueError`` when the class weights leave every row weighing 0: the weighted mean
+    of the loss would be 0/0.
+    """
     if class_weights is None:
         return sample_weight
     per_row = class_weights[labels]
-    return per_row if sample_weight is None else per_row * sample_weight
+    weights = per_row if sample_weight is None else per_row * sample_weight
+    if weights.size and not weights.sum() > 0:
+        raise ValueError("class_weight gives every row weight 0: each row's class weighs 0 "
+                         "(or its sample_weight does); at least one row needs a positive weight")
+    return weights

@@ -77,6 +77,24 @@ def _summed_weight(n_rows: int, weights) -> float:
     return float(n_rows if weights is None else weights.sum())
 
 
+def _overflow_safe_logits(X, W, b, input_scale: float) -> np.ndarray:
+    """Logits of rows whose ``s X W + b`` overflowed, shifted so that their largest is 0.
+
+    Softmax and argmax ignore a shift, so these give the probabilities and the label the exact
+    logits would. They are computed in float64 from ``X / max|x|`` and ``W / max|W|``, whose
+    products cannot overflow, and scaled back only after the shift: a difference too large for
+    float64 becomes -inf, whose probability is 0. Shape (N, C), float64, entries in [-inf, 0].
+    """
+    X = np.asarray(X, dtype=np.float64) * input_scale
+    W, b = W.astype(np.float64), b.astype(np.float64)
+    x_scale = np.abs(X).max(axis=1, keepdims=True)
+    w_scale = max(float(np.abs(W).max()), np.finfo(np.float64).tiny)
+    with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
+        x_scale = np.where(x_scale > 0, x_scale, 1.0)
+        z = (X / x_scale) @ (W / w_scale) + b / (x_scale * w_scale)
+        return x_scale * (w_scale * (z - z.max(axis=1, keepdims=True)))
+
+
 def _without_zero_weights(X, labels, weights):
     """``(X, labels, weights)`` without the rows of weight 0.
 
@@ -436,6 +454,8 @@ class LinearClassifier(EstimatorParams):
             X, labels, weights, classes, X_val, y_val, early_stopping, rng, dtype)
         X, labels, weights = _without_zero_weights(X, labels, weights)
         solver = self._solver_for(X.shape[0])
+        if solver != "lbfgs":  # minibatches gather rows: one copy now, not one per minibatch
+            X = np.ascontiguousarray(X)
         rules = self._stopping_rules(solver)
         if solver == "lbfgs" and early_stopping:
             raise ValueError("early_stopping=True needs a stochastic solver ('adam', 'adamw' or "
@@ -591,7 +611,7 @@ class LinearClassifier(EstimatorParams):
             classes = check_classes(classes)
             names = feature_names_of(X)
             dtype = self._compute_dtype(X)
-            X = check_features(X, dtype, raw_pixels=self.raw_pixels, min_rows=1)
+            X = np.ascontiguousarray(check_features(X, dtype, raw_pixels=self.raw_pixels, min_rows=1))
             y = check_targets(y, X.shape[0], owner=type(self).__name__)
             labels = encode(y, classes, known_as="the classes passed to partial_fit")
             weights_in = check_sample_weight(sample_weight, X.shape[0], dtype)
@@ -618,7 +638,8 @@ class LinearClassifier(EstimatorParams):
     def _check_more_data(self, X, y, sample_weight, *, class_weights):
         """Check a chunk against the fitted model; labels must be among ``classes_``."""
         check_feature_names(self, X, reset=False)
-        X = check_features(X, self._params.W.dtype, raw_pixels=self.raw_pixels, min_rows=1)
+        X = np.ascontiguousarray(check_features(X, self._params.W.dtype, raw_pixels=self.raw_pixels,
+                                                min_rows=1))
         self._check_n_features(X.shape[1])
         y = check_targets(y, X.shape[0], owner=type(self).__name__)
         labels = encode(y, self.classes_, known_as="the model's classes")
@@ -639,6 +660,19 @@ class LinearClassifier(EstimatorParams):
         X = self._check_predict_X(X)
         with self._predict_threads(X.shape[0]):
             return decision_function(X, self._params, input_scale=self._input_scale())
+
+    def _ranking_logits(self, X, checked: bool = False) -> np.ndarray:
+        """The logits, except that rows which overflowed are replaced by finite-ranked ones
+        (:func:`_overflow_safe_logits`): what ``predict`` and ``predict_proba`` rank."""
+        X = X if checked else self._check_predict_X(X)
+        with self._predict_threads(X.shape[0]), np.errstate(over="ignore", invalid="ignore"):
+            logits = decision_function(X, self._params, input_scale=self._input_scale())
+        overflowed = ~np.isfinite(logits).all(axis=1)
+        if overflowed.any():
+            logits = logits.astype(np.float64)
+            logits[overflowed] = _overflow_safe_logits(X[overflowed], self._params.W,
+                                                       self._params.b, self._input_scale())
+        return logits
 
     def _predict_threads(self, n_rows: int):
         """The BLAS thread limit for a prediction of ``n_rows`` rows, or none for small ones."""
@@ -666,16 +700,24 @@ class LinearClassifier(EstimatorParams):
         return logits[:, 1] - logits[:, 0] if logits.shape[1] == 2 else logits
 
     def predict_proba(self, X) -> np.ndarray:
-        """Class probabilities ``softmax(X @ W + b)``, shape (N, n_classes); rows sum to 1."""
-        return F.softmax(self._logits(X), axis=1)
+        """Class probabilities ``softmax(X @ W + b)``, shape (N, n_classes); rows sum to 1.
+
+        Finite even where the logits overflow (huge features or weights): those rows are
+        computed from logits scaled down and shifted, which softmax does not see.
+        """
+        logits = self._ranking_logits(X)
+        with np.errstate(over="ignore"):  # a shift past -max is -inf, whose probability is 0
+            return F.softmax(logits, axis=1).astype(self._params.W.dtype, copy=False)
 
     def predict_log_proba(self, X) -> np.ndarray:
         """Log-probabilities ``log_softmax(X @ W + b)``, shape (N, n_classes)."""
-        return F.log_softmax(self._logits(X), axis=1)
+        logits = self._ranking_logits(X)
+        with np.errstate(over="ignore"):
+            return F.log_softmax(logits, axis=1).astype(self._params.W.dtype, copy=False)
 
     def predict(self, X) -> np.ndarray:
         """Most probable label of each row, shape (N,), from ``classes_`` (their dtype)."""
-        logits = self._logits(X)  # checks fitted first
+        logits = self._ranking_logits(X)  # checks fitted first
         return self.classes_[np.argmax(logits, axis=1)]
 
     def score(self, X, y, sample_weight=None) -> float:
@@ -685,7 +727,8 @@ class LinearClassifier(EstimatorParams):
         if X.shape[0] == 0:
             raise ValueError("X must hold at least one row to score, got 0")
         weights = check_sample_weight(sample_weight, X.shape[0], np.dtype(np.float64))
-        return float(np.average(self.predict(X) == y, weights=weights))
+        predicted = self.classes_[np.argmax(self._ranking_logits(X, checked=True), axis=1)]
+        return float(np.average(predicted == y, weights=weights))
 
     def evaluate(self, X, y):
         """Mean cross-entropy (no smoothing, no penalty) and accuracy on ``(X, y)``."""

@@ -55,8 +55,9 @@ import numpy as np
 from numpy.lib import format as npy_format
 
 from ._files import atomic_write
+from ._zipbounds import zip_entry_count
 
-__all__ = ["FORMAT_NAME", "FORMAT_VERSION", "MEMBERS", "OPTIONAL_MEMBERS", "READABLE_VERSIONS",
+__all__ = ["FORMAT_NAME", "FORMAT_VERSION", "MAX_LABEL_CHARS", "MEMBERS", "OPTIONAL_MEMBERS", "READABLE_VERSIONS",
            "load_model", "save_model"]
 
 FORMAT_NAME = "scratchlin.LinearClassifier"
@@ -78,7 +79,9 @@ _MAX_ZIP_ENTRIES = 64  # checked in the end record, before the zip module reads 
 # 700,000 empty dicts, measured ~140 MB resident. A history record is ~150 characters, so
 # this holds 14,000 epochs.
 _MAX_TEXT_CHARS = {"format": 64, "hyperparameters": 1 << 20, "history": 1 << 21}
-_MAX_LABEL_CHARS = 1024
+#: The longest class label or feature name a model file holds (characters).
+MAX_LABEL_CHARS = 1024
+_MAX_LABEL_CHARS = MAX_LABEL_CHARS
 _MAX_JSON_DEPTH = 32
 _MAX_NPY_HEADER = 10_000  # numpy's own default limit
 
@@ -116,8 +119,9 @@ def save_model(model, path) -> Path:
     Raises
     ------
     TypeError
-        If ``classes_`` are not integers, booleans, floats or strings, or a hyperparameter or history
-        value is of a type the format cannot hold (see the module docstring).
+        If ``classes_`` are not integers, booleans, floats or strings, a history value is of a
+        type the format cannot hold (see the module docstring), or a hyperparameter is of a
+        type :func:`load_model` refuses for it (e.g. ``C="abc"``).
     ValueError
         If the file would exceed a bound :func:`load_model` enforces: more than 2 Mi
         characters of history JSON (about 14,000 epochs), 1 Mi of hyperparameters, labels
@@ -137,6 +141,11 @@ def save_model(model, path) -> Path:
         except _Unsaveable:
             continue
     hyperparameters["dtype"] = W.dtype.name
+    try:  # a file load would refuse is not written
+        _check_hyperparameter_types(_decode_json(_json_text(hyperparameters, "hyperparameters"),
+                                                 "hyperparameters"))
+    except _Refused as refusal:
+        raise TypeError(f"the model cannot be saved: it {refusal}") from None
     history = _encode(list(getattr(model, "history_", [])), "history_")
     arrays = {
         "format": np.array(FORMAT_NAME),
@@ -356,26 +365,12 @@ def _read_members(file) -> dict:
 def _check_entry_count(file, file_size: int) -> None:
     """Refuse archives listing more than ``_MAX_ZIP_ENTRIES`` members, from the end record(s),
     before the zip module builds one object per listed member."""
-    tail_size = min(file_size, 22 + 0xFFFF)  # end record plus the longest comment
-    file.seek(file_size - tail_size)
-    tail = file.read(tail_size)
-    at = tail.rfind(b"PK\x05\x06")  # the record the zip module uses
-    if at < 0 or tail_size - at < 22:
+    count = zip_entry_count(file, file_size)
+    if count is None:
         raise _Refused("is not a scratchlin model file (.npz): it has no zip end record")
-    counts = list(struct.unpack_from("<HH", tail, at + 8))
-    if at >= 20 and tail[at - 20:at - 16] == b"PK\x06\x07":  # a zip64 locator
-        locator_offset = struct.unpack_from("<Q", tail, at - 12)[0]
-        end64_start = file_size - tail_size + at - 20 - 56
-        for offset in {locator_offset, end64_start}:  # Pythons differ in which they trust
-            if 0 <= offset <= file_size - 56:
-                file.seek(offset)
-                record = file.read(56)
-                if record[:4] == b"PK\x06\x06":
-                    counts += struct.unpack_from("<QQ", record, 24)
-    if max(counts) > _MAX_ZIP_ENTRIES:
-        raise _Refused(f"is not a scratchlin model file: its zip directory lists {max(counts)} "
+    if count > _MAX_ZIP_ENTRIES:
+        raise _Refused(f"is not a scratchlin model file: its zip directory lists {count} "
                        f"members (a model has {len(MEMBERS)})")
-    file.seek(0)
 
 
 def _member_infos(archive: zipfile.ZipFile) -> dict:
@@ -531,6 +526,7 @@ def _build_model(cls, arrays: dict):
     names = cls().get_params()
     hyperparameters = _renamed(hyperparameters)
     known = {key: value for key, value in hyperparameters.items() if key in names}
+    _check_hyperparameter_types(known)
     try:
         model = cls.from_params(W, b, classes=classes, **known)
     except (TypeError, ValueError) as error:
@@ -542,6 +538,44 @@ def _build_model(cls, arrays: dict):
             raise _Refused("holds repeated feature names")
         model.feature_names_in_ = names.astype(object)  # as fit records a DataFrame's names
     return model
+
+
+_NUMBER = ("a number", (int, float))
+_INT = ("an integer", (int,))
+_TEXT = ("text", (str,))
+_BOOL = ("true or false", (bool,))
+_NONE = ("null", (type(None),))
+_DICT = ("an object", (dict,))
+#: What each hyperparameter may be in a model file, as JSON decodes it (a callable or a
+#: Generator is never saved, so ``callback`` is null). A name not listed is not checked.
+_HYPERPARAMETER_TYPES = {
+    "C": (_NUMBER,), "solver": (_TEXT,), "max_iter": (_INT, _NONE), "tol": (_NUMBER, _TEXT, _NONE),
+    "lr": (_NUMBER, _NONE), "batch_size": (_INT,), "momentum": (_NUMBER,), "nesterov": (_BOOL,),
+    "label_smoothing": (_NUMBER,), "lr_schedule": (_TEXT,), "early_stopping": (_BOOL,),
+    "validation_fraction": (_NUMBER,), "patience": (_INT,), "raw_pixels": (_BOOL,),
+    "seed": (_INT, _NONE), "dtype": (_TEXT, _NONE), "verbose": (_BOOL,), "callback": (_NONE,),
+    "class_weight": (_DICT, _TEXT, _NONE), "warm_start": (_BOOL,), "n_iter_no_change": (_INT,),
+    "n_threads": (_INT, _NONE),
+}
+
+
+def _check_hyperparameter_types(hyperparameters: dict) -> None:
+    """Each hyperparameter is of a type it may have (their values are checked by ``fit``)."""
+    for name, value in hyperparameters.items():
+        allowed = _HYPERPARAMETER_TYPES.get(name)
+        if allowed is None:
+            continue
+        if any(isinstance(value, types) and not (isinstance(value, bool) and bool not in types)
+               for _, types in allowed):
+            continue
+        expected = " or ".join(words for words, _ in allowed)
+        raise _Refused(f"holds the hyperparameter {name}={value!r:.80} of type "
+                       f"{type(value).__name__}; expected {expected}")
+    weights = hyperparameters.get("class_weight")
+    if isinstance(weights, dict) and not all(
+            isinstance(w, (int, float)) and not isinstance(w, bool) for w in weights.values()):
+        raise _Refused(f"holds the hyperparameter class_weight={weights!r:.80}; expected "
+                       "numbers as weights")
 
 
 def _decode_json(text_array: np.ndarray, name: str):

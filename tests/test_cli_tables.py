@@ -471,3 +471,264 @@ def test_a_3d_X_is_told_to_flatten(tmp_path):
         "ValueError: X must be 2-D, one row of features per sample, got 3-D array of shape "
         "(4, 28, 28); flatten images into rows first: scratchlin.datasets.flatten(X) or "
         "X.reshape(len(X), -1)")
+
+
+# --------------------------------------------------------------------------------------------
+# 4. tables from the wild: labels, members, outputs and signals
+
+
+def table_model(path, W, classes, names=None, b=None):
+    """A model of the given parameters saved at ``path`` (named columns if ``names``)."""
+    W = np.asarray(W, dtype=np.float64)
+    model = LinearClassifier.from_params(W, np.zeros(W.shape[1]) if b is None else np.asarray(b, float),
+                                         classes=np.asarray(classes))
+    if names is not None:
+        model.feature_names_in_ = np.asarray(names, dtype=object)
+    model.save(path)
+    return model
+
+
+@pytest.mark.parametrize("labels", [("1e300", "2e300"), ("1e19", "3e19"),
+                                    ("9007199254740993", "9007199254740992")])
+def test_whole_number_labels_too_large_for_int64_or_float64_precision_stay_distinct(tmp_path, labels):
+    path = write_csv(tmp_path / "t.csv", ["x", "label"],
+                     [[row % 2 + 0.1 * row, labels[row % 2]] for row in range(20)])
+    result = run_cli("train", "--table", path, "--target", "label", "--out", tmp_path / "m.npz", "--quiet")
+    assert result.returncode == 0, result.stderr
+    classes = LinearClassifier.load(tmp_path / "m.npz").classes_
+    expected = sorted(int(label) if label.isdigit() else float(label) for label in labels)
+    assert classes.tolist() == expected and len(set(classes.tolist())) == 2
+
+
+def test_float_npy_labels_beyond_int64_stay_distinct(tmp_path):
+    table = np.array([[row % 2 + 0.1 * row, (1e300, 2e300)[row % 2]] for row in range(20)])
+    np.save(tmp_path / "t.npy", table)
+    result = run_cli("train", "--table", tmp_path / "t.npy", "--target", "-1", "--out",
+                     tmp_path / "m.npz", "--quiet")
+    assert result.returncode == 0, result.stderr
+    assert LinearClassifier.load(tmp_path / "m.npz").classes_.tolist() == [1e300, 2e300]
+
+
+@pytest.mark.parametrize("case", ["merged by float64", "continuous"])
+def test_labels_that_would_merge_or_are_continuous_are_refused(tmp_path, case):
+    if case == "merged by float64":
+        labels = ["1e300", "1.0000000000000001e300"]
+        message = ("holds labels in the target column 'label' that are different whole numbers "
+                   "but the same float64 number (or too large for one); write them as text "
+                   "(e.g. with a letter) or as smaller numbers")
+    else:  # 60 distinct measurements
+        labels = [f"{0.5 + row:.1f}" for row in range(60)]
+        message = ("holds '0.5' in the target column 'label': a continuous target (a "
+                   "measurement), not class labels; a classifier needs whole numbers or text as labels")
+    path = write_csv(tmp_path / "t.csv", ["x", "label"],
+                     [[row, labels[row % len(labels)]] for row in range(60)])
+    result = run_cli("train", "--table", path, "--target", "label", "--out", tmp_path / "m.npz")
+    assert result.returncode == 1
+    assert error_line(result) == f"scratchlin: error: --table: {path} {message}"
+    assert "training on" not in result.stdout
+
+
+@pytest.mark.parametrize("where", ["column name", "label"])
+def test_a_name_or_label_a_model_file_cannot_hold_is_refused_before_training(tmp_path, where):
+    long = "n" * 1025
+    header = ["x", long, "label"] if where == "column name" else ["x", "label"]
+    rows = [[row, row] + (["a", "b"][row % 2:row % 2 + 1]) if where == "column name"
+            else [row, long if row == 3 else "ab"[row % 2]] for row in range(10)]
+    path = write_csv(tmp_path / "t.csv", header, rows)
+    result = run_cli("train", "--table", path, "--target", "label", "--out", tmp_path / "m.npz")
+    assert result.returncode == 1
+    expected = ("has a column name of 1025 characters (column 2); a name has at most 1024, as "
+                "a model file holds" if where == "column name" else
+                "line 5: the label in column 'label' has 1025 characters; a label has at most "
+                "1024, as a model file holds")
+    assert error_line(result) == f"scratchlin: error: --table: {path} {expected}"
+    assert "training on" not in result.stdout
+
+
+def _zip_with(path, members: dict):
+    import io
+    import zipfile
+    with zipfile.ZipFile(path, "w") as archive:
+        for name, value in members.items():
+            if isinstance(value, np.ndarray):
+                buffer = io.BytesIO()
+                np.save(buffer, value)
+                value = buffer.getvalue()
+            archive.writestr(name, value)
+    return path
+
+
+def test_npz_members_that_are_not_npy_and_zips_named_npy_are_one_line(tmp_path, wine_model):
+    model_path, _ = wine_model
+    bad_npz = _zip_with(tmp_path / "t.npz", {"X": b"not an array", "y.npy": np.arange(3)})
+    np.savez(tmp_path / "zip.npz", X=np.zeros((3, 13)), y=np.arange(3))
+    zip_named_npy = tmp_path / "zip.npy"
+    zip_named_npy.write_bytes((tmp_path / "zip.npz").read_bytes())
+    member_message = ("holds X as a member that is not a .npy array; expected X.npy, as "
+                      "numpy.savez writes")
+    zip_message = ("is a zip archive (.npz), not one array saved with numpy.save; name it .npz "
+                   "if it holds arrays X and y")
+    for args, flag, path, message in [
+        (("train", "--table", bad_npz, "--out", tmp_path / "m.npz"), "--table", bad_npz, member_message),
+        (("evaluate", model_path, "--table", bad_npz), "--table", bad_npz, member_message),
+        (("predict", model_path, bad_npz), "INPUT", bad_npz, member_message),
+        (("train", "--table", zip_named_npy, "--target", "-1", "--out", tmp_path / "m.npz"),
+         "--table", zip_named_npy, zip_message),
+        (("predict", model_path, zip_named_npy), "INPUT", zip_named_npy, zip_message),
+    ]:
+        result = run_cli(*args)
+        assert result.returncode == 1, result.stderr
+        assert error_line(result) == f"scratchlin: error: {flag}: {path} {message}"
+
+
+def test_an_npz_table_listing_more_members_than_a_table_has_is_refused_unread(tmp_path):
+    arrays = {f"extra{k}": np.zeros(1) for k in range(98)}
+    np.savez(tmp_path / "t.npz", X=np.zeros((4, 2)), y=np.arange(4) % 2, **arrays)
+    result = run_cli("train", "--table", tmp_path / "t.npz", "--out", tmp_path / "m.npz")
+    assert result.returncode == 1
+    assert error_line(result) == (f"scratchlin: error: --table: {tmp_path / 't.npz'} lists 100 "
+                                  "members in its zip directory; a .npz table is read only with "
+                                  "at most 64")
+
+
+def test_predict_csv_neutralises_labels_that_spreadsheets_would_run(tmp_path):
+    classes = ['=HYPERLINK("http://x","y")', "+cmd|' /C calc'!A0", "-5", "@SUM(1)"]
+    W = [[10.0, -10.0, 0.0, 0.0], [0.0, 0.0, 10.0, -10.0]]
+    table_model(tmp_path / "m.npz", W, classes, names=["a", "b"])
+    rows = write_csv(tmp_path / "rows.csv", ["a", "b"], [[1, 0], [-1, 0], [0, 1], [0, -1]])
+    result = run_cli("predict", tmp_path / "m.npz", rows, "--csv", "-")
+    assert result.returncode == 0, result.stderr
+    written = [row[1] for row in csv.reader(result.stdout.splitlines()[1:])]
+    assert written == ["'" + classes[0], "'" + classes[1], "-5", "'@SUM(1)"]
+
+
+def test_plain_predict_writes_one_line_per_row_whatever_the_label(tmp_path):
+    table_model(tmp_path / "m.npz", [[5.0, -5.0]], ["two\nlines", "tab\there"], names=["a"])
+    rows = write_csv(tmp_path / "rows.csv", ["a"], [[1], [-1], [1]])
+    result = run_cli("predict", tmp_path / "m.npz", rows)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "two\\nlines\ntab\\there\ntwo\\nlines\n"
+
+
+def test_sigterm_while_saving_leaves_no_temporary_file(wine_csv, tmp_path):
+    # The signal arrives once the model's bytes are written, before the rename.
+    code = ("import os, signal, sys, numpy\n"
+            "real = numpy.savez\n"
+            "def savez(file, **arrays):\n"
+            "    real(file, **arrays)\n"
+            "    os.kill(os.getpid(), signal.SIGTERM)\n"
+            "numpy.savez = savez\n"
+            "from scratchlin.cli import main\n"
+            "sys.exit(main(sys.argv[1:]))\n")
+    result = subprocess.run([sys.executable, "-c", code, "train", "--table", wine_csv, "--target",
+                             "class", "--out", tmp_path / "m.npz", "--quiet", *WINE_FLAGS],
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 128 + signal.SIGTERM, result.stderr
+    assert result.stderr.strip().splitlines()[-1] == "scratchlin: terminated by signal 15"
+    assert sorted(os.listdir(tmp_path)) == []
+
+
+def test_out_is_checked_again_when_saving(tmp_path):
+    from scratchlin.cli import _train
+    from scratchlin.cli._errors import CLIError
+    out = tmp_path / "model.npz"
+    out.write_text("notes written while training ran\n")
+    model = LinearClassifier.from_params(np.eye(2), np.zeros(2))
+    with pytest.raises(CLIError) as caught:
+        _train.save_model(model, str(out))
+    assert str(caught.value) == (f"--out: {out} exists and is not a scratchlin model; not "
+                                 "replacing it (remove it or choose another path)")
+    assert out.read_text() == "notes written while training ran\n"
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="FIFOs are POSIX")
+def test_predict_csv_to_a_fifo_is_refused_at_once(tmp_path, wine_model, wine_csv):
+    from scratchlin.cli._errors import CLIError
+    from scratchlin.cli._outputs import open_output_file
+    fifo = tmp_path / "out.csv"
+    os.mkfifo(fifo)
+    result = run_cli("predict", wine_model[0], wine_csv, "--csv", fifo)
+    assert result.returncode == 1
+    assert error_line(result) == (f"scratchlin: error: --csv: {fifo} is not a regular file (a "
+                                  "FIFO or a device?); expected a file name ('-' writes to stdout)")
+    with pytest.raises(CLIError, match="No such device or address"):  # made after the check
+        open_output_file("--csv", fifo)
+
+
+def test_features_float32_cannot_hold_name_the_cast(tmp_path):
+    path = write_csv(tmp_path / "t.csv", ["a", "b", "label"],
+                     [[row, 1e300 if row == 4 else row, row % 2] for row in range(10)])
+    result = run_cli("train", "--table", path, "--target", "label", "--dtype", "float32",
+                     "--out", tmp_path / "m.npz")
+    assert result.returncode == 1
+    assert error_line(result) == (
+        f"scratchlin: error: --table: {path} holds 1e+300 (row 5, feature column 2), beyond "
+        "float32's range (about ±3.4e38), and --dtype float32 cannot hold it; use --dtype "
+        "float64; rescale that column")
+
+
+def test_feature_names_with_surrounding_spaces_match_and_are_shown_quoted(tmp_path):
+    pandas = pytest.importorskip("pandas")
+    rng = np.random.default_rng(0)
+    frame = pandas.DataFrame(rng.normal(size=(30, 2)), columns=[" a", "b "])
+    model = LinearClassifier().fit(frame, (frame[" a"] > 0).astype(int))
+    model.save(tmp_path / "m.npz")
+    frame.to_csv(tmp_path / "exact.csv", index=False)
+    frame.rename(columns=str.strip).to_csv(tmp_path / "stripped.csv", index=False)
+    expected = "".join(f"{label}\n" for label in model.predict(frame))
+    for name in ("exact.csv", "stripped.csv"):
+        result = run_cli("predict", tmp_path / "m.npz", tmp_path / name)
+        assert result.returncode == 0, result.stderr
+        assert result.stdout == expected
+    write_csv(tmp_path / "other.csv", ["c", "d"], [[1, 2]])
+    result = run_cli("predict", tmp_path / "m.npz", tmp_path / "other.csv")
+    assert error_line(result) == (f"scratchlin: error: INPUT: {tmp_path / 'other.csv'} lacks the "
+                                  "columns ' a', 'b ' that the model was trained on; its columns "
+                                  "are: c, d")
+
+
+def test_a_pixel_model_reads_a_table_of_0_to_255_pixels_as_its_images(tmp_path):
+    rng = np.random.default_rng(0)
+    table_model(tmp_path / "m.npz", rng.normal(size=(784, 10)), np.arange(10), b=rng.normal(size=10))
+    pixels = rng.integers(0, 256, (5, 784), dtype=np.uint8)
+    np.save(tmp_path / "images.npy", pixels)
+    np.save(tmp_path / "labels.npy", np.arange(5))
+    names = [f"pixel{j}" for j in range(784)]
+    write_csv(tmp_path / "pixels.csv", names, pixels.tolist())  # as Kaggle's test.csv
+    write_csv(tmp_path / "labelled.csv", names + ["label"],  # as its train.csv
+              [[*row, label] for label, row in enumerate(pixels.tolist())])
+    as_images = run_cli("predict", tmp_path / "m.npz", tmp_path / "images.npy", "--top-k", "2")
+    as_table = run_cli("predict", tmp_path / "m.npz", tmp_path / "pixels.csv", "--top-k", "2")
+    assert as_images.returncode == 0 and as_table.returncode == 0, as_table.stderr
+    assert as_table.stdout == as_images.stdout
+    assert "divided by 255" in as_table.stderr
+    images = run_cli("evaluate", tmp_path / "m.npz", "--images", tmp_path / "images.npy",
+                     "--labels", tmp_path / "labels.npy", "--json")
+    table = run_cli("evaluate", tmp_path / "m.npz", "--table", tmp_path / "labelled.csv",
+                    "--target", "label", "--json")
+    assert json.loads(table.stdout)["loss"] == json.loads(images.stdout)["loss"]
+
+
+def test_predict_on_logits_that_overflow_gives_valid_json_and_the_model_s_labels(tmp_path):
+    W = [[1.0, -1.0, 0.5], [2.0, 0.0, -1.0], [0.0, 1.0, 0.0], [1.0, 1.0, -2.0]]
+    model = table_model(tmp_path / "m.npz", W, ["a", "b", "c"], names=["w", "x", "y", "z"])
+    rows = [[1e308, 1e308, 1e308, -1e308], [-1e308, 1e308, 0, 0], [1, 2, 3, 4]]
+    path = write_csv(tmp_path / "rows.csv", ["w", "x", "y", "z"], rows)
+    result = run_cli("predict", tmp_path / "m.npz", path, "--json", "--top-k", "3")
+    assert result.returncode == 0, result.stderr
+
+    def no_constants(name):
+        raise AssertionError(f"{name} is not JSON")
+
+    predictions = json.loads(result.stdout, parse_constant=no_constants)
+    model.__dict__.pop("feature_names_in_")
+    assert [row["label"] for row in predictions] == model.predict(np.array(rows)).tolist()
+    for row in predictions:
+        assert sum(top["probability"] for top in row["top"]) == pytest.approx(1.0)
+
+
+def test_evaluate_of_a_table_model_without_a_table_says_so(wine_model):
+    result = run_cli("evaluate", wine_model[0])
+    assert result.returncode == 1
+    assert error_line(result) == ("scratchlin: error: MODEL: the model takes 13 table columns, "
+                                  "not images; evaluate it with --table FILE --target COLUMN")

@@ -1078,3 +1078,60 @@ def test_loss_and_grad_refuses_a_non_finite_feature_found_through_its_outputs(rn
     model = LinearClassifier.from_params(W, np.zeros(3))
     with pytest.raises(ValueError, match=r"^X must be finite; it holds 1 NaN/inf value\(s\), first at index \(3, 4\)$"):
         model.loss_and_grad(X, np.array([0, 1, 2, 0, 1]))
+
+
+# --------------------------------------------------------------------------------------------
+# degenerate weights, overflowing logits, DataFrames scored
+
+
+@pytest.mark.parametrize("solver", ["lbfgs", "adam", "adamw", "sgd"])
+def test_class_weights_that_zero_every_row_are_a_value_error_naming_them(rng, solver):
+    X, y = blobs(rng, n=30, labels=(0, 1))
+    with pytest.raises(ValueError, match=r"^class_weight gives every row weight 0"):
+        LinearClassifier(solver=solver, class_weight={0: 0, 1: 0}).fit(X, y)
+    if solver != "lbfgs":  # a partial_fit chunk made only of classes that weigh 0
+        model = LinearClassifier(solver=solver, class_weight={0: 0})
+        with pytest.raises(ValueError, match=r"^class_weight gives every row weight 0"):
+            model.partial_fit(X[y == 0], y[y == 0], classes=[0, 1])
+
+
+@pytest.mark.parametrize("case", ["features near the float64 maximum", "float32 weights of 3e38"])
+def test_overflowing_logits_give_the_limiting_probabilities(case):
+    # The logits are +-inf (or inf - inf = NaN); the probabilities are the limit of the
+    # softmax as the logits grow: all on the largest direction of the scaled logits.
+    if case == "features near the float64 maximum":
+        W = np.array([[1.0, -1.0, 0.5], [2.0, 0.0, -1.0]])
+        model = LinearClassifier.from_params(W, np.zeros(3))
+        X = np.array([[1e308, 1e308], [-1e308, 1e308], [1.0, 2.0]])
+        expected_labels = [0, 0, 0]  # x W / 1e308 = [3, -1, -0.5] and [1, 1, -1.5]: a tie
+        expected_first = np.array([1.0, 0.0, 0.0])
+        expected_second = np.array([0.5, 0.5, 0.0])
+    else:
+        W = np.array([[3e38, 1.5e38, -3e38], [3e38, 0.0, -3e38]], dtype=np.float32)
+        model = LinearClassifier.from_params(W, np.zeros(3, np.float32))
+        X = np.array([[1.0, 1.0], [-1.0, 0.0], [1e-38, 0.0]], dtype=np.float32)
+        expected_labels = [0, 2, 0]
+        expected_first = np.array([1.0, 0.0, 0.0])
+        expected_second = np.array([0.0, 0.0, 1.0])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no RuntimeWarning either
+        probabilities = model.predict_proba(X)
+        labels = model.predict(X)
+    assert np.isfinite(probabilities).all()
+    np.testing.assert_array_equal(probabilities[0], expected_first)
+    np.testing.assert_array_equal(probabilities[1], expected_second)
+    np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, rtol=4 * np.finfo(W.dtype).eps)
+    assert labels.tolist() == expected_labels
+    # rows whose logits are finite are computed as before
+    finite = X[2:3]
+    np.testing.assert_array_equal(probabilities[2], sl.softmax(finite @ W, axis=1)[0])
+
+
+def test_score_on_a_dataframe_fitted_with_names_warns_nothing(rng):
+    pandas = pytest.importorskip("pandas")
+    X, y = blobs(rng, n=60)
+    frame = pandas.DataFrame(X, columns=[f"f{j}" for j in range(X.shape[1])])
+    model = LinearClassifier().fit(frame, y)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert model.score(frame, y) == np.mean(model.predict(frame) == y)

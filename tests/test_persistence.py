@@ -30,7 +30,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from scratchlin import LinearClassifier
+from scratchlin import LinearClassifier, persistence
 
 REPO = Path(__file__).resolve().parents[1]
 FAST = {"solver": "sgd", "lr": 0.1, "momentum": 0.9, "max_iter": 4, "tol": None, "batch_size": 32, "seed": 0}
@@ -222,13 +222,47 @@ HYPERPARAMETER_VALUES = {
 
 
 @pytest.mark.parametrize("name", list(HYPERPARAMETER_VALUES))
-def test_hyperparameter_values_of_every_kind_survive(rng, tmp_path, name):
-    # `momentum` is only stored by from_params and checked by fit, so any value round-trips.
+def test_hyperparameter_values_of_every_kind_survive(name):
+    # The JSON encoding of the hyperparameters member, round-tripped as save and load do it.
     value = HYPERPARAMETER_VALUES[name]
-    model = LinearClassifier.from_params(rng.normal(size=(3, 2)), np.zeros(2), momentum=value)
+    text = persistence._json_text(persistence._encode(value, "momentum"), "hyperparameters")
+    decoded = persistence._decode_json(text, "hyperparameters")
+    assert decoded == value
+    assert repr(decoded) == repr(value)  # tuples stay tuples, int keys stay ints
+
+
+def test_a_class_weight_dict_with_int_keys_survives_save_and_load(rng, tmp_path):
+    model = LinearClassifier.from_params(rng.normal(size=(3, 2)), np.zeros(2),
+                                         class_weight={0: 2.0, 1: 0.5})
     loaded = LinearClassifier.load(model.save(tmp_path / "m.npz"))
-    assert loaded.momentum == value
-    assert repr(loaded.momentum) == repr(value)  # tuples stay tuples, int keys stay ints
+    assert repr(loaded.class_weight) == repr({0: 2.0, 1: 0.5})
+
+
+BAD_HYPERPARAMETER_TYPES = {
+    "C": ("abc", "C='abc' of type str; expected a number"),
+    "solver": (42, "solver=42 of type int; expected text"),
+    "raw_pixels": ("yes", "raw_pixels='yes' of type str; expected true or false"),
+    "callback": (123, "callback=123 of type int; expected null"),
+    "max_iter": (True, "max_iter=True of type bool; expected an integer or null"),
+    "class_weight": ({"0": "heavy"}, "class_weight={'0': 'heavy'}; expected numbers as weights"),
+}
+
+
+@pytest.mark.parametrize("name", list(BAD_HYPERPARAMETER_TYPES))
+def test_a_hyperparameter_of_the_wrong_type_is_refused_at_load(rng, tmp_path, name):
+    value, message = BAD_HYPERPARAMETER_TYPES[name]
+    model = LinearClassifier.from_params(rng.normal(size=(3, 2)), np.zeros(2))
+    members = _members(model)
+    hyperparameters = {k: v for k, v in model.get_params().items() if not callable(v)}
+    members["hyperparameters"] = _npy(np.array(json.dumps({**hyperparameters, name: value})))
+    path = tmp_path / "m.npz"
+    path.write_bytes(_zip(_stored(members)))
+    with pytest.raises(ValueError) as caught:
+        LinearClassifier.load(path)
+    assert str(caught.value) == f"{path} holds the hyperparameter {message}"
+    # and save refuses to write what load would refuse
+    with pytest.raises(TypeError, match="cannot be saved"):
+        LinearClassifier.from_params(model.W, model.b, **{name: value}).save(tmp_path / "n.npz")
 
 
 def test_nan_hyperparameter_survives(rng, tmp_path):
@@ -249,12 +283,13 @@ def test_numpy_scalar_hyperparameters_survive_save_and_load(rng, tmp_path):
 
 
 def test_numpy_scalars_nested_anywhere_are_saved(rng, tmp_path):
-    value = {np.int64(0): np.float32(2.0), "n": [np.bool_(True), np.str_("s"), np.uint8(7)]}
-    model = LinearClassifier.from_params(rng.normal(size=(3, 2)), np.zeros(2), momentum=value)
-    model.history_ = [{"epoch": np.int64(1), "lr": np.float32(0.25), "flag": np.bool_(False)}]
+    value = {np.int64(0): np.float32(2.0), np.str_("s"): np.uint8(7)}
+    model = LinearClassifier.from_params(rng.normal(size=(3, 2)), np.zeros(2), class_weight=value)
+    model.history_ = [{"epoch": np.int64(1), "lr": np.float32(0.25), "flag": np.bool_(False),
+                       "n": [np.bool_(True), np.str_("s"), np.uint8(7)]}]
     loaded = LinearClassifier.load(model.save(tmp_path / "m.npz"))
-    assert loaded.momentum == {0: 2.0, "n": [True, "s", 7]}
-    assert loaded.history_ == [{"epoch": 1, "lr": 0.25, "flag": False}]
+    assert loaded.class_weight == {0: 2.0, "s": 7}
+    assert loaded.history_ == [{"epoch": 1, "lr": 0.25, "flag": False, "n": [True, "s", 7]}]
 
 
 def test_a_callable_schedule_returning_float32_saves_after_training(rng, tmp_path):
@@ -930,7 +965,7 @@ def _saved_model():
     if not _SAVED:
         rng = np.random.default_rng(0)
         model = LinearClassifier.from_params(rng.normal(size=(4, 3)), rng.normal(size=3), classes=["a", "b", "c"],
-                                             momentum={0: 2.0}, max_iter=3)
+                                             class_weight={0: 2.0}, max_iter=3)
         model.history_ = [{"iteration": 1, "train_loss": 0.5}]
         with tempfile.TemporaryDirectory() as folder, zipfile.ZipFile(model.save(Path(folder) / "m.npz")) as archive:
             members = {name: archive.read(f"{name}.npy") for name in MEMBERS}

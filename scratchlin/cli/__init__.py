@@ -32,6 +32,7 @@ from ._input_rows import as_feature_rows, load_input_rows
 from ._pictures import prepare_picture
 from ._pipe import BROKEN_PIPE_STATUS, silence_stdout
 from ._progress import DownloadProgress
+from ._signals import Terminated, terminating_cleanly
 from ._train import early_stopping_report, hold_out
 
 __all__ = [
@@ -133,7 +134,8 @@ def main(argv=None) -> int:
     -------
     int
         The exit status: 0 success, 1 error (on stderr), 2 usage error, 141 when stdout is a
-        pipe that closed early (``| head``), 130 on Ctrl-C.
+        pipe that closed early (``| head``), 130 on Ctrl-C, 128 + the signal's number on SIGTERM
+        or SIGHUP (after removing any temporary file).
     """
     parser = build_parser()
     try:
@@ -143,9 +145,13 @@ def main(argv=None) -> int:
     except SystemExit as exit_:  # --help/--version (0) or a usage error (2), already printed
         return _exit_status(exit_)
     try:
-        status = args.run(args)
+        with terminating_cleanly():
+            status = args.run(args)
         sys.stdout.flush()  # a closed pipe shows up here, not at the interpreter's exit
         return status
+    except Terminated as terminated:
+        print(f"{PROG}: terminated by signal {terminated.signum}", file=sys.stderr)
+        return terminated.status
     except BrokenPipeError:
         silence_stdout()
         return BROKEN_PIPE_STATUS

@@ -15,7 +15,7 @@ from ._model_inputs import reads_pixels, table_rows, without_feature_names
 from ._models import load_model
 from ._options import add_command, add_common_options, add_data_options, add_threads_option
 from ._tables import check_target_given
-from ._text import percent
+from ._text import one_line, percent
 
 __all__ = ["add_parser", "run"]
 
@@ -55,8 +55,17 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     return parser
 
 
+def _shown_label(label) -> str:
+    return repr(label) if isinstance(label, str) else str(label)
+
+
+def _shown_labels(labels, limit: int = 20) -> str:
+    shown = [_shown_label(label) for label in labels.tolist()[:limit]]
+    return "[" + ", ".join(shown) + (", ...]" if len(labels) > limit else "]")
+
+
 def _confusion_text(cm: np.ndarray, labels) -> str:
-    names = [str(label) for label in labels]
+    names = [one_line(str(label)) for label in labels]
     width = max(6, len(str(cm.max())) + 2, *(len(n) + 2 for n in names))
     header = "true\\pred".rjust(width + 3) + "".join(n.rjust(width) for n in names)
     rows = [names[i].rjust(width + 3) + "".join(str(c).rjust(width) for c in row)
@@ -85,9 +94,11 @@ def _evaluation_data(args, model):
         X, y, source = _image_data(args, model)
     unknown = np.setdiff1d(np.unique(y), model.classes_)
     if unknown.size:
-        flag, where = ("--target", args.table) if args.table is not None else ("--labels", args.labels)
-        raise CLIError(f"{flag}: label {unknown[0]} in {where} is not one of the model's "
-                       f"classes {model.classes_.tolist()}")
+        flag, where = (("--target", args.table) if args.table is not None
+                       else ("--labels", args.labels) if args.labels is not None
+                       else ("MODEL", source))
+        raise CLIError(f"{flag}: label {_shown_label(unknown[0])} in {where} is not one of the "
+                       f"model's classes {_shown_labels(model.classes_)}")
     return X, y, source
 
 
@@ -96,12 +107,13 @@ def _image_data(args, model):
     if (args.images is None) != (args.labels is None):
         raise UsageError("--images and --labels go together: give both, or neither to use "
                          "an MNIST split")
+    if not reads_pixels(model):
+        flag = "MODEL" if args.images is None else "--images"
+        raise CLIError(f"{flag}: the model takes {model.n_features_in_} table columns, not "
+                       "images; evaluate it with --table FILE --target COLUMN")
     if args.images is None:
         X, y = _mnist.load_split(args.split, args, model.W.dtype)
         return X, y, f"the MNIST {args.split} split"
-    if not reads_pixels(model):
-        raise CLIError(f"--images: the model takes {model.n_features_in_} table columns, not "
-                       "images; evaluate it with --table FILE --target COLUMN")
     X = load_input_rows(args.images, model.n_features_in_, model.W.dtype, flag="--images")
     y = read_labels(args.labels)
     if len(y) != len(X):

@@ -11,7 +11,7 @@ from ._errors import CLIError
 from ._input_files import is_picture, read_input_images
 from ._pictures import bright_border, prepare_picture, warn_if_inverted
 
-__all__ = ["as_feature_rows", "load_input_rows"]
+__all__ = ["as_feature_rows", "input_row_blocks", "load_input_rows"]
 
 
 def as_feature_rows(array: np.ndarray, n_features: int, dtype, flag: str = "INPUT") -> np.ndarray:
@@ -33,6 +33,15 @@ def as_feature_rows(array: np.ndarray, n_features: int, dtype, flag: str = "INPU
     -------
     ndarray of shape (N, n_features)
     """
+    array = _as_rows(array, n_features, flag)
+    try:
+        return datasets.to_float(array, dtype=dtype)
+    except (ValueError, TypeError) as error:
+        raise CLIError(f"{flag}: {error}") from None
+
+
+def _as_rows(array: np.ndarray, n_features: int, flag: str) -> np.ndarray:
+    """``array`` reshaped to (N, n_features) rows, as it is stored (no conversion)."""
     side = math.isqrt(n_features)
     shape = array.shape
     if array.ndim == 3 and shape[1] * shape[2] == n_features:
@@ -51,10 +60,7 @@ def as_feature_rows(array: np.ndarray, n_features: int, dtype, flag: str = "INPU
                        "pictures such as .png are resized this way automatically)")
     if array.shape[0] == 0:
         raise CLIError(f"{flag}: holds no images (0 rows)")
-    try:
-        return datasets.to_float(array, dtype=dtype)
-    except (ValueError, TypeError) as error:
-        raise CLIError(f"{flag}: {error}") from None
+    return array
 
 
 def load_input_rows(path, n_features: int, dtype, *, invert: bool = False,
@@ -84,3 +90,32 @@ def load_input_rows(path, n_features: int, dtype, *, invert: bool = False,
     if side * side == n_features or resize:
         warn_if_inverted(bright, flag, notes)
     return rows
+
+
+def input_row_blocks(path, n_features: int, dtype, *, invert: bool = False, flag: str = "INPUT",
+                     notes=None, block_rows: int = 2048):
+    """:func:`load_input_rows`, ``block_rows`` rows at a time: the images of a ``.npy`` or IDX
+    file are converted to floats block by block (a ``.npy`` file stays memory-mapped), so
+    predicting costs one block of floats, not a float copy of the whole file.
+
+    Yields
+    ------
+    ndarray of shape (n, n_features), ``dtype``, in [0, 1]
+        The blocks, in order; the dark-on-light warning, if any, comes after the last.
+    """
+    notes = sys.stderr if notes is None else notes
+    if is_picture(path):
+        yield load_input_rows(path, n_features, dtype, invert=invert, flag=flag, notes=notes)
+        return
+    array = _as_rows(read_input_images(path, flag), n_features, flag)
+    side = math.isqrt(n_features)
+    bright = []
+    for start in range(0, array.shape[0], block_rows):
+        rows = as_feature_rows(array[start:start + block_rows], n_features, dtype, flag)
+        if invert:
+            rows = 1 - rows
+        if side * side == n_features:
+            bright.append(bright_border(rows.reshape(-1, side, side)))
+        yield rows
+    if bright:
+        warn_if_inverted(np.concatenate(bright), flag, notes)

@@ -1,6 +1,8 @@
 """Checks of the paths a command will write, made before any work is done."""
 from __future__ import annotations
 
+import os
+import stat
 import tempfile
 import zipfile
 import zlib
@@ -9,7 +11,8 @@ from pathlib import Path
 from ..model import LinearClassifier
 from ._errors import CLIError
 
-__all__ = ["check_file_target", "check_model_target", "check_new_folder", "check_writable_folder"]
+__all__ = ["check_file_target", "check_model_target", "check_new_folder", "check_writable_folder",
+           "open_output_file"]
 
 
 def check_writable_folder(flag: str, folder: Path) -> None:
@@ -53,7 +56,28 @@ def check_model_target(path: Path) -> None:
 
 
 def check_file_target(flag: str, path: Path) -> None:
-    """``path`` names a file (not a folder) in a folder that can be written."""
+    """``path`` names a regular file, or none yet, in a folder that can be written (a FIFO
+    or a device is refused: opening one could wait forever for a reader)."""
     if path.is_dir():
         raise CLIError(f"{flag}: {path} is a folder; expected a file name")
+    if path.exists() and not path.is_file():
+        raise CLIError(f"{flag}: {path} is not a regular file (a FIFO or a device?); expected "
+                       "a file name ('-' writes to stdout)")
     check_writable_folder(flag, path.absolute().parent)
+
+
+def open_output_file(flag: str, path: Path):
+    """``path`` opened for writing text, created or truncated; never waits for a FIFO's
+    reader (one made there since the check is refused)."""
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0),
+                     0o666)
+    except OSError as error:  # ENXIO: a FIFO without a reader
+        raise CLIError(f"{flag}: cannot write {path}: {error.strerror or error}") from None
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise CLIError(f"{flag}: {path} is not a regular file (a FIFO or a device?); expected "
+                       "a file name ('-' writes to stdout)")
+    os.set_blocking(fd, True)
+    os.ftruncate(fd, 0)
+    return os.fdopen(fd, "w", newline="")

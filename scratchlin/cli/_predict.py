@@ -9,11 +9,13 @@ from pathlib import Path
 
 import numpy as np
 
+from .. import functional
 from ._errors import UsageError
-from ._model_inputs import input_rows, without_feature_names
+from ._model_inputs import input_row_blocks, without_feature_names
 from ._models import load_model
 from ._options import add_command, add_common_options, add_threads_option, positive_int
-from ._outputs import check_file_target
+from ._outputs import check_file_target, open_output_file
+from ._text import one_line, spreadsheet_safe
 
 __all__ = ["add_parser", "run"]
 
@@ -44,7 +46,8 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     output = parser.add_mutually_exclusive_group()
     output.add_argument("--csv", metavar="OUT", default=None,
                         help="write index,label,probability rows to OUT ('-' for stdout); with "
-                             "--top-k also label_2,probability_2, ...")
+                             "--top-k also label_2,probability_2, ...; a text label that starts "
+                             "like a spreadsheet formula (= + - @) gets a leading '")
     output.add_argument("--json", action="store_true",
                         help="print a JSON list, one object per image: index, label, "
                              "probability, and top (the --top-k labels with probabilities)")
@@ -59,11 +62,17 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     return parser
 
 
-def _top_k(probabilities: np.ndarray, classes: np.ndarray, k: int):
-    """The k most likely labels per row and their probabilities, most likely first (ties:
-    the first class, as ``argmax``)."""
-    order = np.argsort(-probabilities, axis=1, kind="stable")[:, :k]
-    return classes[order], np.take_along_axis(probabilities, order, axis=1)
+def _top_k(model, X: np.ndarray, k: int):
+    """The k most likely labels per row and their probabilities, most likely first.
+
+    Ranked by the logits, as ``model.predict`` ranks them (ties: the first class), not by the
+    probabilities, which can round to equal values for different logits.
+    """
+    scores = model._ranking_logits(X)  # finite ranks even where the logits overflow
+    with np.errstate(over="ignore"):  # a shift past -max is -inf, whose probability is 0
+        probabilities = functional.softmax(scores, axis=1)
+    order = np.argsort(-scores, axis=1, kind="stable")[:, :k]
+    return model.classes_[order], np.take_along_axis(probabilities, order, axis=1)
 
 
 def _write_csv(stream, labels, probabilities) -> None:
@@ -76,7 +85,7 @@ def _write_csv(stream, labels, probabilities) -> None:
     for index, (row_labels, row_probabilities) in enumerate(zip(labels.tolist(), probabilities.tolist())):
         cells: list = [index]
         for label, probability in zip(row_labels, row_probabilities):
-            cells += [label, f"{probability:.6f}"]
+            cells += [spreadsheet_safe(label), f"{probability:.6f}"]
         writer.writerow(cells)
 
 
@@ -89,8 +98,8 @@ def _json_rows(labels, probabilities) -> list:
 
 def _text_lines(labels, probabilities):
     if labels.shape[1] == 1:
-        return (str(row[0]) for row in labels.tolist())
-    return ("  ".join(f"{label} {p:.4f}" for label, p in zip(row_labels, row_probabilities))
+        return (one_line(str(row[0])) for row in labels.tolist())
+    return ("  ".join(f"{one_line(str(label))} {p:.4f}" for label, p in zip(row_labels, row_probabilities))
             for row_labels, row_probabilities in zip(labels.tolist(), probabilities.tolist()))
 
 
@@ -103,16 +112,18 @@ def run(args) -> int:
     if args.top_k > n_classes:
         raise UsageError(f"--top-k {args.top_k}: the model has {n_classes} classes; expected "
                          f"1..{n_classes}")
-    X = input_rows(model, args.input, invert=args.invert)
+    rows = input_row_blocks(model, args.input, invert=args.invert)  # a table is read by name now
     model = without_feature_names(model)
-    labels, probabilities = _top_k(model.predict_proba(X), model.classes_, args.top_k)
+    blocks = [_top_k(model, X, args.top_k) for X in rows]
+    labels = np.concatenate([block[0] for block in blocks])
+    probabilities = np.concatenate([block[1] for block in blocks])
     if args.json:
-        rows = [json.dumps(row) for row in _json_rows(labels, probabilities)]
+        rows = [json.dumps(row, allow_nan=False) for row in _json_rows(labels, probabilities)]
         sys.stdout.write("[\n" + ",\n".join(rows) + "\n]\n")  # valid JSON, one image a line
     elif args.csv == "-":
         _write_csv(sys.stdout, labels, probabilities)
     elif args.csv is not None:
-        with open(args.csv, "w", newline="") as stream:
+        with open_output_file("--csv", Path(args.csv)) as stream:
             _write_csv(stream, labels, probabilities)
         print(f"wrote {len(labels)} predictions to {args.csv}")
     else:

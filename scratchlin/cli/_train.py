@@ -17,6 +17,7 @@ from ..training import format_iteration, split_validation
 from . import _mnist
 from ._errors import CLIError, UsageError
 from ._interrupt import LastIteration
+from ._model_inputs import in_dtype
 from ._options import (
     add_command,
     add_common_options,
@@ -223,7 +224,8 @@ def _training_data(args):
     if table.y is None:  # an .npz without y
         raise CLIError(f"--table: {args.table} holds no labels: expected an array y, or name "
                        "the labels array with --target")
-    X = table.X.astype(args.dtype or "float64")
+    X = in_dtype(table.X, args.dtype or "float64", args.table, "--table",
+                 "--dtype float32 cannot hold it; use --dtype float64")
     return X, table.y, None, None, table.feature_names, "accuracy on the training rows"
 
 
@@ -268,8 +270,10 @@ def early_stopping_report(history: list, max_iter: int | None, lr_schedule) -> l
 
 
 def save_model(model: LinearClassifier, out: str) -> Path:
-    """Save ``model`` to ``out`` (--out), its callback left out."""
+    """Save ``model`` to ``out`` (--out), its callback left out; ``out`` is checked again
+    first, as something else may have been put there while training ran."""
     model.set_params(callback=None)
+    check_model_target(Path(out))
     try:
         return model.save(out)
     except OSError as error:
