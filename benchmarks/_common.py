@@ -11,12 +11,14 @@ import contextlib
 import json
 import os
 import platform
+import shlex
+import sys
 import time
 from pathlib import Path
 
 import numpy as np
 
-from scratchlin._benchtools import interleaved
+from scratchlin._benchtools import cpu_model, interleaved
 
 
 @contextlib.contextmanager
@@ -47,8 +49,9 @@ def environment(n_threads: int) -> dict:
     import scratchlin
 
     env = {
-        "date": time.strftime("%Y-%m-%d"),
-        "machine": f"{platform.machine()}, {os.cpu_count()} logical CPUs",
+        "date": time.strftime("%Y-%m-%d %H:%M %Z"),
+        "command": "python " + shlex.join(sys.argv),
+        "machine": f"{cpu_model()}, {platform.machine()}, {os.cpu_count()} logical CPUs",
         "python": platform.python_version(),
         "numpy": np.__version__,
         "scratchlin": scratchlin.__version__,
