@@ -11,8 +11,6 @@ import contextlib
 import json
 import os
 import platform
-import shlex
-import sys
 import time
 from pathlib import Path
 
@@ -50,7 +48,6 @@ def environment(n_threads: int) -> dict:
 
     env = {
         "date": time.strftime("%Y-%m-%d %H:%M %Z"),
-        "command": "python " + shlex.join(sys.argv),
         "machine": f"{cpu_model()}, {platform.machine()}, {os.cpu_count()} logical CPUs",
         "python": platform.python_version(),
         "numpy": np.__version__,
