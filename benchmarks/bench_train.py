@@ -379,8 +379,9 @@ def main(argv=None):
                               else args.scratchlin_threads)
         name = (f"SGD (momentum {args.momentum}, lr {LR})" if args.optimizer == "sgd"
                 else f"Adam (lr {DEFAULT_LR['adam']:g})")
+        peers = "torch and NumPy" if args.optimizer == "sgd" else "torch"
         markdown = (f"### One epoch of {name}, float32, "
-                    f"median (min..max) of {args.repeat}; torch and NumPy at {args.threads} "
+                    f"median (min..max) of {args.repeat}; {peers} at {args.threads} "
                     f"thread(s), scratchlin at {scratchlin_threads}\n\n")
         markdown += epoch_table
         results = {"epoch": epoch_records}

@@ -78,13 +78,13 @@ def record(name: str, argv: list[str], output, out_dir: Path) -> None:
         header = (f"Recorded by `python benchmarks/record.py {name}` on {time.strftime('%Y-%m-%d %H:%M %Z')}"
                   f" ({seconds:.0f} s): `{command_line(argv)}`\n\n")
         if output == "stdout":
-            (out_dir / f"{name}.txt").write_text(header + result.stdout)
-            return
-        for produced in output:
-            suffix = Path(produced).suffix
-            text = (Path(scratch) / produced).read_text()
-            (out_dir / f"{name}{suffix}").write_text(header + text if suffix == ".md" else text)
-    print(f"{name}: wrote {', '.join(name + Path(p).suffix for p in output)} ({seconds:.0f} s)", flush=True)
+            written = {f"{name}.txt": header + result.stdout}
+        else:
+            written = {f"{name}{Path(p).suffix}": (header if p.endswith(".md") else "")
+                       + (Path(scratch) / p).read_text() for p in output}
+    for file_name, text in written.items():
+        (out_dir / file_name).write_text(text)
+    print(f"{name}: wrote {', '.join(written)} ({seconds:.0f} s)", flush=True)
 
 
 def main(argv=None) -> int:

@@ -5,6 +5,7 @@ it checks them against each other and reports the figures it promises; they do n
 speed (timings belong in the benchmarks).
 """
 import json
+import re
 import sys
 from pathlib import Path
 
@@ -18,6 +19,7 @@ pytest.importorskip("threadpoolctl")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
 import bench_ops  # noqa: E402
 import bench_train  # noqa: E402
+import record  # noqa: E402
 from counting import count_work  # noqa: E402
 
 from scratchlin import _benchtools  # noqa: E402
@@ -135,3 +137,19 @@ def test_bench_train_scratchlin_threads_option():
     assert bench_train.parse_args(["--scratchlin-threads", "2"]).scratchlin_threads == 2
     with pytest.raises(SystemExit):
         bench_train.parse_args(["--scratchlin-threads", "0"])
+
+
+def test_every_recorded_run_in_the_docs_is_made_by_the_record_script():
+    """``docs/benchmarks/`` holds what ``benchmarks/record.py`` writes and nothing else, each
+    record opens with the command that made it, and the pages include only these records."""
+    root = Path(__file__).resolve().parents[1]
+    folder = root / "docs" / "benchmarks"
+    assert {path.stem for path in folder.iterdir()} == set(record.RECORDS)
+    for path in [*folder.glob("*.md"), *folder.glob("*.txt")]:
+        first = path.read_text().splitlines()[0]
+        assert first.startswith(f"Recorded by `python benchmarks/record.py {path.stem}` on "), path.name
+        command, _ = record.RECORDS[path.stem]
+        assert first.endswith(f"`{record.command_line(command)}`"), path.name
+    pages = [root / "docs" / "user_guide" / "performance.md", root / "docs" / "design.md"]
+    included = {name for page in pages for name in re.findall(r"benchmarks/(\w+)\.(?:md|txt)", page.read_text())}
+    assert included and included <= set(record.RECORDS), included - set(record.RECORDS)
