@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from scratchlin._benchtools import interleaved
+from scratchlin._benchtools import cpu_model, interleaved
 
 
 @contextlib.contextmanager
@@ -47,8 +47,8 @@ def environment(n_threads: int) -> dict:
     import scratchlin
 
     env = {
-        "date": time.strftime("%Y-%m-%d"),
-        "machine": f"{platform.machine()}, {os.cpu_count()} logical CPUs",
+        "date": time.strftime("%Y-%m-%d %H:%M %Z"),
+        "machine": f"{cpu_model()}, {platform.machine()}, {os.cpu_count()} logical CPUs",
         "python": platform.python_version(),
         "numpy": np.__version__,
         "scratchlin": scratchlin.__version__,

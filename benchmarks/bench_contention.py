@@ -25,12 +25,15 @@ context switches. They tell two causes of a busy/idle ratio above 1 apart:
   the fit's core. That is the machine's load, not scratchlin's doing, and it disappears on
   a machine where nothing else runs.
 
+Beside them go the minibatch steps of each setting's fits (from ``history_``): thread counts
+change the last bits of the sums, which can move the iteration at which the stopping rule ends
+a fit, so the times compare the same work only where the steps agree.
+
 Run: ``python benchmarks/bench_contention.py`` (about 2-4 minutes on 2 cores), or ``--quick``.
 """
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import resource
 import statistics
@@ -49,18 +52,23 @@ def fit_default(X, labels, n_threads):
 
     Returns
     -------
-    tuple of (float, float, int)
-        Wall seconds, CPU seconds of the whole process (every thread), and involuntary
-        context switches (times the scheduler took the core away) during the fit.
+    tuple of (float, float, int, str)
+        Wall seconds, CPU seconds of the whole process (every thread), involuntary context
+        switches (times the scheduler took the core away) during the fit, and the fit's work
+        (:func:`_work`: thread counts change the last bits, which can change when the
+        stopping rule ends the fit).
     """
-    if "n_threads" in LinearClassifier().get_params():
-        model = LinearClassifier(seed=0, n_threads=n_threads)
-        with _measured() as measured:
-            model.fit(X, labels)
-        return measured
-    with _trainer_thread_count(n_threads), _measured() as measured:
-        LinearClassifier(seed=0).fit(X, labels)
-    return measured
+    model = LinearClassifier(seed=0, n_threads=n_threads)
+    with _measured() as measured:
+        model.fit(X, labels)
+    return (*measured, _work(model.history_))
+
+
+def _work(history) -> str:
+    """A fit's work: its minibatch steps (Adam), or its objective evaluations (L-BFGS, the
+    default below 20,000 rows)."""
+    unit = "steps" if "steps" in history[0] else "evaluations"
+    return f"{sum(record[unit] for record in history)} {unit}"
 
 
 class _measured:
@@ -82,26 +90,11 @@ def _involuntary_switches() -> int:
     return resource.getrusage(resource.RUSAGE_SELF).ru_nivcsw
 
 
-@contextlib.contextmanager
-def _trainer_thread_count(n_threads):
-    """Until ``LinearClassifier`` takes ``n_threads``: hand ``n_threads`` to the trainer's
-    policy call as if the user had chosen it (``None`` leaves the policy alone)."""
-    policy = _threads.choose_n_threads
-
-    def chosen(user_choice, **sizes):
-        return policy(n_threads if user_choice is None else user_choice, **sizes)
-
-    _threads.choose_n_threads = chosen
-    try:
-        yield
-    finally:
-        _threads.choose_n_threads = policy
-
-
 def run(X, labels, *, repeat: int, busy: int) -> dict:
     times = {(setting, condition): [] for setting in SETTINGS for condition in ("idle", "busy")}
     cpu = {key: [] for key in times}
     switches = {key: [] for key in times}
+    steps = {key: [] for key in times}
     loads = []
     fit_default(X, labels, None)  # warm-up: page in the data, load the BLAS kernels
     for round_number in range(repeat):
@@ -112,7 +105,8 @@ def run(X, labels, *, repeat: int, busy: int) -> dict:
             settings = settings[shift:] + settings[:shift]
             with _benchtools.busy_processes(busy if condition == "busy" else 0):
                 for setting in settings:
-                    wall, cpu_seconds, switched = fit_default(X, labels, SETTINGS[setting])
+                    wall, cpu_seconds, switched, made = fit_default(X, labels, SETTINGS[setting])
+                    steps[(setting, condition)].append(made)
                     times[(setting, condition)].append(wall)
                     cpu[(setting, condition)].append(cpu_seconds)
                     switches[(setting, condition)].append(switched)
@@ -133,6 +127,7 @@ def run(X, labels, *, repeat: int, busy: int) -> dict:
                             "busy_over_idle_cpu": busy_cpu / idle_cpu,
                             "idle_switches_median": statistics.median(switches[(setting, "idle")]),
                             "busy_switches_median": statistics.median(switches[(setting, "busy")]),
+                            "steps": sorted(set(steps[(setting, "idle")] + steps[(setting, "busy")])),
                             "idle_times": times[(setting, "idle")],
                             "busy_times": times[(setting, "busy")],
                             "idle_cpu_times": cpu[(setting, "idle")],
@@ -148,15 +143,16 @@ def markdown(results, args, env) -> str:
     lines = [(f"### Default fit idle and beside {args.busy} busy process(es), median of "
               f"{args.repeat} interleaved rounds\n"),
              "| setting | idle | busy | busy / idle | idle / best idle | CPU s idle / busy "
-             "| CPU busy / idle | involuntary switches idle / busy |",
-             "|---|---|---|---|---|---|---|---|"]
+             "| CPU busy / idle | involuntary switches idle / busy | work per fit |",
+             "|---|---|---|---|---|---|---|---|---|"]
     for name, r in results["settings"].items():
         label = f"policy ({policy} thread(s) at B=128)" if name == "policy" else name
         lines.append(f"| {label} | {r['idle_median_s']:.2f} s | {r['busy_median_s']:.2f} s | "
                      f"{r['busy_over_idle']:.2f}x | {r['idle_over_best_idle']:.2f}x | "
                      f"{r['idle_cpu_median_s']:.2f} / {r['busy_cpu_median_s']:.2f} | "
                      f"{r['busy_over_idle_cpu']:.2f}x | "
-                     f"{r['idle_switches_median']:.0f} / {r['busy_switches_median']:.0f} |")
+                     f"{r['idle_switches_median']:.0f} / {r['busy_switches_median']:.0f} | "
+                     f"{', '.join(map(str, r['steps']))} |")
     lines.append(f"\nrows: {results['n_train']}; load average per round: {results['load_per_round']}; "
                  f"environment: {json.dumps(env)}\n")
     return "\n".join(lines)

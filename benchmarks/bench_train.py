@@ -11,7 +11,9 @@ way for every contender:
    work. Beside them, measured in the same run: the time to read X once, and the *core
    floor*, timed with the contenders: per batch only the gather, the cast and the two matrix
    products, the part of an epoch no exact loop making these NumPy calls in turn can skip
-   (:class:`CoreFloorEpoch`).
+   (:class:`CoreFloorEpoch`). ``--optimizer adam`` times Adam at its default rate instead, the
+   epoch ``scratchlin bench`` times (then without the NumPy reference, which is SGD's; the
+   weights are checked against torch's).
 2. **Time to 92% and 92.5% test accuracy** with each one's full recipe: scratchlin's
    ``LinearClassifier(seed=0, solver="adam").fit`` (what the default ``solver="auto"`` runs on
    MNIST's 60,000 rows), the same recipe in PyTorch (Adam 2e-3, batches of 128, the L2 penalty
@@ -35,8 +37,17 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import _common as common  # noqa: E402
 
-from scratchlin import ConvergenceWarning, LinearClassifier, _threads, objective  # noqa: E402
-from scratchlin.training import MIN_STEPS_PER_ITERATION, Parameters, Trainer, TrainingSettings  # noqa: E402
+from scratchlin import ConvergenceWarning, LinearClassifier  # noqa: E402
+from scratchlin._benchtools import (  # noqa: E402
+    CoreFloorEpoch,
+    ScratchlinEpoch,
+    TorchEpoch,
+    check_same_epochs,
+    epoch_flop,
+    epoch_steps,
+)
+from scratchlin.optim import DEFAULT_LR  # noqa: E402
+from scratchlin.training import MIN_STEPS_PER_ITERATION  # noqa: E402
 
 LR, MOMENTUM = 0.1, 0.9
 CORE = "core floor"
@@ -46,41 +57,12 @@ CORE = "core floor"
 # One epoch, three implementations of the same SGD
 
 
-class _GivenOrder:
-    """Stands in for the trainer's Generator so that every contender visits rows in one order."""
-
-    def __init__(self, order):
-        self.order = order
-
-    def permutation(self, n_rows):
-        assert n_rows == self.order.shape[0]
-        return self.order
-
-
-class ScratchlinEpoch:
-    """scratchlin's own loop: one pass of ``training.Trainer`` (the public objective, the SGD
-    of ``scratchlin.optim`` on the flat parameters), with the benchmark's thread count. (Its
-    ``partial_fit`` is an iteration, passes repeated until 200 steps: several epochs on small
-    data or large batches, so the pass itself is timed.)"""
-
-    def __init__(self, X, labels, batch_size, input_scale=1.0, n_threads=None, momentum=MOMENTUM):
-        self.X, self.labels = X, labels
-        self.settings = TrainingSettings(lr=LR, batch_size=batch_size, optimizer="sgd",
-                                         optimizer_options={"momentum": momentum},
-                                         input_scale=input_scale, n_threads=n_threads)
-
-    def reset(self):
-        self.params = Parameters(self.X.shape[1], 10, np.float32)
-        self.trainer = Trainer(self.params, self.settings, np.random.default_rng(0))
-
-    def run(self, order):
-        self.trainer.rng = _GivenOrder(order)
-        batch_size = min(self.settings.batch_size, self.X.shape[0])
-        with self.trainer.blas_threads(batch_size):
-            self.trainer._epoch(self.X, self.labels, None, batch_size, LR, (1, 1))
-
-    def weights(self):
-        return self.params.W, self.params.b
+def recipe(optimizer, momentum):
+    """The epoch timings' optimizer, for :class:`ScratchlinEpoch` and :class:`TorchEpoch`:
+    SGD at lr 0.1 with ``momentum``, or Adam at its default rate (``scratchlin bench``'s)."""
+    if optimizer == "adam":
+        return {"optimizer": "adam"}
+    return {"optimizer": "sgd", "lr": LR, "optimizer_options": {"momentum": momentum}}
 
 
 class NumpyReferenceEpoch:
@@ -117,111 +99,36 @@ class NumpyReferenceEpoch:
         return self.W, self.b
 
 
-class TorchEpoch:
-    """PyTorch autograd + ``nn.functional.cross_entropy`` + ``torch.optim.SGD``."""
-
-    def __init__(self, X, labels, batch_size, momentum=MOMENTUM):
-        import torch
-
-        self.torch = torch
-        self.momentum = momentum
-        self.X, self.labels = torch.from_numpy(X), torch.from_numpy(labels.astype(np.int64))
-        self.batch_size = batch_size
-
-    def reset(self):
-        torch = self.torch
-        self.W = torch.zeros((self.X.shape[1], 10), requires_grad=True)
-        self.b = torch.zeros(10, requires_grad=True)
-        self.optimizer = torch.optim.SGD([self.W, self.b], lr=LR, momentum=self.momentum)
-
-    def run(self, order):
-        torch, F = self.torch, self.torch.nn.functional
-        order = torch.from_numpy(order)
-        for start in range(0, order.shape[0], self.batch_size):
-            rows = order[start:start + self.batch_size]
-            loss = F.cross_entropy(self.X[rows] @ self.W + self.b, self.labels[rows])
-            self.optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            self.optimizer.step()
-
-    def weights(self):
-        return self.W.detach().numpy(), self.b.detach().numpy()
+def check_same_work(contenders: dict, order, steps: int) -> float:
+    """Run one epoch of each from zeros; assert their weights agree with the NumPy
+    reference's (torch's without one) within rounding; return the largest distance, in
+    average steps (see :func:`scratchlin._benchtools.check_same_epochs`)."""
+    reference = "numpy reference" if "numpy reference" in contenders else "torch"
+    return check_same_epochs(contenders, order, reference=reference, steps=steps)
 
 
-class CoreFloorEpoch:
-    """The work no exact epoch can skip, and nothing else: per batch, gather the rows (uint8),
-    cast them to float32, and the two products ``X_b @ W`` and ``G^T X_b``, in the same
-    buffers and at the same thread count as scratchlin's loop, with fixed ``W`` and ``G``.
+def bench_epochs(data, batch_sizes, repeat, n_threads=None, momentum=MOMENTUM, optimizer="sgd"):
+    import torch
 
-    No softmax, no loss, no update: an epoch of scratchlin's loop minus this is what its
-    NumPy calls on (B, C) and (F, C) arrays cost, and this divided by torch's epoch is the
-    best ratio to torch that a loop making these calls one after another could reach.
-    """
-
-    def __init__(self, X_uint8, batch_size, n_threads=None):
-        self.X, self.batch_size = X_uint8, batch_size
-        n_features = X_uint8.shape[1]
-        self.n_threads = _threads.choose_n_threads(n_threads, batch_size=batch_size,
-                                                   n_features=n_features, n_classes=10)
-        rng = np.random.default_rng(0)
-        self.W = rng.standard_normal((n_features, 10), dtype=np.float32)
-        self.G = rng.standard_normal((batch_size, 10), dtype=np.float32)
-        self.workspace = objective.Workspace(n_features, 10, batch_size, np.float32)
-
-    def reset(self):
-        pass
-
-    def run(self, order):
-        ws, W = self.workspace, self.W
-        with _threads.blas_threads(self.n_threads):
-            for start in range(0, order.shape[0], self.batch_size):
-                batch = ws.gather(self.X, order[start:start + self.batch_size])
-                logits = np.matmul(batch, W, out=ws.logits[:batch.shape[0]])
-                np.matmul(self.G[:batch.shape[0]].T, batch, out=ws.grad_W_transposed)
-        return logits
-
-
-def check_same_work(contenders: dict, order) -> float:
-    """Run one epoch of each from zeros; assert their weights agree; return the max difference.
-
-    The tolerance is float32's: the contenders sum in different orders (BLAS blocking, torch's
-    kernels), so after an epoch the weights differ by up to 9.4e-7 of their scale (measured, at
-    B=64, 938 steps); 1e-5 leaves 10x room. A wrong gradient, learning rate or row order differs
-    by orders of magnitude more.
-    """
-    results = {}
-    for name, contender in contenders.items():
-        contender.reset()
-        contender.run(order)
-        results[name] = contender.weights()
-    reference_W, reference_b = results["numpy reference"]
-    scale = float(np.abs(reference_W).max())
-    worst = 0.0
-    for name, (W, b) in results.items():
-        difference = max(float(np.abs(W - reference_W).max()), float(np.abs(b - reference_b).max()))
-        if difference > 1e-5 * scale:
-            raise AssertionError(f"{name} disagrees with the NumPy reference after one epoch: "
-                                 f"max |dW| = {difference:.3g} (weights up to {scale:.3g})")
-        worst = max(worst, difference)
-    return worst / scale
-
-
-def bench_epochs(data, batch_sizes, repeat, n_threads=None, momentum=MOMENTUM):
     X_uint8, X, labels = data["train"]
     floor = common.read_floor(X, repeat=max(repeat, 5))
-    epoch_flops = 2 * 2 * X.shape[0] * X.shape[1] * 10  # two (N x F) by (F x C) products
+    epoch_flops = epoch_flop(*X.shape, 10)
     arithmetic_floor = epoch_flops / common.gemm_rate(repeat=max(repeat, 3))
     rows, records = [], []
     for batch_size in batch_sizes:
+        how = recipe(optimizer, momentum)
         contenders = {
-            "scratchlin": ScratchlinEpoch(X, labels, batch_size, n_threads=n_threads, momentum=momentum),
+            "scratchlin": ScratchlinEpoch(X, labels, batch_size, n_threads=n_threads, **how),
             "scratchlin raw_pixels": ScratchlinEpoch(X_uint8, labels, batch_size, input_scale=1 / 255,
-                                                     n_threads=n_threads, momentum=momentum),
+                                                     n_threads=n_threads, **how),
             "numpy reference": NumpyReferenceEpoch(X, labels, batch_size, momentum=momentum),
-            "torch": TorchEpoch(X, labels, batch_size, momentum=momentum),
+            "torch": TorchEpoch(torch, X, labels, batch_size, **how),
         }
+        if optimizer != "sgd":  # the NumPy reference is SGD's
+            del contenders["numpy reference"]
         order = np.random.default_rng(batch_size).permutation(X.shape[0])
-        agreement = check_same_work(contenders, order)
+        steps = epoch_steps(X.shape[0], batch_size)
+        agreement = check_same_work(contenders, order, steps)
         timed = dict(contenders, **{CORE: CoreFloorEpoch(X_uint8, batch_size, n_threads=n_threads)})
         timings = common.measure_interleaved(
             {name: (lambda c=c, order=order: c.run(order)) for name, c in timed.items()},
@@ -230,10 +137,12 @@ def bench_epochs(data, batch_sizes, repeat, n_threads=None, momentum=MOMENTUM):
         median = {name: timing["median"] for name, timing in timings.items()}
         record = {
             "batch_size": batch_size,
+            "rows": X.shape[0], "steps": steps, "passes": 1,
+            "flop": epoch_flops,
             "timings": timings,
             "read_floor": floor,
             "arithmetic_floor_seconds": arithmetic_floor,
-            "weights_max_rel_difference": agreement,
+            "weights_apart_in_average_steps": agreement,
             "best_scratchlin": best,
             "ratio_to_torch": median[best] / median["torch"],
             "ratio_to_read_floor": median[best] / floor["median"],
@@ -241,15 +150,15 @@ def bench_epochs(data, batch_sizes, repeat, n_threads=None, momentum=MOMENTUM):
             "core_floor_ratio_to_torch": median[CORE] / median["torch"],
         }
         records.append(record)
-        rows.append([batch_size] + [common.fmt_ms(timings[n]) for n in timed]
+        rows.append([batch_size, record["rows"], record["steps"]] + [common.fmt_ms(timings[n]) for n in timed]
                     + [f"{record[key]:.2f}x" for key in
                        ("ratio_to_torch", "ratio_to_read_floor", "ratio_to_core_floor", "core_floor_ratio_to_torch")])
         print(f"B={batch_size}: " + ", ".join(f"{n} {common.fmt_ms(t)}" for n, t in timings.items())
               + f"; {best} / torch = {record['ratio_to_torch']:.2f}x, / read floor = "
               f"{record['ratio_to_read_floor']:.1f}x, / core floor = {record['ratio_to_core_floor']:.2f}x; "
               f"core floor / torch = {record['core_floor_ratio_to_torch']:.2f}x", flush=True)
-    header = (["B"] + list(timed) + ["best scratchlin / torch", "/ read-X floor", "/ core floor",
-                                     "core floor / torch"])
+    header = (["B", "rows", "steps"] + [f"{name}, time per epoch" for name in timed]
+              + ["best scratchlin / torch", "/ read-X floor", "/ core floor", "core floor / torch"])
     table = common.markdown_table(header, rows)
     table += (f"\nFloors measured in the same run: reading the {X.nbytes / 1e6:.0f} MB float32 X once, "
               f"{common.fmt_ms(floor)}; the epoch's {epoch_flops / 1e9:.2f} GFLOP at the large-GEMM "
@@ -442,6 +351,9 @@ def parse_args(argv):
     parser.add_argument("--root", default=None, help="MNIST folder (default: the loader's)")
     parser.add_argument("--n-train", type=int, default=None, help="use only the first N rows")
     parser.add_argument("--skip-accuracy", action="store_true", help="only the epoch timings")
+    parser.add_argument("--optimizer", choices=("sgd", "adam"), default="sgd",
+                        help="the epoch timings' optimizer: SGD (lr 0.1, --momentum) or Adam at "
+                             "its default rate, as scratchlin bench times it")
     parser.add_argument("--momentum", type=float, default=MOMENTUM,
                         help="SGD momentum of the epoch timings (0: plain SGD, the yardstick of the torch comparison)")
     parser.add_argument("--accuracy-repeat", type=int, default=3,
@@ -462,11 +374,14 @@ def main(argv=None):
         data = common.load_data(args.root, args.n_train)
         epoch_records, epoch_table = bench_epochs(data, args.batch_sizes, args.repeat,
                                                    n_threads=args.scratchlin_threads,
-                                                   momentum=args.momentum)
+                                                   momentum=args.momentum, optimizer=args.optimizer)
         scratchlin_threads = ("its policy" if args.scratchlin_threads is None
                               else args.scratchlin_threads)
-        markdown = (f"### One epoch of SGD (momentum {args.momentum}, lr {LR}), float32, "
-                    f"median (min..max) of {args.repeat}; torch and NumPy at {args.threads} "
+        name = (f"SGD (momentum {args.momentum}, lr {LR})" if args.optimizer == "sgd"
+                else f"Adam (lr {DEFAULT_LR['adam']:g})")
+        peers = "torch and NumPy" if args.optimizer == "sgd" else "torch"
+        markdown = (f"### One epoch of {name}, float32, "
+                    f"median (min..max) of {args.repeat}; {peers} at {args.threads} "
                     f"thread(s), scratchlin at {scratchlin_threads}\n\n")
         markdown += epoch_table
         results = {"epoch": epoch_records}

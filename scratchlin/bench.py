@@ -8,19 +8,24 @@ one run times
   (:math:`4BFC` FLOP);
 * ``loss+grad``: the cross-entropy and its gradient with respect to ``W`` and ``b``
   (:math:`4BFC` FLOP: the forward product and :math:`X^\top G`);
-* ``epoch``: one training epoch of ``LinearClassifier`` (Adam, minibatches of B) over
-  ``--epoch-rows`` rows (:math:`4NFC` FLOP),
+* ``epoch``: one pass of scratchlin's training loop over ``--epoch-rows`` rows N, in
+  minibatches of B, one Adam step each (:math:`\lceil N/B \rceil` steps, :math:`4NFC` FLOP in
+  the two products), the pass that ``LinearClassifier.fit`` repeats,
 
-each beside PyTorch doing the same (when torch is installed; it is never required), at the
-thread count scratchlin's policy picks for that B (``--threads`` to force one). Next to each
-time: GFLOP/s, GB/s read of ``X``, and ``x floor``, the time over the larger of two floors
-measured in the same run: reading ``X`` once at this machine's memory bandwidth, and doing the
-FLOP at the rate of a large square product. Then the thread scaling: ``loss+grad`` in float32
-at 1..n threads, as a speed-up over 1 thread.
+each beside PyTorch doing the same work (when torch is installed; it is never required): the
+same rows, and for the epoch the same minibatches in the same order, the same steps of the same
+optimizer, checked by comparing the weights both reach before anything is timed. Every
+contender runs at the thread count scratchlin's policy picks for that B (``--threads`` to force
+one); ``--ops`` selects operations. Next to each time: GFLOP/s, GB/s read of ``X``, and
+``x floor``, the time over a floor measured in the same run: for an operation, the larger of
+reading ``X`` once at this machine's memory bandwidth and doing the FLOP at the rate of a
+large square product; for the epoch, the *core floor*, an epoch of only the per-batch gather
+and the two products, timed with the contenders. Then the thread scaling: ``loss+grad`` in
+float32 at 1..n threads, as a speed-up over 1 thread.
 
 Contenders are timed round-robin, each figure the median of ``--repeat`` rounds (fewer, at
 least one, once the figure's share of ``--time-budget`` is spent: ``rounds`` in the JSON); see
-:mod:`scratchlin._benchtools`. Run ``scratchlin bench`` (under a minute on 2 cores),
+:mod:`scratchlin._benchtools`. Run ``scratchlin bench`` (about a minute on 2 cores),
 ``--quick`` (a few seconds), ``--json`` for machine-readable output, ``--plot PATH`` for a
 figure of throughput against batch size (needs matplotlib).
 """
@@ -30,28 +35,36 @@ import argparse
 import functools
 import json
 import sys
-from collections.abc import Callable
 
 import numpy as np
 
 from . import _benchtools as tools
-from . import _threads, functional, objective
+from . import _threads, functional, objective, optim
 
 __all__ = ["SCHEMA", "add_parser", "main", "run"]
 
 #: Identifies the layout of ``--json`` output; bumped when a field changes meaning.
-SCHEMA = "scratchlin.bench/1"
+SCHEMA = "scratchlin.bench/2"
 N_FEATURES, N_CLASSES = 784, 10
-#: What the table's "x floor" column means, printed under it.
+#: What the tables' "x floor" columns mean, printed under them.
 X_FLOOR_LEGEND = ("x floor: the time over the larger of two floors measured in this run, reading X "
-                  "once at the memory bandwidth above\n  and doing the FLOP at the large-GEMM "
-                  "rate above; 1.0 is as fast as this machine allows, 3.0 three times slower")
+                  "once at the memory bandwidth below\n  and doing the FLOP at the large-GEMM "
+                  "rate below; 1.0 is as fast as this machine allows, 3.0 three times slower")
+X_CORE_FLOOR_LEGEND = ("x core floor: the epoch's time over the core floor, an epoch of only the "
+                       "per-batch gather and the two products\n  X_b W and G^T X_b (same rows, "
+                       "buffers and threads), timed with the contenders")
 OPS = ("forward", "backward", "loss+grad", "epoch")
+PER_CALL_OPS = OPS[:3]
 DEFAULT_BATCH_SIZES = [64, 256, 2048, 16384]
 DEFAULTS: dict = {"batch_sizes": DEFAULT_BATCH_SIZES, "dtypes": ["float32", "float64"],
-                  "repeat": 5, "rows_per_sample": 16384, "epoch_rows": 16384, "time_budget": 45.0}
+                  "repeat": 5, "rows_per_sample": 16384, "epoch_rows": 16384, "time_budget": 45.0,
+                  "ops": list(OPS)}
 QUICK = {"batch_sizes": [64], "dtypes": ["float32"], "repeat": 1, "rows_per_sample": 256,
-         "epoch_rows": 512, "time_budget": 0.0}
+         "epoch_rows": 512, "time_budget": 0.0, "ops": list(OPS)}
+#: The epoch's recipe, the same on both sides: the estimator's default optimizer and rate,
+#: no penalty, zero initial weights.
+EPOCH_OPTIMIZER = "adam"
+CORE = "core floor"
 
 
 # --------------------------------------------------------------------------------------------
@@ -65,22 +78,17 @@ def scratchlin_loss_and_grad(W, b, X, labels, workspace=None):
     return objective.loss_and_grad(W, b, X, labels, out=workspace)
 
 
-def scratchlin_epoch(X, labels, batch_size, n_threads):
-    """One epoch of the estimator's default recipe (Adam) with minibatches of ``batch_size``."""
-    from .model import LinearClassifier
-
-    model = LinearClassifier(solver="adam", max_iter=1, tol=None, batch_size=batch_size, seed=0, dtype=X.dtype.name)
-    if _estimator_takes_n_threads():
-        model.set_params(n_threads=n_threads)
-    model.fit(X, labels)
-
-
-def _estimator_takes_n_threads() -> bool:
-    """Whether ``LinearClassifier`` has the ``n_threads`` hyperparameter; without it, its
-    training runs at the policy's count whatever ``--threads`` says."""
-    from .model import LinearClassifier
-
-    return "n_threads" in LinearClassifier().get_params()
+def epoch_contenders(torch, X, labels, batch_size, n_threads) -> dict:
+    """One epoch each of scratchlin's training loop, of PyTorch (when ``torch`` is not None)
+    and of the core floor, over ``(X, labels)`` in minibatches of ``batch_size``: objects with
+    ``reset()`` and ``run(order)`` (see :mod:`scratchlin._benchtools`)."""
+    contenders: dict = {"scratchlin": tools.ScratchlinEpoch(X, labels, batch_size, optimizer=EPOCH_OPTIMIZER,
+                                                            n_threads=n_threads, n_classes=N_CLASSES)}
+    if torch is not None:
+        contenders["torch"] = tools.TorchEpoch(torch, X, labels, batch_size,
+                                               optimizer=EPOCH_OPTIMIZER, n_classes=N_CLASSES)
+    contenders[CORE] = tools.CoreFloorEpoch(X, batch_size, n_threads=n_threads, n_classes=N_CLASSES)
+    return contenders
 
 
 # --------------------------------------------------------------------------------------------
@@ -131,21 +139,6 @@ def torch_ops(torch, X, W, b, labels, G):
     return {"forward": forward, "backward": backward, "loss+grad": loss_and_grad}
 
 
-def torch_epoch(torch, X, labels, batch_size, lr=2e-3, seed=0):
-    """One epoch of the same recipe in PyTorch: Adam, shuffled minibatches of ``batch_size``."""
-    Xt, yt = torch.from_numpy(X), torch.from_numpy(labels.astype(np.int64))
-    W = torch.zeros((N_FEATURES, N_CLASSES), dtype=Xt.dtype, requires_grad=True)
-    b = torch.zeros(N_CLASSES, dtype=Xt.dtype, requires_grad=True)
-    adam = torch.optim.Adam([W, b], lr=lr)
-    order = torch.from_numpy(np.random.default_rng(seed).permutation(X.shape[0]))
-    for start in range(0, X.shape[0], batch_size):
-        rows = order[start:start + batch_size]
-        loss = torch.nn.functional.cross_entropy(Xt[rows] @ W + b, yt[rows])
-        adam.zero_grad(set_to_none=True)
-        loss.backward()
-        adam.step()
-
-
 def check_loss_and_grad(X, W, b, labels):
     """scratchlin's loss and gradients against float64 NumPy written here, before timing.
 
@@ -193,63 +186,92 @@ class _Threads:
         return self.blas.__exit__(*exc)
 
 
-def _record(op, dtype, batch_size, contender, n_threads, timing, n_rows, floors):
+def _record(op, dtype, batch_size, contender, n_threads, timing, work, floor):
+    """One figure: the median time of ``work`` (``rows``, ``steps``, ``flop``[, ``passes``])
+    and the rates and ``x_floor`` against ``floor`` (``(name, seconds)``) that follow from it."""
     seconds = timing["median"]
-    flops = flop_count(op, n_rows)
-    x_bytes = n_rows * N_FEATURES * np.dtype(dtype).itemsize
-    floor = max(x_bytes / floors["read_bytes_per_s"], flops / floors["gemm_flop_per_s"][dtype])
+    x_bytes = work["rows"] * N_FEATURES * np.dtype(dtype).itemsize
+    floor_name, floor_seconds = floor
     return {"op": op, "dtype": dtype, "batch_size": batch_size, "contender": contender,
             "threads": n_threads, "seconds": seconds, "min": timing["min"], "max": timing["max"],
-            "rows": n_rows, "gflop_per_s": flops / seconds / 1e9,
-            "gb_per_s": x_bytes / seconds / 1e9, "floor_seconds": floor,
-            "x_floor": seconds / floor}
+            "rounds": len(timing["times"]), **work,
+            "gflop_per_s": work["flop"] / seconds / 1e9, "gb_per_s": x_bytes / seconds / 1e9,
+            "floor": floor_name, "floor_seconds": floor_seconds, "x_floor": seconds / floor_seconds}
+
+
+def _n_threads(settings, batch_size) -> int:
+    return settings.threads or _threads.choose_n_threads(
+        None, batch_size=batch_size, n_features=N_FEATURES, n_classes=N_CLASSES) or 1
 
 
 def measure_ops(settings, torch, floors, log, budget=None):
-    """Records for forward, backward, loss+grad and epoch at every (dtype, B)."""
+    """Records of the selected operations (``settings.ops``) at every (dtype, B)."""
     records = []
     for dtype in settings.dtypes:
-        epoch_data = make_problem(settings.epoch_rows, dtype, seed=1)
+        epoch_X, _, _, epoch_labels, _ = make_problem(settings.epoch_rows, dtype, seed=1)
         for batch_size in settings.batch_sizes:
-            n_threads = settings.threads or _threads.choose_n_threads(
-                None, batch_size=batch_size, n_features=N_FEATURES, n_classes=N_CLASSES) or 1
-            X, W, b, labels, G = make_problem(batch_size, dtype)
-            check_loss_and_grad(X, W, b, labels)
-            calls = max(1, settings.rows_per_sample // batch_size)
-            ours = scratchlin_ops(X, W, b, labels, G)
-            theirs = torch_ops(torch, X, W, b, labels, G) if torch is not None else {}
-            epoch_X, epoch_labels = epoch_data[0], epoch_data[3]
+            n_threads = _n_threads(settings, batch_size)
             with _Threads(torch, n_threads):
-                for op in OPS:
-                    runs: dict[str, Callable[[], object]]
-                    if op == "epoch":
-                        runs = {"scratchlin": functools.partial(
-                            scratchlin_epoch, epoch_X, epoch_labels, batch_size, n_threads)}
-                        if torch is not None:
-                            runs["torch"] = functools.partial(torch_epoch, torch, epoch_X,
-                                                              epoch_labels, batch_size)
-                        n_rows, per_call = settings.epoch_rows, 1
-                    else:
-                        runs = {"scratchlin": tools.repeated(ours[op], calls)}
-                        if torch is not None:
-                            runs["torch"] = tools.repeated(theirs[op], calls)
-                        n_rows, per_call = batch_size, calls
-                    timings = tools.interleaved(runs, repeat=settings.repeat,
-                                                time_limit=budget and budget.share())
-                    used = n_threads
-                    if op == "epoch" and not _estimator_takes_n_threads():
-                        used = _threads.choose_n_threads(None, batch_size=batch_size,
-                                                         n_features=N_FEATURES, n_classes=N_CLASSES)
-                    for contender, timing in timings.items():
-                        per = {k: timing[k] / per_call for k in ("median", "min", "max")}
-                        record = _record(op, dtype, batch_size, contender,
-                                         used if contender == "scratchlin" else n_threads,
-                                         per, n_rows, floors)
-                        record["rounds"] = len(timing["times"])
-                        records.append(record)
-                    log(f"{dtype} B={batch_size} {op} ({n_threads} thread(s)): " + ", ".join(
-                        f"{name} {t['median'] / per_call * 1e6:.1f} us" for name, t in timings.items()))
+                if any(op in settings.ops for op in PER_CALL_OPS):
+                    records += _measure_per_call(settings, torch, floors, log, budget, dtype,
+                                                 batch_size, n_threads)
+                if "epoch" in settings.ops:
+                    records += measure_epoch(settings, torch, log, budget, epoch_X, epoch_labels,
+                                             batch_size, n_threads)
     return records
+
+
+def _measure_per_call(settings, torch, floors, log, budget, dtype, batch_size, n_threads):
+    """forward, backward and loss+grad (those selected) on one batch of ``batch_size`` rows."""
+    X, W, b, labels, G = make_problem(batch_size, dtype)
+    check_loss_and_grad(X, W, b, labels)
+    calls = max(1, settings.rows_per_sample // batch_size)
+    ours = scratchlin_ops(X, W, b, labels, G)
+    theirs = torch_ops(torch, X, W, b, labels, G) if torch is not None else {}
+    records = []
+    for op in (op for op in PER_CALL_OPS if op in settings.ops):
+        runs = {"scratchlin": tools.repeated(ours[op], calls)}
+        if torch is not None:
+            runs["torch"] = tools.repeated(theirs[op], calls)
+        timings = tools.interleaved(runs, repeat=settings.repeat, time_limit=budget and budget.share())
+        work = {"rows": batch_size, "steps": 0, "flop": flop_count(op, batch_size)}
+        x_bytes = batch_size * N_FEATURES * np.dtype(dtype).itemsize
+        floor = max(x_bytes / floors["read_bytes_per_s"], work["flop"] / floors["gemm_flop_per_s"][dtype])
+        for contender, timing in timings.items():
+            per_call = dict(timing, **{k: timing[k] / calls for k in ("median", "min", "max")})
+            records.append(_record(op, dtype, batch_size, contender, n_threads, per_call, work,
+                                   ("read X or large GEMM", floor)))
+        log(f"{dtype} B={batch_size} {op} ({n_threads} thread(s)): " + ", ".join(
+            f"{name} {t['median'] / calls * 1e6:.1f} us" for name, t in timings.items()))
+    return records
+
+
+def measure_epoch(settings, torch, log, budget, X, labels, batch_size, n_threads):
+    """One epoch over ``(X, labels)`` in minibatches of ``batch_size``: scratchlin, torch and
+    the core floor, interleaved, each from zero weights, all in the same row order.
+
+    Before timing, scratchlin's and torch's weights after one epoch must agree
+    (:func:`scratchlin._benchtools.check_same_epochs`): the same weights mean the same rows,
+    minibatches and steps.
+    """
+    dtype = X.dtype.name
+    order = np.random.default_rng(batch_size).permutation(X.shape[0])
+    contenders = epoch_contenders(torch, X, labels, batch_size, n_threads)
+    steps = tools.epoch_steps(X.shape[0], batch_size)
+    if torch is not None:
+        tools.check_same_epochs({name: contenders[name] for name in ("scratchlin", "torch")}, order,
+                                reference="torch", steps=steps)
+    timings = tools.interleaved({name: functools.partial(c.run, order) for name, c in contenders.items()},
+                                setups={name: c.reset for name, c in contenders.items()},
+                                repeat=settings.repeat, time_limit=budget and budget.share())
+    work = {"rows": X.shape[0], "steps": steps, "passes": 1,
+            "flop": tools.epoch_flop(X.shape[0], N_FEATURES, N_CLASSES)}
+    floor = (CORE, timings.pop(CORE)["median"])
+    log(f"{dtype} B={batch_size} epoch ({n_threads} thread(s), {work['steps']} steps): "
+        + ", ".join(f"{name} {t['median'] * 1e3:.1f} ms" for name, t in timings.items())
+        + f", {CORE} {floor[1] * 1e3:.1f} ms")
+    return [_record("epoch", dtype, batch_size, contender, n_threads, timing, work, floor)
+            for contender, timing in timings.items()]
 
 
 def measure_scaling(settings, torch, log, budget=None):
@@ -310,26 +332,28 @@ def measure_floors(settings, log):
 
 
 def format_table(results) -> str:
-    """The terminal report: one row per (dtype, op, B), torch beside scratchlin."""
-    by_key = {(r["dtype"], r["op"], r["batch_size"], r["contender"]): r for r in results["records"]}
+    """The terminal report: a table of the per-call operations and one of the epoch, one row
+    per (dtype, op, B), each row's work (rows, steps, FLOP) on its left, torch beside it."""
+    records = {(r["dtype"], r["op"], r["batch_size"], r["contender"]): r for r in results["records"]}
     has_torch = results["torch"] is not None
-    header = ["dtype", "op", "B", "thr", "us/call", "GFLOP/s", "GB/s", "x floor"]
-    header += ["torch us", "torch/ours"] if has_torch else []
-    rows = []
-    for (dtype, op, batch_size, contender), r in by_key.items():
-        if contender != "scratchlin":
-            continue
-        row = [dtype, op, batch_size, r["threads"], f"{r['seconds'] * 1e6:.1f}",
-               f"{r['gflop_per_s']:.1f}", f"{r['gb_per_s']:.1f}", f"{r['x_floor']:.1f}"]
-        if has_torch:
-            peer = by_key[(dtype, op, batch_size, "torch")]
-            row += [f"{peer['seconds'] * 1e6:.1f}", f"{peer['seconds'] / r['seconds']:.2f}x"]
-        rows.append(row)
-    lines = [_aligned(header, rows)]
+    lines = []
+    per_call = [key for key in records if key[1] != "epoch" and key[3] == "scratchlin"]
+    if per_call:
+        header = ["dtype", "op", "B", "thr", "rows", "steps", "MFLOP", "us/call", "GFLOP/s", "GB/s",
+                  "x floor"] + (["torch us/call", "torch/ours"] if has_torch else [])
+        rows = [_row(records, key, has_torch, unit=1e6) for key in per_call]
+        lines += ["one call of each operation on B rows:", _aligned(header, rows), X_FLOOR_LEGEND, ""]
+    epochs = [key for key in records if key[1] == "epoch" and key[3] == "scratchlin"]
+    if epochs:
+        header = ["dtype", "op", "B", "thr", "rows", "steps", "MFLOP", "ms/epoch", "GFLOP/s", "GB/s",
+                  "x core floor"] + (["torch ms/epoch", "torch/ours"] if has_torch else [])
+        rows = [_row(records, key, has_torch, unit=1e3) for key in epochs]
+        lines += ["one epoch: one pass over the rows in minibatches of B, one step per minibatch "
+                  f"({results['settings']['epoch_recipe']}), the same order on both sides:",
+                  _aligned(header, rows), X_CORE_FLOOR_LEGEND, ""]
     floors = results["floors"]
     lines.append(f"floors: read {floors['read_gb_per_s']:.1f} GB/s; large GEMM "
                  + ", ".join(f"{d} {g:.1f} GFLOP/s" for d, g in floors["gemm_gflop_per_s"].items()))
-    lines.append(X_FLOOR_LEGEND)
     scaling = results["thread_scaling"]
     if scaling:
         lines.append("\nthread scaling, loss+grad float32 (speed-up over 1 thread):")
@@ -341,10 +365,25 @@ def format_table(results) -> str:
                 for batch_size in dict.fromkeys(r["batch_size"] for r in scaling) for c in contenders]
         lines.append(_aligned(["contender", "B"] + [f"{k} thr" for k in counts], rows))
     env = results["environment"]
-    lines.append(f"\nBLAS: {'; '.join(env['blas'])}; OpenBLAS variables: "
+    lines.append(f"\n{env['date']}; {env['machine']}")
+    lines.append(f"BLAS: {'; '.join(env['blas'])}; OpenBLAS variables: "
                  f"{env['openblas variables'] or 'none set'}; torch: {results['torch'] or 'not installed'}")
-    lines.append(f"load average before/after: {env['load average']} / {results['load_after']}")
+    lines.append(f"threads: {results['settings']['threads']}; load average before/after: "
+                 f"{env['load average']} / {results['load_after']}")
     return "\n".join(lines)
+
+
+def _row(records, key, has_torch, unit) -> list:
+    """A table row: the record's work, its time in ``1 / unit`` seconds, rates, floor, torch."""
+    dtype, op, batch_size, _ = key
+    r = records[key]
+    row = [dtype, op, batch_size, r["threads"], r["rows"], r["steps"], f"{r['flop'] / 1e6:.1f}",
+           f"{r['seconds'] * unit:.1f}", f"{r['gflop_per_s']:.1f}", f"{r['gb_per_s']:.1f}",
+           f"{r['x_floor']:.1f}"]
+    if has_torch:
+        peer = records[(dtype, op, batch_size, "torch")]
+        row += [f"{peer['seconds'] * unit:.1f}", f"{peer['seconds'] / r['seconds']:.2f}x"]
+    return row
 
 
 def _aligned(header, rows) -> str:
@@ -417,6 +456,9 @@ def _add_arguments(parser) -> None:
                         help=f"default: {' '.join(map(str, DEFAULT_BATCH_SIZES))}")
     parser.add_argument("--dtypes", nargs="+", choices=("float32", "float64"),
                         help="default: float32 float64")
+    parser.add_argument("--ops", nargs="+", choices=OPS, metavar="OP",
+                        help=f"operations to time, of {', '.join(OPS)} (default: all; the "
+                             "thread scaling runs with loss+grad)")
     parser.add_argument("--repeat", type=_positive_int,
                         help=f"timed rounds per figure, median reported (default {DEFAULTS['repeat']})")
     parser.add_argument("--threads", type=_positive_int, default=None,
@@ -447,6 +489,7 @@ def _settings(args) -> argparse.Namespace:
     for key, value in base.items():
         if getattr(settings, key, None) is None:
             setattr(settings, key, value)
+    settings.ops = list(dict.fromkeys(settings.ops))
     settings.max_threads = args.max_threads or (min(2, _threads.available_cores()) if args.quick
                                                 else _threads.available_cores())
     return settings
@@ -486,19 +529,23 @@ def run(args) -> int:
         f"load average {environment['load average']}; torch "
         f"{'not used' if torch is None else torch.__version__}")
     floors = measure_floors(settings, log)
-    figures = len(settings.dtypes) * len(settings.batch_sizes) * len(OPS) + len(settings.batch_sizes)
+    with_scaling = "loss+grad" in settings.ops
+    figures = (len(settings.dtypes) * len(settings.batch_sizes) * len(settings.ops)
+               + with_scaling * len(settings.batch_sizes))
     budget = tools.TimeBudget(settings.time_budget or None, figures)
     records = measure_ops(settings, torch, floors, log, budget)
-    scaling = measure_scaling(settings, torch, log, budget)
+    scaling = measure_scaling(settings, torch, log, budget) if with_scaling else []
     results = {
         "schema": SCHEMA,
         "environment": environment,
         "torch": None if torch is None else torch.__version__,
-        "settings": {"batch_sizes": settings.batch_sizes, "dtypes": settings.dtypes,
+        "settings": {"ops": settings.ops, "batch_sizes": settings.batch_sizes, "dtypes": settings.dtypes,
                      "repeat": settings.repeat, "time_budget": settings.time_budget or None,
                      "rows_per_sample": settings.rows_per_sample,
                      "epoch_rows": settings.epoch_rows, "threads": settings.threads or "policy",
-                     "max_threads": settings.max_threads},
+                     "max_threads": settings.max_threads,
+                     "epoch_recipe": f"{EPOCH_OPTIMIZER}, lr {optim.DEFAULT_LR[EPOCH_OPTIMIZER]:g}, "
+                                     "no penalty, zero initial weights"},
         "floors": {"read_gb_per_s": floors["read_bytes_per_s"] / 1e9,
                    "gemm_gflop_per_s": {d: r / 1e9 for d, r in floors["gemm_flop_per_s"].items()}},
         "records": records,
