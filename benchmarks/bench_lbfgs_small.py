@@ -49,6 +49,10 @@ def coef(model, classes: int) -> np.ndarray:
     return np.asarray(model.coef_, dtype=np.float64)
 
 
+def distance(model, classes: int, reference: np.ndarray) -> float:
+    return float(np.abs(coef(model, classes) - reference).max())
+
+
 def fit_warns(estimator, X, y) -> bool:
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", ConvergenceWarning)
@@ -68,11 +72,11 @@ def float32_table() -> None:
             reference = coef(LogisticRegression(C=C, tol=1e-12, max_iter=100_000).fit(X64, y), classes)
             ours, theirs = LinearClassifier(solver="lbfgs", C=C, tol=1e-6), LogisticRegression(C=C, tol=1e-6)
             our_warning, their_warning = fit_warns(ours, X32, y), fit_warns(theirs, X32, y)
-            gap = lambda m: np.abs(coef(m, classes) - reference).max()  # noqa: E731
             print(f"| {name} | {C:g} | {ours.n_iter_} | {ours.stop_reason_} "
                   f"| {ours.history_[-1]['grad_max']:.2g} | {'yes' if our_warning else 'no'} "
                   f"| {int(np.max(theirs.n_iter_))} | {'yes' if their_warning else 'no'} "
-                  f"| {gap(ours):.2g} | {gap(theirs):.2g} |")
+                  f"| {distance(ours, classes, reference):.2g} "
+                  f"| {distance(theirs, classes, reference):.2g} |")
 
 
 def load_module(path: str):
