@@ -43,7 +43,7 @@ An objective can be rounded far more than that (:math:`\frac12 x^\top A x` loses
 :math:`\kappa(A)\,\epsilon` of its value to cancellation): when a search finds no step, the
 largest gap it saw between :math:`\phi(t) - \phi(0)` and the trapezoid rule measures the
 rounding, and the search is made again with that :math:`\epsilon_f` (kept for the
-iterations after).
+iterations after), up to :data:`MAX_F_ROUNDING` ``* |f|``.
 
 References: J. Nocedal and S. J. Wright, *Numerical Optimization*, 2nd ed., Springer 2006
 (Algorithms 3.5, 3.6, 7.4); W. W. Hager and H. Zhang, "A new conjugate gradient method with
@@ -69,6 +69,10 @@ C1, C2 = 1e-4, 0.9
 MAX_LINE_SEARCH_EVALUATIONS = 25
 #: The rounding level of ``f`` the line search assumes, in units of ``precision * |f|``.
 F_ROUNDING_ULPS = 16
+#: The most rounding of ``f`` a failed search may measure, relative to ``|f|``: Hager and
+#: Zhang's default for their estimate of the error in ``f``. A larger gap between ``f`` and the
+#: derivatives is the function's shape, not rounding.
+MAX_F_ROUNDING = 1e-6
 #: The stop reasons (``LBFGSResult.status``) that mean converged.
 CONVERGED = ("gradient", "decrease", "precision_limit")
 #: Memory the curvature pairs may take by default (two float64 vectors of size n per pair).
@@ -375,9 +379,10 @@ def minimize(fun: Callable[[np.ndarray], tuple[float, np.ndarray]], x0, *, max_i
         search = _LineSearch(fun, x, f, g, d, f_rounding)
         step = search.search(t)
         evaluations += search.evaluations
-        if step is None and search.rounding_seen > f_rounding:
+        measured = min(search.rounding_seen, MAX_F_ROUNDING * abs(f))
+        if step is None and measured > f_rounding:
             # f is rounded more than assumed: search again at the rounding its trials showed.
-            f_rounding = f_rounding_seen = search.rounding_seen
+            f_rounding = f_rounding_seen = measured
             search = _LineSearch(fun, x, f, g, d, f_rounding)
             step = search.search(t)
             evaluations += search.evaluations

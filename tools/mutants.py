@@ -787,7 +787,7 @@ mutant("lbfgs-approximate-wolfe-ignores-f", LB,
        "approximate Wolfe without the guard on f: a step that raises f far above its rounding passes",
        PRECISION_TESTS)
 mutant("lbfgs-f-rounding-not-measured", LB,
-       "if step is None and search.rounding_seen > f_rounding:",
+       "if step is None and measured > f_rounding:",
        "if False:",
        "eps_f from the dtype alone: an objective rounded more than that stalls", PRECISION_TESTS)
 mutant("lbfgs-f-never-unresolved", LB,
