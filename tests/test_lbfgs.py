@@ -216,21 +216,26 @@ def test_f_is_unresolved_within_its_rounding_only():
     assert not search._unresolved(1.0 - 2e-6) and not search._unresolved(1.0 + 2e-6)
 
 
-def test_the_rounding_of_f_follows_the_precision_given():
-    """A float32 objective (f rounded to float32) is solved to the gradient tolerance when the
-    solver is told its precision, and stalls when it assumes float64 rounding only."""
-    A, c = spd_matrix(np.random.default_rng(0), 20, 1e3), np.ones(20)
+def test_a_float32_objective_is_solved_to_its_gradients_rounding():
+    """f and its gradient computed in float32, the solver told so: it ends near the gradient's
+    float32 rounding, Higham's bound n u (|A| |x| + |c|) for each entry of A x - c (n products
+    summed), though differences of f stop resolving progress far earlier."""
+    n = 20
+    A, c = spd_matrix(np.random.default_rng(0), n, 1e3), np.ones(n)
+    A32, c32 = A.astype(np.float32), c.astype(np.float32)
 
     def float32_quadratic(x):
-        x32, A32, c32 = x.astype(np.float32), A.astype(np.float32), c.astype(np.float32)
+        x32 = x.astype(np.float32)
         return float(np.float32(0.5) * x32 @ A32 @ x32 - c32 @ x32), (A32 @ x32 - c32).astype(np.float64)
 
-    # The gradient's own float32 rounding: about eps32 * |A| |x*| (|x*| <= |c| / 1).
-    floor = 40 * np.finfo(np.float32).eps * np.abs(A).sum(axis=1).max() * np.linalg.norm(np.linalg.solve(A, c), np.inf)
-    told = minimize(float32_quadratic, np.zeros(20), max_iter=2000, tol=floor,
-                    precision=float(np.finfo(np.float32).eps))
-    assert told.status in ("gradient", "precision_limit"), told.message
-    assert np.abs(told.grad).max() <= floor
+    x_star = np.linalg.solve(A, c)
+    floor = n * np.finfo(np.float32).eps * (np.abs(A).sum(axis=1).max() * np.abs(x_star).max() + 1.0)
+    result = minimize(float32_quadratic, np.zeros(n), max_iter=2000, tol=0.0, ftol=0.0,
+                      precision=float(np.finfo(np.float32).eps))
+    assert result.status == "stalled", result.message  # tol=0 cannot be met
+    # The search decides on g . d, a sum of n rounded entries, so it may stop with the gradient
+    # a small multiple of one entry's rounding: within twice the bound.
+    assert np.abs(result.grad).max() <= 2 * floor, (np.abs(result.grad).max(), floor)
 
 
 def test_stopping_at_the_precision_limit_is_convergence_only_near_tol():
