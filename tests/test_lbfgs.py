@@ -249,3 +249,16 @@ def test_stopping_at_the_precision_limit_is_convergence_only_near_tol():
     far = minimize(impossible, np.zeros(2), tol=0.5e-3, grad_rounding=0.2e-3)
     assert far.status == "stalled" and not far.converged, far.message
     assert "1e-03" in far.message or "0.001" in far.message
+
+
+def test_an_objective_rounded_beyond_its_dtype_is_solved_on_the_measured_rounding():
+    """f carries a deterministic error of 1e-10 (far above 16 float64 units of |f| ~ 1, far
+    below the 1e-6 |f| cap), its gradient none: the search must measure that rounding and go on
+    to the gradient tolerance, which f's differences stop resolving at gradients near 1e-5."""
+    A, c = np.diag(np.logspace(0, 2, 6)), np.ones(6)
+
+    def noisy(x):
+        return 0.5 * x @ A @ x - c @ x + 1e-10 * np.sin(1e7 * x.sum()), A @ x - c
+
+    result = minimize(noisy, np.zeros(6), max_iter=500, tol=1e-8, ftol=0.0)
+    assert result.status == "gradient", result.message
