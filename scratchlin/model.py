@@ -65,11 +65,27 @@ _AUTO_TOL = {"lbfgs": 1e-4, "stochastic": 1e-3}
 _DEFAULT_MAX_ITER = {"lbfgs": 1000, "stochastic": 100}
 # What fit (or partial_fit) sets; an interrupted or failed call puts back what was there.
 _FITTED_STATE = ("_params", "_trainer", "_trainer_class_weights", "_weight_seen", "_average", "classes_",
-                 "n_features_in_", "feature_names_in_", "history_", "n_iter_", "solver_")
+                 "n_features_in_", "feature_names_in_", "history_", "n_iter_", "solver_",
+                 "stop_reason_", "stop_message_")
 # Below this many rows, prediction runs in whatever BLAS pool the caller has: entering and
 # leaving threadpoolctl's limits took 2.9-3.7 ms (OpenBLAS, 2 cores, shared machine), more than
 # X @ W itself up to a few hundred rows (8 us at 32 rows), against ~18 ms for 2048 rows.
 _SMALL_PREDICT_ROWS = 2048
+
+
+def _largest_abs(X, chunk_rows: int = 8192) -> float:
+    return max((float(np.abs(X[i:i + chunk_rows]).max(initial=0.0))
+                for i in range(0, X.shape[0], chunk_rows)), default=0.0)
+
+
+def _stochastic_stop(history: list, converged: bool, tol) -> tuple[str, str]:
+    """``(stop_reason_, stop_message_)`` of a stochastic fit."""
+    if history and history[-1].get("stopped_early"):
+        return "early_stopping", (f"the validation loss had not improved since iteration "
+                                  f"{history[-1]['best_iteration']}")
+    if converged:
+        return "plateau", f"the training loss stopped improving by tol={tol} at the last rate"
+    return "max_iter", f"max_iter={len(history)} iterations reached first"
 
 
 def _summed_weight(n_rows: int, weights) -> float:
@@ -139,13 +155,18 @@ class LinearClassifier(EstimatorParams):
     **Convergence.** One *iteration* of L-BFGS is one line search (one or a few evaluations of
     :math:`J` on all the rows); it has converged when the largest entry of :math:`\nabla J`
     is at most ``tol``, as scikit-learn's ``lbfgs`` (or when an iteration lowers :math:`J` by
-    a relative :math:`64\epsilon` or less). One iteration of a stochastic solver is a pass
+    a relative :math:`64\epsilon` or less, or when the arithmetic can tell no step lowers
+    :math:`J` and the gradient is within its rounding of ``tol``: see ``stop_reason_``).
+    One iteration of a stochastic solver is a pass
     over the training rows, repeated until it has made at least 200 minibatch steps
     (:data:`scratchlin.training.MIN_STEPS_PER_ITERATION`: one epoch on MNIST, 100 passes on
     150 rows); it has converged when ``n_iter_no_change`` iterations in a row fail to lower the
     best mean training loss by ``tol`` (scikit-learn's rule) and the ``"adaptive"`` schedule
-    has already divided the rate by 5 twice at such plateaus. Reaching ``max_iter`` first
-    warns with a :class:`ConvergenceWarning` (scikit-learn's, when it is installed).
+    has already divided the rate by 5 twice at such plateaus. Stopping unconverged (at
+    ``max_iter``, or L-BFGS at the precision limit far from ``tol``) warns with a
+    :class:`ConvergenceWarning` (scikit-learn's, when it is installed) that says which; so does a
+    stochastic solver that left the weights where they started, and one whose state overflowed
+    raises :class:`~scratchlin.TrainingDivergedError`.
 
     Hyperparameters are stored unchanged by ``__init__`` and checked by :meth:`fit`
     (scikit-learn's convention). It follows scikit-learn's estimator protocol without importing
@@ -253,6 +274,18 @@ class LinearClassifier(EstimatorParams):
         ``epochs`` and ``steps``; with validation data, ``val_loss`` and ``val_accuracy``.
     n_iter_ : int
         Iterations run by the last :meth:`fit`, or calls to :meth:`partial_fit` since its first.
+    stop_reason_ : str
+        Why the last :meth:`fit` stopped, as a code. L-BFGS: ``"gradient"`` (the largest
+        gradient entry is at most ``tol``), ``"decrease"`` (an iteration lowered :math:`J` by a
+        relative :math:`64\epsilon` or less), ``"precision_limit"`` (the arithmetic can tell
+        no step lowers :math:`J`, and the largest gradient entry is at most ``tol`` plus the
+        gradient's rounding level :math:`\sqrt{N}\,u\,(1 + \max_j \overline{|x_j|})`, ``u``
+        the dtype's unit roundoff, see :func:`scratchlin.training.gradient_rounding`): these
+        are convergence; ``"stalled"`` (no such step, the gradient farther from ``tol``) and
+        ``"max_iter"`` are not, and warn. Stochastic solvers: ``"plateau"`` (the ``tol``
+        rule), ``"early_stopping"``, ``"max_iter"``. Not set by :meth:`partial_fit`.
+    stop_message_ : str
+        The same, in words, with the figures (e.g. the gradient reached).
     """
 
     _estimator_type = "classifier"  # scikit-learn < 1.6 reads this instead of the tags
@@ -432,7 +465,15 @@ class LinearClassifier(EstimatorParams):
         Warns
         -----
         ConvergenceWarning
-            If ``max_iter`` iterations ran before the convergence test held.
+            If ``max_iter`` iterations ran before the convergence test held, or L-BFGS stopped
+            at the precision limit far from ``tol`` (the message says which, with the
+            gradient reached and remedies), or a stochastic solver never moved the weights.
+
+        Raises
+        ------
+        TrainingDivergedError
+            If a stochastic solver diverged or its state (e.g. Adam's squared gradients)
+            overflowed.
         """
         early_stopping = v.check_bool(self.early_stopping, "early_stopping")
         rng = v.as_generator(self.seed)
@@ -471,14 +512,20 @@ class LinearClassifier(EstimatorParams):
             self._set_fitted(params, classes, names)
             self.solver_, self._weight_seen = solver, total_weight
             if solver == "lbfgs":
-                history, converged = self._fit_lbfgs(params, settings, X, labels, weights, validation, rules)
+                history, result = self._fit_lbfgs(params, settings, X, labels, weights, validation, rules)
+                self.stop_reason_, self.stop_message_ = result.status, result.message
+                warning = self._lbfgs_warning(result, rules["tol"], settings, X)
             else:
+                start = params.vector.copy()
                 trainer = Trainer(params, settings, rng)
                 history, converged = trainer.fit(X, labels, max_iter=self._max_iter(solver),
                                                  sample_weight=weights, validation=validation, **rules)
+                self.stop_reason_, self.stop_message_ = _stochastic_stop(history, converged, rules["tol"])
+                warning = self._stochastic_warning(solver, rules["tol"], len(history),
+                                                   np.array_equal(start, params.vector))
             self.history_, self.n_iter_ = history, len(history)
-        if not converged:
-            self._warn_not_converged(solver, rules["tol"])
+        if warning:
+            warn_convergence(f"{type(self).__name__} with solver={solver!r} {warning}", stacklevel=2)
         return self
 
     def _fit_lbfgs(self, params, settings, X, labels, weights, validation, rules):
@@ -487,16 +534,38 @@ class LinearClassifier(EstimatorParams):
                                     validation=validation)
         if not np.isfinite(result.fun):
             raise FloatingPointError(f"L-BFGS stopped: {result.message}")
-        return history, result.converged
+        return history, result
 
-    def _warn_not_converged(self, solver: str, tol) -> None:
-        if solver != "lbfgs" and tol is None:
-            return
-        advice = ("scale the features (e.g. sklearn.preprocessing.StandardScaler), or raise max_iter"
-                  if solver == "lbfgs" else "raise max_iter, or lower lr")
-        warn_convergence(
-            f"{type(self).__name__} with solver={solver!r} did not converge in "
-            f"max_iter={self._max_iter(solver)} iterations (tol={tol}); {advice}", stacklevel=3)
+    def _lbfgs_warning(self, result, tol, settings, X) -> str | None:
+        """What went wrong with an L-BFGS fit, in words (the end of a ConvergenceWarning)."""
+        if result.status == "max_iter":
+            return (f"did not converge in max_iter={result.n_iter} iterations (tol={tol}); scale "
+                    "the features (e.g. sklearn.preprocessing.StandardScaler), or raise max_iter")
+        if result.status != "stalled":
+            return None
+        dtype, grad_max = self._params.W.dtype, float(np.abs(result.grad).max())
+        remedy = ("Scale the features (e.g. sklearn.preprocessing.StandardScaler), "
+                  + ("use dtype='float64', " if dtype == np.float32 else "") + "or raise C.")
+        if result.n_iter == 0:
+            return (f"could not take a single step: the objective rose or overflowed at every step "
+                    f"tried along its gradient (largest entry {grad_max:.3g}). Its curvature is out "
+                    f"of the {dtype} arithmetic's range: the largest feature is "
+                    f"{_largest_abs(X) * settings.input_scale:.3g} and the penalty strength is "
+                    f"{settings.weight_decay:.3g} (C={self.C}). {remedy}")
+        return (f"stopped after {result.n_iter} iterations at the limit of the {dtype} "
+                f"arithmetic's precision (no step it could try lowered the objective by more than "
+                f"its rounding), with the largest gradient entry at {grad_max:.3g}, above tol={tol}. "
+                f"{remedy}")
+
+    def _stochastic_warning(self, solver: str, tol, n_iter: int, never_moved: bool) -> str | None:
+        if never_moved:
+            return (f"left the weights where they started in {n_iter} iterations: its "
+                    "steps were all zero (a zero learning rate, or gradients too large for the "
+                    "dtype); scale the features, or check lr and lr_schedule")
+        if self.stop_reason_ == "max_iter" and tol is not None:
+            return (f"did not converge in max_iter={self._max_iter(solver)} iterations "
+                    f"(tol={tol}); raise max_iter, or lower lr")
+        return None
 
     def _check_same_problem(self, classes, n_features) -> None:
         if not np.array_equal(classes, self.classes_):

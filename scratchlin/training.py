@@ -160,6 +160,20 @@ def _check_loss(loss: float, limit: float, where: tuple[int, int], batch: int, l
         )
 
 
+def _check_optimizer_state(optimizer, where: tuple[int, int]) -> None:
+    r"""Raise :class:`TrainingDivergedError` if the optimizer's state (momentum, Adam's moments)
+    overflowed: Adam's steps :math:`m / (\sqrt{v} + \epsilon)` are then 0 or NaN, and the weights
+    would stop moving without any loss showing it."""
+    for name, state in optimizer.state.items():
+        for key, value in state.items():
+            if isinstance(value, np.ndarray) and not np.isfinite(value).all():
+                raise TrainingDivergedError(
+                    f"training stopped at iteration {where[0]} (pass {where[1]}): the optimizer's "
+                    f"{key!r} for {name!r} overflowed (the gradients are too large for the "
+                    f"dtype), so its steps are no longer numbers; scale the features (e.g. "
+                    f"sklearn.preprocessing.StandardScaler)")
+
+
 #: A stochastic iteration is one pass over the data, repeated until it has made at least this
 #: many steps: on MNIST (469 batches of 128) an iteration is one epoch; on 150 rows it is 100
 #: passes. Iterations are the unit of ``max_iter``, of the stopping rule and of ``partial_fit``,
@@ -352,6 +366,7 @@ class Trainer:
                 total_weight += batch_weight
             if not np.isfinite(params.vector).all():
                 _check_loss(float("nan"), limit, where, -(-order.shape[0] // batch_size), lr)
+            _check_optimizer_state(self.optimizer, where)
         return total_loss, total_weight
 
 
@@ -391,6 +406,24 @@ class IterateAverage:
 #: Rows per chunk of L-BFGS's evaluations on raw pixels: two float32 buffers of 2048 x 784
 #: take 13 MB, whatever the size of the data set.
 RAW_CHUNK_ROWS = 2048
+
+
+def gradient_rounding(X, dtype, input_scale: float = 1.0, chunk_rows: int = 8192) -> float:
+    r"""The rounding level of :math:`\nabla J`'s entries computed in ``dtype``:
+    :math:`\sqrt{N}\, u\, (1 + \max_j \frac{1}{N} \sum_i |x_{ij}|)`.
+
+    A gradient entry is a mean over the rows of :math:`x_{ij} (p_{ik} - y_{ik})`, terms of size
+    at most :math:`|x_{ij}|` (1 for the bias). Summing :math:`N` rounded terms errs by about
+    :math:`\sqrt{N}\, u` times their absolute sum (the probabilistic bound of Higham and Mary,
+    2019), :math:`u` the dtype's unit roundoff. Computed ``chunk_rows`` rows at a time, so no
+    copy of ``X`` is made.
+    """
+    n_rows = X.shape[0]
+    column_sums = np.zeros(X.shape[1])
+    for start in range(0, n_rows, chunk_rows):
+        column_sums += np.abs(X[start:start + chunk_rows]).sum(axis=0, dtype=np.float64)
+    mean_abs = float(column_sums.max(initial=0.0)) * input_scale / max(n_rows, 1)
+    return float(np.sqrt(n_rows) * np.finfo(dtype).eps * (1.0 + mean_abs))
 
 
 def fit_lbfgs(params: Parameters, X, labels, settings: TrainingSettings, *, max_iter: int, tol: float,
@@ -453,6 +486,8 @@ def fit_lbfgs(params: Parameters, X, labels, settings: TrainingSettings, *, max_
 
     with _blas_threads(params, settings, chunk), np.errstate(over="ignore", invalid="ignore"):
         result = lbfgs.minimize(loss_and_grad, params.vector, max_iter=max_iter, tol=tol,
+                                precision=float(np.finfo(params.W.dtype).eps),
+                                grad_rounding=gradient_rounding(X, params.W.dtype, settings.input_scale),
                                 callback=after_iteration)
     params.vector[...] = result.x
     return history, result

@@ -148,6 +148,85 @@ def test_reaching_max_iter_warns_with_scikit_learns_convergence_warning():
         LinearClassifier(solver="adam", max_iter=2, seed=0).fit(X, y)
 
 
+FLOAT32_CASES = [(name, C) for name in ("iris", "wine", "breast_cancer", "digits")
+                 for C in (0.01, 1.0, 100.0)]
+
+
+@pytest.mark.parametrize("name, C", FLOAT32_CASES)
+def test_float32_fits_converge_where_logistic_regression_does(name, C):
+    """Standardised float32 data, tol=1e-6: where scikit-learn's lbfgs converges without a
+    warning, ours must too (the objective's float32 rounding is not a failure to converge)."""
+    X, y = skdata.__dict__["load_" + name](return_X_y=True)
+    X = StandardScaler().fit_transform(X).astype(np.float32)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", SklearnConvergenceWarning)
+        LogisticRegression(C=C, tol=1e-6, max_iter=1000).fit(X, y)  # the premise: no warning
+        model = LinearClassifier(solver="lbfgs", C=C, tol=1e-6).fit(X, y)
+    assert model.stop_reason_ in ("gradient", "decrease", "precision_limit"), model.stop_message_
+    assert model.W.dtype == np.float32
+
+
+def test_a_stall_far_from_tol_names_its_reason_the_gradient_and_remedies(monkeypatch):
+    """Where L-BFGS stops at the precision limit with the gradient far from tol (here made to,
+    after 10 iterations of 1000 allowed), the warning names that, the gradient reached and the
+    remedies, and not max_iter."""
+    X, y = load("iris")
+    X = X.astype(np.float32)
+    real_minimize = scratchlin.lbfgs.minimize
+
+    def stalls_after_10(fun, x0, **kw):
+        result = real_minimize(fun, x0, **{**kw, "max_iter": 10})
+        result.status, result.converged, result.grad = "stalled", False, np.full_like(result.grad, 3e-3)
+        return result
+
+    monkeypatch.setattr(scratchlin.lbfgs, "minimize", stalls_after_10)
+    with pytest.warns(SklearnConvergenceWarning) as caught:
+        model = LinearClassifier(solver="lbfgs", tol=1e-6).fit(X, y)
+    message = str(caught[0].message)
+    assert model.stop_reason_ == "stalled" and model.n_iter_ == 10
+    assert "after 10 iterations" in message and "precision" in message and "0.003" in message
+    assert "max_iter" not in message
+    assert "Scale the features" in message and "dtype='float64'" in message and "raise C" in message
+
+
+@pytest.mark.parametrize("scale, C, fact", [(1e300, 1.0, "largest feature is 7.9e+300"),
+                                            (1.0, 1e-300, "C=1e-300")])
+def test_a_first_step_out_of_range_says_so(scale, C, fact):
+    """Features of 1e300 or C=1e-300: no step can be taken from zero; the warning says that
+    and why, not max_iter."""
+    X, y = skdata.load_iris(return_X_y=True)
+    with pytest.warns(SklearnConvergenceWarning, match="could not take a single step") as caught:
+        model = LinearClassifier(solver="lbfgs", C=C).fit(X * scale, y)
+    assert fact in str(caught[0].message) and "max_iter" not in str(caught[0].message)
+    assert model.n_iter_ == 0 and model.stop_reason_ == "stalled"
+
+
+@pytest.mark.parametrize("solver", ["adam", "adamw"])
+def test_a_stochastic_solver_whose_moments_overflow_refuses(solver):
+    """Adam's squared gradient overflows on features of 1e300 and its steps become 0: that
+    must raise, not return the zero weights."""
+    X, y = skdata.load_iris(return_X_y=True)
+    with pytest.raises(scratchlin.TrainingDivergedError, match="overflowed.*scale the features"):
+        LinearClassifier(solver=solver, seed=0).fit(X * 1e300, y)
+
+
+def test_a_stochastic_solver_whose_weights_never_moved_warns():
+    X, y = load("iris")
+    with pytest.warns(SklearnConvergenceWarning, match="left the weights where they started"):
+        model = LinearClassifier(solver="adam", lr_schedule=lambda lr, i: 0.0, seed=0).fit(X, y)
+    assert not model.W.any()
+
+
+def test_the_stop_reason_is_recorded():
+    X, y = load("iris")
+    assert LinearClassifier(solver="lbfgs").fit(X, y).stop_reason_ == "gradient"
+    with pytest.warns(SklearnConvergenceWarning):
+        model = LinearClassifier(solver="lbfgs", max_iter=2).fit(X, y)
+    assert model.stop_reason_ == "max_iter" and "max_iter=2" in model.stop_message_
+    model = LinearClassifier(solver="sgd", tol=None, max_iter=2, seed=0).fit(X, y)
+    assert model.stop_reason_ == "max_iter"
+
+
 def test_a_converged_fit_does_not_warn_and_reports_its_iterations():
     X, y = load("iris")
     with warnings.catch_warnings():

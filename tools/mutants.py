@@ -816,6 +816,53 @@ lbfgs("lbfgs-gradient-test-l1",
       "if np.max(np.abs(g), initial=0.0) <= tol:",
       "if np.abs(g).sum() / g.size <= tol:",
       "converged on the mean gradient entry instead of the largest")
+# The precision limit: the approximate Wolfe conditions, the rounding of f, the decrease
+# measured on the derivatives, convergence within the gradient's rounding of tol.
+PRECISION_TESTS = ("tests/test_lbfgs.py", "tests/test_convergence.py")
+mutant("lbfgs-approximate-wolfe-sign", LB,
+       "C2 * self.dphi0 <= dphi <= (2 * C1 - 1) * self.dphi0",
+       "C2 * self.dphi0 <= dphi <= (1 - 2 * C1) * self.dphi0",
+       "approximate Wolfe's upper bound with its sign flipped: only steep descent is accepted", PRECISION_TESTS)
+mutant("lbfgs-approximate-wolfe-ignores-f", LB,
+       "return f <= self.f0 + self.f_rounding and C2",
+       "return C2",
+       "approximate Wolfe without the guard on f: a step that raises f far above its rounding passes",
+       PRECISION_TESTS)
+mutant("lbfgs-f-rounding-not-measured", LB,
+       "if step is None and measured > f_rounding:",
+       "if False:",
+       "eps_f from the dtype alone: an objective rounded more than that stalls", PRECISION_TESTS)
+mutant("lbfgs-f-never-unresolved", LB,
+       "return abs(f - self.f0) <= self.f_rounding",
+       "return False",
+       "the bracket always decided on f, even where its differences are rounding", PRECISION_TESTS)
+mutant("lbfgs-decrease-always-from-f", LB,
+       "if f_old - step.f > f_rounding:",
+       "if True:",
+       "the decrease test on f's difference even below its rounding: f's standstill taken for convergence",
+       PRECISION_TESTS)
+mutant("lbfgs-precision-limit-ignores-rounding", LB,
+       "if grad_max <= tol + grad_rounding:",
+       "if grad_max <= tol:",
+       "the precision limit is convergence only below tol itself (false warnings in float32)", PRECISION_TESTS)
+mutant("training-gradient-rounding-zero", "scratchlin/training.py",
+       "return float(np.sqrt(n_rows) * np.finfo(dtype).eps * (1.0 + mean_abs))",
+       "return 0.0",
+       "the gradient's rounding level taken as zero (float32 fits at their precision limit warn)",
+       ("tests/test_convergence.py",))
+mutant("training-optimizer-state-unchecked", "scratchlin/training.py",
+       "            _check_optimizer_state(self.optimizer, where)\n",
+       "",
+       "Adam's overflowed moments go unnoticed: zero weights returned silently", ("tests/test_convergence.py",))
+mutant("model-never-moved-silent", M,
+       "        if never_moved:\n",
+       "        if False:\n",
+       "a stochastic fit that never moved the weights does not warn", ("tests/test_convergence.py",))
+mutant("model-warning-always-max-iter", M,
+       'if result.status == "max_iter":',
+       'if result.status in ("max_iter", "stalled"):',
+       "a stall at the precision limit blamed on max_iter", ("tests/test_convergence.py",))
+
 # Not a mutant: removing the restart from the gradient when the two-loop direction is not a
 # descent direction. Pairs are kept only with s.y > 0, so H stays positive definite and that
 # direction is a descent one in exact arithmetic; the restart guards against rounding alone.
