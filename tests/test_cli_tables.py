@@ -338,7 +338,11 @@ def test_bench_writes_only_the_table_to_stdout_and_takes_traceback():
     result = run_cli("bench", "--quick", "--no-torch", "--max-threads", "1", "--traceback")
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
-    assert lines[0].split() == ["dtype", "op", "B", "thr", "us/call", "GFLOP/s", "GB/s", "x", "floor"]
+    assert lines[0] == "one call of each operation on B rows:"
+    assert lines[1].split() == ["dtype", "op", "B", "thr", "rows", "steps", "MFLOP", "us/call", "GFLOP/s",
+                                "GB/s", "x", "floor"]
+    assert ["dtype", "op", "B", "thr", "rows", "steps", "MFLOP", "ms/epoch", "GFLOP/s", "GB/s", "x", "core",
+            "floor"] in [line.split() for line in lines]
     assert "x floor: the time over the larger of two floors measured in this run" in result.stdout
     progress = result.stderr.splitlines()
     assert progress[0].startswith("threads: policy; BLAS")
