@@ -6,6 +6,7 @@ is turned into a failure, so the torch-parity and real-MNIST tests cannot silent
 """
 import os
 import shutil
+import sys
 
 import hypothesis
 import numpy as np
@@ -28,6 +29,26 @@ def pytest_runtest_makereport(item, call):
         report.outcome = "failed"
         reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else report.longrepr
         report.longrepr = f"skipped under CI, which must run every test: {reason}"
+
+
+@pytest.fixture(autouse=True)
+def torch_on_one_thread():
+    """torch on one thread during each test (if a test module imported it), then as it was.
+
+    The tests hand torch arrays of a few hundred numbers, which its thread pool cannot speed
+    up; on a busy machine every op then waits for the pool's threads to be scheduled, and a
+    loop of a few hundred small steps takes a minute instead of a second.
+    """
+    torch = sys.modules.get("torch")
+    if torch is None:
+        yield
+        return
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
 
 
 @pytest.fixture

@@ -355,7 +355,7 @@ def test_bench_writes_only_the_table_to_stdout_and_takes_traceback():
 
 @pytest.fixture(scope="module")
 def slow_table(tmp_path_factory):
-    """4000 rows fed one at a time: an epoch takes a fraction of a second."""
+    """4000 rows fed one at a time: an iteration takes a fraction of a second."""
     rng = np.random.default_rng(0)
     X = rng.normal(size=(4000, 8))
     labels = np.where(X[:, 0] > 0, "yes", "no")
@@ -364,15 +364,34 @@ def slow_table(tmp_path_factory):
                      [[f"{v:.4f}" for v in row] + [label] for row, label in zip(X, labels)])
 
 
+#: Training that only Ctrl-C ends: at this small rate the loss still falls by more than ``tol``
+#: at every iteration for hundreds of iterations, so the plateau rule cannot stop it before the
+#: signal, however slowly the test itself gets to send it.
+ENDLESS_ADAM = ("--solver", "adam", "--batch-size", "1", "--lr", "1e-5", "--max-iter", "100000")
+
+
+def _ctrl_c_as_in_a_terminal():
+    """In the child, before exec: SIGINT raises KeyboardInterrupt, as in a terminal's foreground.
+
+    A process started in the background by a non-interactive shell (``pytest &`` in a script,
+    some CI runners) ignores SIGINT, and its children inherit that: Python then installs no
+    handler, and the interrupted training would run to its end with status 0.
+    """
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def interrupt_after_first_iteration(*args):
+    """Run ``scratchlin ARGS``, press Ctrl-C once it prints its first iteration, and return its
+    exit status and stderr."""
     process = subprocess.Popen([sys.executable, "-m", "scratchlin", *map(str, args)],
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               preexec_fn=_ctrl_c_as_in_a_terminal)
     try:
         for line in process.stdout:
             if line.startswith("iteration "):
                 break
         process.send_signal(signal.SIGINT)
-        _, stderr = process.communicate(timeout=60)
+        _, stderr = process.communicate(timeout=120)
     finally:
         process.kill()
     return process.returncode, stderr
@@ -380,8 +399,8 @@ def interrupt_after_first_iteration(*args):
 
 def test_ctrl_c_says_nothing_was_saved(slow_table, tmp_path):
     status, stderr = interrupt_after_first_iteration(
-        "train", "--table", slow_table, "--target", "label", "--solver", "adam", "--batch-size", "1",
-        "--max-iter", "1000", "--out", tmp_path / "m.npz", "--seed", "0")
+        "train", "--table", slow_table, "--target", "label", *ENDLESS_ADAM,
+        "--out", tmp_path / "m.npz", "--seed", "0")
     assert status == 130
     assert re.fullmatch(r"scratchlin: interrupted during iteration (\d+); nothing was saved "
                         r"\(pass --save-on-interrupt to keep the model of the last finished "
@@ -392,8 +411,8 @@ def test_ctrl_c_says_nothing_was_saved(slow_table, tmp_path):
 def test_ctrl_c_with_save_on_interrupt_keeps_the_last_finished_iteration(slow_table, tmp_path):
     out = tmp_path / "m.npz"
     status, stderr = interrupt_after_first_iteration(
-        "train", "--table", slow_table, "--target", "label", "--solver", "adam", "--batch-size", "1",
-        "--max-iter", "1000", "--out", out, "--seed", "0", "--save-on-interrupt")
+        "train", "--table", slow_table, "--target", "label", *ENDLESS_ADAM,
+        "--out", out, "--seed", "0", "--save-on-interrupt")
     assert status == 130
     match = re.fullmatch(rf"scratchlin: interrupted during iteration (\d+); saved the model "
                          rf"after iteration (\d+) to {re.escape(str(out))}\n", stderr)

@@ -15,7 +15,6 @@ import socket
 import stat
 import struct
 import threading
-import time
 import urllib.request
 from pathlib import Path
 
@@ -480,13 +479,13 @@ class _MirrorHandler(http.server.SimpleHTTPRequestHandler):
     """Serves files; ``/truncated/*`` announces the full length but stops half-way."""
 
     requests = None
-    hang_seconds = 2.0
+    released = None  # a threading.Event: /hang/* answers nothing until it is set
 
     def do_GET(self):
         self.requests.append(self.path)
         kind, _, name = self.path.strip("/").partition("/")
         if kind == "hang":
-            time.sleep(self.hang_seconds)
+            self.released.wait()
             return
         if kind == "truncated":
             data = (Path(self.directory) / "good" / name).read_bytes()
@@ -520,8 +519,8 @@ def mirror(mnist_root, tmp_path):
         (root / "good" / name).write_bytes(data)
         (root / "corrupt" / name).write_bytes(data[:-9] + b"corrupted")
         (root / "big" / name).write_bytes(data + b"trailing junk")
-    requests = []
-    handler = type("Handler", (_MirrorHandler,), {"requests": requests})
+    requests, released = [], threading.Event()
+    handler = type("Handler", (_MirrorHandler,), {"requests": requests, "released": released})
     server = _QuietServer(("127.0.0.1", 0), functools.partial(handler, directory=str(root)))
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
@@ -529,6 +528,7 @@ def mirror(mnist_root, tmp_path):
     try:
         yield {"base": base, "requests": requests, "root": root}
     finally:
+        released.set()
         server.shutdown()
         server.server_close()
 
@@ -543,7 +543,9 @@ def closed_port_url():
 
 @pytest.mark.mnist
 def test_download_tries_mirrors_in_order(mirror, closed_port_url, tmp_path, monkeypatch, real):
-    monkeypatch.setattr(ds, "DOWNLOAD_TIMEOUT", 0.5)
+    # The hang mirror never answers while the test runs, so only the per-read timeout passes
+    # it; the good mirror must answer each read within that timeout, on a busy machine too.
+    monkeypatch.setattr(ds, "DOWNLOAD_TIMEOUT", 2.0)
     saved = mnist.datasets_url, mnist.urlretrieve
     base = mirror["base"]
     monkeypatch.setattr(ds, "MIRRORS", (closed_port_url, base + "corrupt", base + "big/",
