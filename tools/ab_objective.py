@@ -25,6 +25,8 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+from benchmarks.bench_ops import textbook_loss_and_grad  # noqa: E402  (the one yardstick)
 
 
 def import_old(rev: str, folder: Path):
@@ -58,20 +60,6 @@ def repeated(run, n: int):
         for _ in range(n):
             run()
     return loop
-
-
-def textbook_loss_and_grad(X, W, b, y):
-    """The textbook NumPy loss and gradient (benchmarks/bench_ops.py's yardstick)."""
-    logits = X @ W + b
-    shifted = logits - logits.max(axis=1, keepdims=True)
-    exps = np.exp(shifted)
-    sums = exps.sum(axis=1, keepdims=True)
-    rows = np.arange(len(y))
-    loss = np.mean(np.log(sums[:, 0]) - shifted[rows, y])
-    grad = exps / sums
-    grad[rows, y] -= 1
-    grad /= len(y)
-    return loss, X.T @ grad, grad.sum(axis=0)
 
 
 def batch(new, old, rounds):
