@@ -955,7 +955,7 @@ def _shifted_exp_rows(logits, label_index, eps, per_row: bool, out):
 
 def _row_losses(logits, labels, eps, sample_weight=None, out=None) -> _RowLosses:
     r"""The exponentials and :math:`\sum_i w_i \ell_i`, with
-    :math:`\ell_i = \log \sum_c e^{z_{ic}} - (1-arepsilon) z_{iy_i} - 	frac{arepsilon}{C}
+    :math:`\ell_i = \log \sum_c e^{z_{ic}} - (1-\varepsilon) z_{iy_i} - \tfrac{\varepsilon}{C}
     \sum_c z_{ic}` taken on the shifted logits (where it is the same number)."""
     n_classes = logits.shape[1]
     label_index = _flat_label_index(labels, n_classes)

@@ -181,7 +181,7 @@ def loss_and_grad(W, b, X, labels, *, sample_weight=None, input_scale=1.0, weigh
     weight_decay : float, default=0.0
         :math:`\lambda \ge 0`.
     label_smoothing : float, default=0.0
-        :math:`arepsilon \in [0, 1]`.
+        :math:`\varepsilon \in [0, 1]`.
     out : Workspace, default=None
         Preallocated buffers (``max_batch >= B``, W's dtype). The returned gradients are then
         views into it, overwritten by the next call. Without it, fresh arrays are returned.
