@@ -1061,7 +1061,7 @@ def softmax_cross_entropy(logits, labels, *, sample_weight=None, label_smoothing
 
 
 def _kernel_case(logits, target, weight, ignore_index, reduction, label_smoothing):
-    """The smoothing :math:`\varepsilon` when :func:`cross_entropy`'s arguments are the
+    r"""The smoothing :math:`\varepsilon` when :func:`cross_entropy`'s arguments are the
     kernel's common case, else None (the general path then checks everything).
 
     The common case: (N, C) float32/float64 logits, N >= 1 class indices all in ``[0, C)``, no

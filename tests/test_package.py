@@ -61,3 +61,23 @@ def test_the_readme_example_runs_and_prints_an_accuracy_above_the_floor(
     p /= p.sum(axis=1, keepdims=True)
     expected = (p - np.eye(10)[namespace["labels"][:8]]) / 8
     np.testing.assert_allclose(namespace["grad_logits"], expected, rtol=0, atol=1e-6)  # float32 ~1e-7
+
+
+def test_no_source_file_holds_a_control_character():
+    # A docstring's "\varepsilon" or "\tfrac" written without the r prefix, or edited through a
+    # non-raw string, turns its backslash into a vertical tab or a tab: the page shows garbage.
+    root = Path(sl.__file__).parent
+    offenders = [f"{path.relative_to(root)}:{number}"
+                 for path in sorted(root.rglob("*.py"))
+                 for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+                 if any(ord(ch) < 32 for ch in line)]
+    assert offenders == []
+    def docstring(obj) -> str:
+        doc = getattr(obj, "__doc__", None)
+        return doc if isinstance(doc, str) else ""
+
+    escaped = [f"{name}: {getattr(obj, '__name__', obj)}"
+               for name, module in sorted(sys.modules.items()) if name.startswith("scratchlin")
+               for obj in (module, *vars(module).values())
+               if any(ord(ch) < 32 and ch != "\n" for ch in docstring(obj))]
+    assert escaped == []
