@@ -73,7 +73,8 @@ _FITTED_STATE = ("_params", "_trainer", "_trainer_class_weights", "_weight_seen"
 _SMALL_PREDICT_ROWS = 2048
 
 
-def _largest_abs(X, chunk_rows: int = 8192) -> float:
+def _largest_abs(X, chunk_rows: int = objective.DATASET_CHUNK_ROWS) -> float:
+    """``max |X|``, a chunk of rows at a time (no copy of ``X``)."""
     return max((float(np.abs(X[i:i + chunk_rows]).max(initial=0.0))
                 for i in range(0, X.shape[0], chunk_rows)), default=0.0)
 

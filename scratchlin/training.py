@@ -408,7 +408,8 @@ class IterateAverage:
 RAW_CHUNK_ROWS = 2048
 
 
-def gradient_rounding(X, dtype, input_scale: float = 1.0, chunk_rows: int = 8192) -> float:
+def gradient_rounding(X, dtype, input_scale: float = 1.0,
+                      chunk_rows: int = objective.DATASET_CHUNK_ROWS) -> float:
     r"""The rounding level of :math:`\nabla J`'s entries computed in ``dtype``:
     :math:`\sqrt{N}\, u\, (1 + \max_j \frac{1}{N} \sum_i |x_{ij}|)`.
 
